@@ -1,0 +1,27 @@
+"""Errors sqlgh raises to its users.
+
+Every message names the table (and column, where one is at fault) and says what to do
+instead, because the user meets these as SQL errors in a shell or a script.
+"""
+
+from __future__ import annotations
+
+
+class SqlghError(Exception):
+    """Base class of every error sqlgh raises on purpose."""
+
+
+class InputError(SqlghError, ValueError):
+    """A value in the query cannot be sent to GitHub (bad owner, id, name, ...)."""
+
+
+class MissingKeysError(SqlghError):
+    """The query does not give the key columns the table needs."""
+
+
+class RemoteError(SqlghError):
+    """GitHub answered with an error, or could not be reached."""
+
+
+class WriteError(SqlghError):
+    """A write could not be done (or only partly): the message says what was applied."""

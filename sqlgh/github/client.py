@@ -1,0 +1,252 @@
+"""One ``requests.Session`` for everything sqlgh asks of GitHub.
+
+The client knows URLs, headers, pagination and errors; it knows nothing about SQL.
+Every request lands in ``Client.log`` (method, path, status, time, rate-limit budget),
+which the ``sqlgh_requests`` table shows to users.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import uritemplate
+
+from sqlgh import __version__
+from sqlgh.github.errors import GitHubError, TransportError
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+MAX_PER_PAGE = 100
+LOG_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One HTTP request as the user may see it (never with credentials)."""
+
+    started: float
+    method: str
+    path: str
+    status: int | None
+    elapsed_ms: float
+    from_cache: bool
+    rate_remaining: int | None
+
+
+def normalize_api_url(api_url: str) -> str:
+    """Strip the trailing slash and check the scheme; raise ValueError when unusable."""
+    url = api_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"api_url {api_url!r} is not an http(s) URL; use e.g. {DEFAULT_API_URL} "
+            "or https://HOST/api/v3 for GitHub Enterprise Server"
+        )
+    return url
+
+
+def is_loopback(hostname: str | None) -> bool:
+    """True for localhost and 127.0.0.0/8 or ::1 addresses."""
+    if not hostname:
+        return False
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class Client:
+    """A GitHub REST client: auth, base URL, pagination, errors and a request log."""
+
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        *,
+        per_page: int = MAX_PER_PAGE,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api_url = normalize_api_url(api_url)
+        self._origin = _origin(self.api_url)
+        if (
+            token
+            and urlsplit(self.api_url).scheme == "http"
+            and not is_loopback(urlsplit(self.api_url).hostname)
+        ):
+            raise ValueError(
+                f"refusing to send a token over plain http to {self._origin}; use https"
+            )
+        self._token = token or None
+        self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"sqlgh/{__version__}",
+            }
+        )
+        self.log: deque[RequestRecord] = deque(maxlen=LOG_SIZE)
+
+    @property
+    def has_token(self) -> bool:
+        """Whether requests are authenticated."""
+        return self._token is not None
+
+    def __repr__(self) -> str:
+        auth = "with a token" if self._token else "without a token"
+        return f"<sqlgh Client {self.api_url} {auth}>"
+
+    def url(self, template: str, **values: object) -> str:
+        """Expand an RFC 6570 path template under the API URL, encoding every value.
+
+        ``url("/repos/{owner}/{repo}", owner="a/b", repo="c")`` gives ``.../repos/a%2Fb/c``:
+        a value can never change which endpoint is called.
+        """
+        return self.api_url + uritemplate.expand(template, {k: str(v) for k, v in values.items()})
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        allow_redirects: bool = True,
+        authenticate: bool = True,
+    ) -> requests.Response:
+        """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable."""
+        shown = self.display_path(url, params)
+        send_headers = dict(headers or {})
+        if authenticate and self._token and self._same_origin(url):
+            send_headers["Authorization"] = f"Bearer {self._token}"
+        started = time.time()
+        clock = time.perf_counter()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=send_headers,
+                stream=stream,
+                timeout=self.timeout,
+                allow_redirects=allow_redirects,
+            )
+        except requests.RequestException as exc:
+            self._record(started, clock, method, shown, None, False, None)
+            raise TransportError(method, shown, exc) from exc
+        self._record(
+            started,
+            clock,
+            method,
+            shown,
+            response.status_code,
+            bool(getattr(response, "from_cache", False)),
+            _int_header(response.headers.get("x-ratelimit-remaining")),
+        )
+        if response.status_code >= 400:
+            error = GitHubError.from_response(response, shown)
+            response.close()
+            raise error
+        return response
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET a URL and decode its JSON body."""
+        response = self.request("GET", url, params=params)
+        return _decode(response, self.display_path(url, params))
+
+    def get_json_or_none(self, url: str) -> Any | None:
+        """GET a single object; None when GitHub answers 404."""
+        try:
+            return self.get_json(url)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Yield the items of a list endpoint, one page at a time, following ``rel="next"``.
+
+        Pages are fetched lazily: a consumer that stops early costs no further request.
+        """
+        query: dict[str, Any] | None = {"per_page": self.per_page, **(params or {})}
+        next_url: str | None = url
+        while next_url:
+            response = self.request("GET", next_url, params=query)
+            page = _decode(response, self.display_path(next_url, query))
+            if not isinstance(page, list):
+                raise TransportError(
+                    "GET",
+                    self.display_path(next_url, query),
+                    ValueError("expected a JSON list"),
+                )
+            next_url = response.links.get("next", {}).get("url")
+            query = None  # the next link carries its own query
+            yield from page
+
+    def display_path(self, url: str, params: Mapping[str, Any] | None = None) -> str:
+        """The request as logs and errors show it: the API path, or another host's bare URL.
+
+        Query strings of other hosts are left out: storage URLs carry signatures.
+        """
+        if url.startswith(self.api_url):
+            shown = url[len(self.api_url) :] or "/"
+            query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+            if query:
+                shown += ("&" if "?" in shown else "?") + query
+            return shown
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+    def _same_origin(self, url: str) -> bool:
+        return _origin(url) == self._origin
+
+    def _record(
+        self,
+        started: float,
+        clock: float,
+        method: str,
+        path: str,
+        status: int | None,
+        from_cache: bool,
+        remaining: int | None,
+    ) -> None:
+        elapsed = (time.perf_counter() - clock) * 1000.0
+        self.log.append(
+            RequestRecord(started, method, path, status, round(elapsed, 3), from_cache, remaining)
+        )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _int_header(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _decode(response: requests.Response, shown: str) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise TransportError(response.request.method or "GET", shown, exc) from exc

@@ -1,0 +1,89 @@
+"""GitHub's error answers, turned into readable exceptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class GitHubError(Exception):
+    """GitHub answered a request with an error status.
+
+    ``str()`` reads as a sentence: status, GitHub's own message, and the request
+    (method and path, never the token or the host's credentials).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        method: str,
+        path: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        self.errors = errors or []
+        self.headers = headers or {}
+        super().__init__(self.describe())
+
+    @property
+    def error_codes(self) -> list[str]:
+        """The ``code`` of each entry of GitHub's ``errors`` array (e.g. ``already_exists``)."""
+        return [str(e.get("code")) for e in self.errors if isinstance(e, dict)]
+
+    def describe(self) -> str:
+        """One line: ``GitHub answered 404 (Not Found) to GET /repos/a/b/releases``."""
+        text = f"GitHub answered {self.status} ({self.message}) to {self.method} {self.path}"
+        details = [
+            e.get("message") or e.get("code")
+            for e in self.errors
+            if isinstance(e, dict) and (e.get("message") or e.get("code"))
+        ]
+        if details:
+            text += ": " + "; ".join(str(d) for d in details)
+        return text
+
+    @classmethod
+    def from_response(cls, response: requests.Response, path: str) -> GitHubError:
+        """Build the error from a failed response; ``path`` is what the log shows."""
+        message, errors = _parse_error_body(response)
+        return cls(
+            response.status_code,
+            message or response.reason or "error",
+            response.request.method or "GET",
+            path,
+            errors=errors,
+            headers=dict(response.headers),
+        )
+
+
+class TransportError(Exception):
+    """GitHub could not be reached, or the connection broke before an answer arrived."""
+
+    def __init__(self, method: str, path: str, cause: BaseException) -> None:
+        self.method = method
+        self.path = path
+        self.cause = cause
+        super().__init__(f"could not complete {method} {path}: {_short(cause)}")
+
+
+def _parse_error_body(response: requests.Response) -> tuple[str, list[dict[str, Any]]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200], []
+    if not isinstance(body, dict):
+        return "", []
+    errors = body.get("errors")
+    return str(body.get("message", "")), errors if isinstance(errors, list) else []
+
+
+def _short(cause: BaseException) -> str:
+    text = str(cause) or type(cause).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

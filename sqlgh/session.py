@@ -1,0 +1,49 @@
+"""What one SQLite connection shares across its sqlgh tables.
+
+The client and memo live as long as the connection. The statement cache lives for one
+top-level statement: a join calls the inner table once per outer row, and the same key
+values often repeat, so a finished fetch is replayed instead of asked again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import apsw
+
+from sqlgh.github.client import Client
+from sqlgh.tables.memo import Memo
+from sqlgh.tables.spec import Api, Record
+
+_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.S)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def statement_verb(sql: str) -> str:
+    """The first keyword of a statement, upper-cased, skipping blanks and comments."""
+    start = _LEADING_NOISE.match(sql)
+    match = _WORD.match(sql, start.end() if start else 0)
+    return match.group(0).upper() if match else ""
+
+
+class Session:
+    """Per-connection state: the GitHub client, the memo and the statement cache."""
+
+    def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
+        self.client = client
+        self.memo = Memo()
+        self.api = Api(client, self.memo)
+        self.options = dict(options or {})
+        self.statement_cache: dict[tuple[Any, ...], list[Record]] = {}
+        self.verb = ""
+
+    def attach(self, connection: apsw.Connection) -> None:
+        """Follow the connection's statements (to reset the cache and know the verb)."""
+        connection.trace_v2(apsw.SQLITE_TRACE_STMT, self._on_statement, id=("sqlgh", id(self)))
+
+    def _on_statement(self, event: dict[str, Any]) -> None:
+        if event.get("trigger"):
+            return
+        self.statement_cache.clear()
+        self.verb = statement_verb(event.get("sql") or "")

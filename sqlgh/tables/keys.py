@@ -1,0 +1,76 @@
+"""Checks for the key values a query gives, before any of them reaches a URL.
+
+Each validator takes (table, column, value) and returns the value to use, or raises
+InputError with a message naming the table and column and saying what to give instead.
+Values are also percent-encoded when URLs are built; these checks make the error clear.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlgh.errors import InputError
+
+_OWNER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
+_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_ID = 2**63 - 1
+
+
+def owner_name(table: str, column: str, value: Any) -> str:
+    """A user or organization login: letters, digits, '-' and '_'."""
+    text = _text(table, column, value, "a user or organization login, e.g. 'cli'")
+    if not _OWNER.fullmatch(text):
+        raise InputError(
+            f"{table}.{column}: {text!r} is not a GitHub user or organization name "
+            "(letters, digits, '-' and '_', at most 100 characters); give the login "
+            "alone, e.g. owner = 'cli', not 'cli/cli' or a URL"
+        )
+    return text
+
+
+def repo_name(table: str, column: str, value: Any) -> str:
+    """A repository name: letters, digits, '.', '-' and '_', never '.' or '..'."""
+    text = _text(table, column, value, "a repository name, e.g. 'cli'")
+    if not _REPO.fullmatch(text) or text in (".", ".."):
+        raise InputError(
+            f"{table}.{column}: {text!r} is not a GitHub repository name (letters, digits, "
+            "'.', '-' and '_', at most 100 characters); give the name alone, e.g. "
+            "repo = 'cli' with owner = 'cli'"
+        )
+    return text
+
+
+def positive_id(table: str, column: str, value: Any) -> int:
+    """A numeric GitHub id: a positive integer."""
+    if value is None:
+        raise InputError(f"{table}.{column} is NULL; give a numeric id, e.g. {column} = 123")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(
+            f"{table}.{column}: {value!r} is not an integer id; give a number without "
+            f"quotes, e.g. {column} = 123"
+        )
+    if not 0 < value <= MAX_ID:
+        raise InputError(f"{table}.{column}: {value} is not a valid id; ids are positive")
+    return value
+
+
+def tag_name(table: str, column: str, value: Any) -> str:
+    """A git tag: any non-empty text without control characters."""
+    text = _text(table, column, value, "a tag, e.g. 'v1.2.0'")
+    if _CONTROL.search(text):
+        raise InputError(f"{table}.{column}: {text!r} contains control characters")
+    return text
+
+
+def _text(table: str, column: str, value: Any, example: str) -> str:
+    if value is None:
+        raise InputError(f"{table}.{column} is NULL; give {example}")
+    if not isinstance(value, str):
+        raise InputError(f"{table}.{column}: {value!r} is not text; give {example}")
+    if not value:
+        raise InputError(f"{table}.{column} is empty; give {example}")
+    if _CONTROL.search(value):
+        raise InputError(f"{table}.{column}: {value!r} contains control characters")
+    return value

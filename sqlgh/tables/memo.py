@@ -1,0 +1,56 @@
+"""What a connection remembers about releases it has seen.
+
+An upload needs the release's ``upload_url``; a row fetched by asset id wants its
+release id. Both are learned for free from list responses and kept here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+
+def repo_key(owner: str, repo: str) -> tuple[str, str]:
+    """GitHub owner and repository names are case-insensitive."""
+    return owner.lower(), repo.lower()
+
+
+class Memo:
+    """Release facts learned from responses, keyed case-insensitively by repository."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._upload_urls: dict[tuple[str, str, int], str] = {}
+        self._release_of_asset: dict[int, int] = {}
+
+    def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
+        """Keep a release's upload URL and which release each embedded asset belongs to."""
+        release_id = release.get("id")
+        if not isinstance(release_id, int):
+            return
+        with self._lock:
+            url = release.get("upload_url")
+            if isinstance(url, str):
+                self._upload_urls[(*repo_key(owner, repo), release_id)] = url
+            for asset in release.get("assets") or ():
+                if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
+                    self._release_of_asset[asset["id"]] = release_id
+
+    def remember_asset(self, asset_id: int, release_id: int) -> None:
+        """Note which release an asset belongs to."""
+        with self._lock:
+            self._release_of_asset[asset_id] = release_id
+
+    def forget_asset(self, asset_id: int) -> None:
+        """Drop what is known of a deleted asset."""
+        with self._lock:
+            self._release_of_asset.pop(asset_id, None)
+
+    def upload_url(self, owner: str, repo: str, release_id: int) -> str | None:
+        """The release's upload URL template, if this connection has seen the release."""
+        return self._upload_urls.get((*repo_key(owner, repo), release_id))
+
+    def release_of(self, asset_id: int) -> int | None:
+        """The release an asset belongs to, if known."""
+        return self._release_of_asset.get(asset_id)

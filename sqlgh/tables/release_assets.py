@@ -1,0 +1,135 @@
+"""The ``release_assets`` table: every file attached to a GitHub release."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlgh.tables import keys
+from sqlgh.tables.remote import listing
+from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+
+RELEASES = "/repos/{owner}/{repo}/releases"
+ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
+ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
+
+# A release list embeds each release's assets. GitHub documents no cap on that array, but
+# a list endpoint never returns more than 100 items a page, so an embedded array of 100 or
+# more may be cut short: such a release's assets are paged from its own endpoint instead.
+EMBEDDED_ASSETS_TRUSTED_BELOW = 100
+
+NAME = "release_assets"
+
+COLUMNS = (
+    Column("owner", validate=keys.owner_name, doc="Repository owner (user or organization)."),
+    Column("repo", validate=keys.repo_name, doc="Repository name."),
+    Column(
+        "release_id",
+        sql_type="INTEGER",
+        validate=keys.positive_id,
+        doc="Id of the release the asset belongs to (NULL when fetched by id alone "
+        "and the release is not yet known to the connection).",
+    ),
+    Column("id", "$.id", "INTEGER", validate=keys.positive_id, doc="Asset id (the rowid)."),
+    Column("name", "$.name", doc="File name as stored by GitHub."),
+    Column("label", "$.label", doc="Display label shown instead of the name, or NULL."),
+    Column("state", "$.state", doc="'uploaded' once complete; other values mark broken uploads."),
+    Column("content_type", "$.content_type", doc="Media type given at upload."),
+    Column("size", "$.size", "INTEGER", doc="Size in bytes."),
+    Column("digest", "$.digest", doc="'sha256:<hex>' when GitHub computed one, else NULL."),
+    Column("download_count", "$.download_count", "INTEGER", doc="Downloads so far."),
+    Column("created_at", "$.created_at", doc="ISO-8601 time of upload."),
+    Column("updated_at", "$.updated_at", doc="ISO-8601 time of the last change."),
+    Column("url", "$.url", doc="API URL of the asset."),
+    Column("browser_download_url", "$.browser_download_url", doc="Public download URL."),
+    Column("node_id", "$.node_id", doc="GraphQL node id."),
+    Column("uploader", "$.uploader", json=True, doc="Uploader as JSON text."),
+    Column("uploader_login", "$.uploader.login", doc="Login of the uploader."),
+)
+
+
+def _context(owner: str, repo: str, release_id: int | None) -> dict[str, Any]:
+    return {"owner": owner, "repo": repo, "release_id": release_id}
+
+
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """One GET of the asset; no row when GitHub answers 404."""
+    client = api.client
+    url = client.url(ASSET, owner=key["owner"], repo=key["repo"], asset_id=key["id"])
+    asset = client.get_json_or_none(url)
+    if asset is not None:
+        yield _context(key["owner"], key["repo"], api.memo.release_of(key["id"])), asset
+
+
+def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """The release's asset list, 100 a page."""
+    owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
+    yield from _release_assets(api, owner, repo, release_id)
+
+
+def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """The release's asset list, keeping the one asset asked for."""
+    for record in fetch_by_release(api, key):
+        if record[1].get("id") == key["id"]:
+            yield record
+            return
+
+
+def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """Every asset of every release: the release list, with its embedded asset arrays."""
+    owner, repo = key["owner"], key["repo"]
+    url = api.client.url(RELEASES, owner=owner, repo=repo)
+    for release in listing(api, url, f"repository {owner}/{repo}"):
+        api.memo.remember_release(owner, repo, release)
+        embedded = release.get("assets") or []
+        if len(embedded) >= EMBEDDED_ASSETS_TRUSTED_BELOW:
+            yield from _release_assets(api, owner, repo, release["id"])
+            continue
+        context = _context(owner, repo, release["id"])
+        for asset in embedded:
+            yield context, asset
+
+
+def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Record]:
+    url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
+    context = _context(owner, repo, release_id)
+    parent = f"release {release_id} of {owner}/{repo}"
+    for asset in listing(api, url, parent):
+        if isinstance(asset.get("id"), int):
+            api.memo.remember_asset(asset["id"], release_id)
+        yield context, asset
+
+
+TABLE = Table(
+    name=NAME,
+    doc="Files attached to releases: one row per asset.",
+    columns=COLUMNS,
+    paths=(
+        AccessPath("by_id", ("owner", "repo", "id"), fetch_by_id, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_release_and_id",
+            ("owner", "repo", "release_id", "id"),
+            fetch_by_release_and_id,
+            "1 per 100 assets of the release",
+            cost=2,
+            rows=1,
+        ),
+        AccessPath(
+            "by_release",
+            ("owner", "repo", "release_id"),
+            fetch_by_release,
+            "1 per 100 assets of the release",
+            cost=2,
+            rows=50,
+        ),
+        AccessPath(
+            "by_repo",
+            ("owner", "repo"),
+            fetch_by_repo,
+            "1 per 100 releases (+1 per 100 assets of a release with 100 or more)",
+            cost=10,
+            rows=1000,
+        ),
+    ),
+    needs="owner and repo (and release_id or id to be cheap)",
+)

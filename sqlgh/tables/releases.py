@@ -1,0 +1,109 @@
+"""The ``releases`` and ``latest_releases`` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlgh.tables import keys
+from sqlgh.tables.remote import listing
+from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+
+RELEASES = "/repos/{owner}/{repo}/releases"
+RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
+BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
+LATEST = "/repos/{owner}/{repo}/releases/latest"
+
+
+def _columns(id_validate: bool) -> tuple[Column, ...]:
+    return (
+        Column("owner", validate=keys.owner_name, doc="Repository owner."),
+        Column("repo", validate=keys.repo_name, doc="Repository name."),
+        Column(
+            "id",
+            "$.id",
+            "INTEGER",
+            validate=keys.positive_id if id_validate else None,
+            doc="Release id (the rowid).",
+        ),
+        Column("tag_name", "$.tag_name", validate=keys.tag_name, doc="Git tag of the release."),
+        Column("name", "$.name", doc="Release title."),
+        Column("body", "$.body", doc="Release notes (Markdown)."),
+        Column("draft", "$.draft", "INTEGER", doc="1 for a draft (visible with push access)."),
+        Column("prerelease", "$.prerelease", "INTEGER", doc="1 for a pre-release."),
+        Column("target_commitish", "$.target_commitish", doc="Branch or commit tagged."),
+        Column("created_at", "$.created_at", doc="ISO-8601 creation time."),
+        Column("published_at", "$.published_at", doc="ISO-8601 publication time, NULL for drafts."),
+        Column("author_login", "$.author.login", doc="Login of the author."),
+        Column("html_url", "$.html_url", doc="Web page of the release."),
+        Column("url", "$.url", doc="API URL of the release."),
+        Column("upload_url", "$.upload_url", doc="URI template for uploads (RFC 6570)."),
+        Column("tarball_url", "$.tarball_url", doc="Source tarball URL."),
+        Column("zipball_url", "$.zipball_url", doc="Source zip URL."),
+        Column("node_id", "$.node_id", doc="GraphQL node id."),
+        Column("assets_count", "$.assets.`len`", "INTEGER", doc="Number of embedded assets."),
+        Column("assets", "$.assets", json=True, doc="Embedded assets as a JSON array."),
+    )
+
+
+def _remembered(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Record:
+    api.memo.remember_release(owner, repo, release)
+    return {"owner": owner, "repo": repo}, release
+
+
+def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Record]:
+    release = api.client.get_json_or_none(url)
+    if release is not None:
+        yield _remembered(api, key["owner"], key["repo"], release)
+
+
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """GET one release by id."""
+    url = api.client.url(RELEASE, owner=key["owner"], repo=key["repo"], release_id=key["id"])
+    return _one(api, key, url)
+
+
+def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """GET one published release by its tag."""
+    url = api.client.url(BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"])
+    return _one(api, key, url)
+
+
+def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """GET the latest release (GitHub's choice: newest non-draft, non-prerelease)."""
+    return _one(api, key, api.client.url(LATEST, owner=key["owner"], repo=key["repo"]))
+
+
+def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """The repository's release list, newest first, 100 a page."""
+    owner, repo = key["owner"], key["repo"]
+    url = api.client.url(RELEASES, owner=owner, repo=repo)
+    for release in listing(api, url, f"repository {owner}/{repo}"):
+        yield _remembered(api, owner, repo, release)
+
+
+TABLE = Table(
+    name="releases",
+    doc="Releases of a repository, with their assets embedded as JSON.",
+    columns=_columns(id_validate=True),
+    paths=(
+        AccessPath("by_id", ("owner", "repo", "id"), fetch_by_id, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_tag", ("owner", "repo", "tag_name"), fetch_by_tag, "1", cost=1, rows=1, unique=True
+        ),
+        AccessPath(
+            "by_repo", ("owner", "repo"), fetch_by_repo, "1 per 100 releases", cost=3, rows=100
+        ),
+    ),
+    needs="owner and repo",
+)
+
+LATEST_TABLE = Table(
+    name="latest_releases",
+    doc="The latest release of a repository (GitHub's choice), one request per repository.",
+    columns=_columns(id_validate=False),
+    paths=(
+        AccessPath("latest", ("owner", "repo"), fetch_latest, "1", cost=1, rows=1, unique=True),
+    ),
+    needs="owner and repo",
+)

@@ -1,0 +1,31 @@
+"""Shared fetch helpers for table access paths: lists whose 404 means "no such parent"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlgh.errors import RemoteError
+from sqlgh.github.errors import GitHubError
+from sqlgh.tables.spec import Api
+
+
+def not_visible(api: Api) -> str:
+    """How to read a 404 for a parent object, depending on whether a token is set."""
+    if api.client.has_token:
+        return "or it is not visible to this token (it needs Contents: read)"
+    return "or it is private: set GH_TOKEN to a token that can read it"
+
+
+def listing(
+    api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None
+) -> Iterator[Any]:
+    """Page through a list endpoint; a 404 becomes an error naming the missing parent."""
+    try:
+        yield from api.client.paginate(url, params)
+    except GitHubError as exc:
+        if exc.status == 404:
+            raise RemoteError(
+                f"{parent} does not exist, {not_visible(api)} ({exc.describe()})"
+            ) from exc
+        raise

@@ -1,0 +1,76 @@
+"""The ``repositories`` table: the repositories of a user or organization."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlgh.errors import RemoteError
+from sqlgh.tables import keys
+from sqlgh.tables.remote import listing
+from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+
+ORG_REPOS = "/orgs/{owner}/repos"
+USER_REPOS = "/users/{owner}/repos"
+REPO = "/repos/{owner}/{repo}"
+
+COLUMNS = (
+    Column("owner", validate=keys.owner_name, doc="User or organization login."),
+    Column("name", "$.name", validate=keys.repo_name, doc="Repository name."),
+    Column("full_name", "$.full_name", doc="owner/name as GitHub spells it."),
+    Column("id", "$.id", "INTEGER", doc="Repository id (the rowid)."),
+    Column("private", "$.private", "INTEGER", doc="1 for a private repository."),
+    Column("visibility", "$.visibility", doc="public, private or internal."),
+    Column("fork", "$.fork", "INTEGER", doc="1 for a fork."),
+    Column("archived", "$.archived", "INTEGER", doc="1 for an archived repository."),
+    Column("default_branch", "$.default_branch", doc="Default branch name."),
+    Column("description", "$.description", doc="Description, or NULL."),
+    Column("created_at", "$.created_at", doc="ISO-8601 creation time."),
+    Column("pushed_at", "$.pushed_at", doc="ISO-8601 time of the last push."),
+    Column("html_url", "$.html_url", doc="Web page of the repository."),
+)
+
+
+def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """GET one repository."""
+    url = api.client.url(REPO, owner=key["owner"], repo=key["name"])
+    repository = api.client.get_json_or_none(url)
+    if repository is not None:
+        yield {"owner": key["owner"]}, repository
+
+
+def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+    """An organization's repositories; for a user, the user's public repositories."""
+    owner = key["owner"]
+    context = {"owner": owner}
+    yielded = False
+    try:
+        for repository in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
+            yielded = True
+            yield context, repository
+        return
+    except RemoteError:
+        if yielded:
+            raise
+    # Not an organization: GitHub answers 404 for a user's login on /orgs.
+    for repository in listing(api, api.client.url(USER_REPOS, owner=owner), f"owner {owner}"):
+        yield context, repository
+
+
+TABLE = Table(
+    name="repositories",
+    doc="Repositories of a user or organization.",
+    columns=COLUMNS,
+    paths=(
+        AccessPath("by_name", ("owner", "name"), fetch_by_name, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_owner",
+            ("owner",),
+            fetch_by_owner,
+            "1 per 100 repositories (+1 when the owner is a user, not an organization)",
+            cost=3,
+            rows=100,
+        ),
+    ),
+    needs="owner",
+)

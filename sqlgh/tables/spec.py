@@ -1,0 +1,173 @@
+"""Declarative table specs: columns mapped to API fields by JSONPath, plus access paths.
+
+A table is data, not code: a list of ``Column``s (name, JSONPath, SQL type) and a list of
+``AccessPath``s (which key columns a GitHub endpoint needs, and a function that fetches).
+``sqlgh.vtab`` turns any spec into an SQLite virtual table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonpath_ng import Child, Fields, Root
+from jsonpath_ng.ext import parse as parse_jsonpath
+
+from sqlgh.github.client import Client
+from sqlgh.tables.memo import Memo
+
+# A row before it becomes a tuple: (context, object). The context carries the key columns
+# the request was made with (owner, repo, release_id) that GitHub's JSON does not repeat.
+Record = tuple[Mapping[str, Any], Mapping[str, Any]]
+Getter = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
+Validator = Callable[[str, str, Any], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One SQL column.
+
+    ``path`` is a JSONPath into the API object (``$.uploader.login``); a column without a
+    path is a key column filled from the request context. ``json`` columns hold objects
+    or arrays as JSON text. ``validate`` checks a value the query gives for a key column.
+    """
+
+    name: str
+    path: str | None = None
+    sql_type: str = "TEXT"
+    hidden: bool = False
+    json: bool = False
+    validate: Validator | None = None
+    doc: str = ""
+    get: Getter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "get", _compile(self.name, self.path, self.json))
+
+    @property
+    def declaration(self) -> str:
+        """The column as it appears in CREATE TABLE."""
+        return f"{self.name} {self.sql_type}{' HIDDEN' if self.hidden else ''}"
+
+
+@dataclass(frozen=True)
+class Api:
+    """What an access path may use: the HTTP client and the connection's memo."""
+
+    client: Client
+    memo: Memo
+
+
+Fetch = Callable[[Api, Mapping[str, Any]], Iterator[Record]]
+
+
+@dataclass(frozen=True)
+class AccessPath:
+    """A way to fetch rows: the key columns it needs (equality or IN) and what it costs.
+
+    ``requests`` is the cost in words, for the docs; ``cost`` and ``rows`` are the
+    planner's estimates. A ``unique`` path returns at most one row per key tuple.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    fetch: Fetch
+    requests: str
+    cost: float
+    rows: float
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A virtual table: its columns, its access paths and what it needs in WHERE."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    paths: tuple[AccessPath, ...]
+    needs: str
+    rowid: str | None = "id"
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        for path in self.paths:
+            unknown = set(path.keys) - set(names)
+            if unknown:
+                raise ValueError(f"{self.name}.{path.name}: unknown key columns {unknown}")
+
+    @property
+    def schema(self) -> str:
+        """The CREATE TABLE statement SQLite is given."""
+        body = ", ".join(c.declaration for c in self.columns)
+        return f"CREATE TABLE {self.name}({body})"
+
+    def column_index(self, name: str) -> int:
+        """Position of a column by name."""
+        for i, column in enumerate(self.columns):
+            if column.name == name:
+                return i
+        raise KeyError(name)
+
+    def missing_keys_message(self) -> str:
+        """What the user sees when a query gives no usable access path."""
+        return f"{self.name} needs {self.needs} in WHERE or a join"
+
+
+def _compile(name: str, path: str | None, as_json: bool) -> Getter:
+    if path is None:
+
+        def from_context(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
+            return ctx.get(name)
+
+        return from_context
+    keys = _plain_keys(path)
+    if keys is not None and len(keys) == 1 and not as_json:
+        (key,) = keys
+
+        def top_level(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
+            return obj.get(key)
+
+        return top_level
+    if keys is not None:
+
+        def nested(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
+            value: Any = obj
+            for key in keys:
+                if not isinstance(value, Mapping):
+                    return None
+                value = value.get(key)
+            return _to_sql(value) if as_json else value
+
+        return nested
+    expression = parse_jsonpath(path)
+
+    def general(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
+        found = expression.find(obj)
+        value = found[0].value if found else None
+        return _to_sql(value) if as_json else value
+
+    return general
+
+
+def _plain_keys(path: str) -> tuple[str, ...] | None:
+    """``$.a.b`` -> ("a", "b"); None when the path needs jsonpath-ng at run time."""
+    node = parse_jsonpath(path)
+    keys: list[str] = []
+    while isinstance(node, Child):
+        right = node.right
+        if not isinstance(right, Fields) or len(right.fields) != 1 or right.fields[0] == "*":
+            return None
+        keys.append(right.fields[0])
+        node = node.left
+    if not isinstance(node, Root):
+        return None
+    return tuple(reversed(keys))
+
+
+def _to_sql(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return value

@@ -1,0 +1,253 @@
+"""One generic APSW virtual-table module, driven by a table spec.
+
+Planning: the usable equality and IN constraints on key columns pick the access path
+(the one that consumes the most keys, then the cheapest). A plan without the keys a
+table needs is given a prohibitive cost rather than refused, so OR branches and joins
+that do supply the keys still get planned; it raises only if SQLite ever runs it.
+Rows are produced lazily, so ``LIMIT`` stops paginating.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import apsw
+
+from sqlgh.errors import MissingKeysError, RemoteError, SqlghError
+from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.session import Session
+from sqlgh.tables.spec import AccessPath, Record, Table
+
+NO_PLAN = -1
+NO_PLAN_COST = 1e300
+WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
+
+
+def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
+    """Fill in ``ii`` for the best access path the usable constraints allow."""
+    available: dict[str, int] = {}
+    for i in range(ii.nConstraint):
+        is_equality = ii.get_aConstraint_op(i) == apsw.SQLITE_INDEX_CONSTRAINT_EQ
+        if is_equality and ii.get_aConstraint_usable(i):
+            column = ii.get_aConstraint_iColumn(i)
+            if 0 <= column < len(table.columns):
+                available.setdefault(table.columns[column].name, i)
+    candidates = [
+        (index, path)
+        for index, path in enumerate(table.paths)
+        if all(key in available for key in path.keys)
+    ]
+    used = sorted(ii.colUsed)
+    whole_row = any(c >= len(table.columns) for c in used)
+    col_used = str(WHOLE_ROW) if whole_row else ",".join(str(c) for c in used)
+    if not candidates:
+        ii.idxNum = NO_PLAN
+        ii.estimatedCost = NO_PLAN_COST
+        ii.estimatedRows = 2**31
+        return
+    index, path = min(candidates, key=lambda c: (-len(c[1].keys), c[1].cost))
+    has_in = False
+    for position, key in enumerate(path.keys, start=1):
+        constraint = available[key]
+        ii.set_aConstraintUsage_argvIndex(constraint, position)
+        ii.set_aConstraintUsage_omit(constraint, True)
+        if ii.get_aConstraintUsage_in(constraint):
+            ii.set_aConstraintUsage_in(constraint, True)
+            has_in = True
+    ii.idxNum = index
+    ii.idxStr = col_used
+    ii.estimatedCost = path.cost * 1000.0
+    ii.estimatedRows = int(path.rows)
+    if path.unique and not has_in:
+        ii.idxFlags = apsw.SQLITE_INDEX_SCAN_UNIQUE
+
+
+def remote_error(table: Table, exc: Exception) -> SqlghError:
+    """Name the table in an error from GitHub or from the network."""
+    if isinstance(exc, SqlghError) and str(exc).startswith(f"{table.name}"):
+        return exc
+    cls = type(exc) if isinstance(exc, SqlghError) else RemoteError
+    return cls(f"{table.name}: {exc}")
+
+
+class Module:
+    """The APSW module for one table spec; connections share one Session."""
+
+    def __init__(self, table: Table, session: Session) -> None:
+        self.table = table
+        self.session = session
+
+    def Connect(
+        self,
+        connection: apsw.Connection,
+        modulename: str,
+        databasename: str,
+        tablename: str,
+        *args: str,
+    ) -> tuple[str, VirtualTable]:
+        return self.table.schema, VirtualTable(self.table, self.session)
+
+    Create = Connect
+
+
+class VirtualTable:
+    """An SQLite virtual table over one table spec."""
+
+    def __init__(self, table: Table, session: Session) -> None:
+        self.table = table
+        self.session = session
+
+    def BestIndexObject(self, ii: apsw.IndexInfo) -> bool:
+        plan_index(self.table, ii)
+        return True
+
+    def Open(self) -> Cursor:
+        return Cursor(self)
+
+    def Disconnect(self) -> None:
+        pass
+
+    Destroy = Disconnect
+
+    def UpdateInsertRow(self, rowid: int | None, fields: tuple[Any, ...]) -> int | None:
+        raise self._read_only()
+
+    def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
+        raise self._read_only()
+
+    def UpdateDeleteRow(self, rowid: int) -> None:
+        raise self._read_only()
+
+    def _read_only(self) -> SqlghError:
+        return SqlghError(
+            f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on release_assets"
+        )
+
+
+class Cursor:
+    """Walks the records one access path yields, pulling pages only as SQLite asks."""
+
+    def __init__(self, vtable: VirtualTable) -> None:
+        self.table = vtable.table
+        self.session = vtable.session
+        self.getters = [c.get for c in self.table.columns]
+        self.key_columns: frozenset[int] = frozenset()
+        self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
+        self._records: Iterator[Record] = iter(())
+        self._current: Record | None = None
+        self._lazy: tuple[AccessPath, Mapping[str, Any]] | None = None
+        self._row_number = 0
+
+    def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
+        if indexnum == NO_PLAN:
+            raise MissingKeysError(self.table.missing_keys_message())
+        path = self.table.paths[indexnum]
+        self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
+        keys = self._key_tuples(path, constraintargs)
+        self._row_number = 0
+        self._lazy = None
+        if path.unique and len(keys) == 1 and self._write_needs_no_read(indexname):
+            self._lazy = (path, keys[0])
+            self._current = (keys[0], {})
+            return
+        self._records = itertools.chain.from_iterable(self._fetch(path, key) for key in keys)
+        self._advance()
+
+    def Eof(self) -> bool:
+        return self._current is None
+
+    def Next(self) -> None:
+        self._advance()
+
+    def Rowid(self) -> int:
+        if self._lazy is not None:
+            return int(self._lazy[1][self.table.rowid or "id"])
+        if self.rowid_index is None:
+            return self._row_number
+        return self.Column(self.rowid_index)
+
+    def Column(self, number: int) -> Any:
+        if number == -1:
+            return self.Rowid()
+        if self._lazy is not None:
+            self._materialize()
+        ctx, obj = self._current  # type: ignore[misc]
+        return self.getters[number](ctx, obj)
+
+    def ColumnNoChange(self, number: int) -> Any:
+        # An UPDATE reads unchanged columns this way: key columns are free, the rest
+        # (including downloads) are never fetched just to be written back unchanged.
+        if number in self.key_columns:
+            ctx, obj = self._current  # type: ignore[misc]
+            return self.getters[number](ctx, obj)
+        return apsw.no_change
+
+    def Close(self) -> None:
+        self._records = iter(())
+        self._current = None
+
+    def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        choices = []
+        for key, value in zip(path.keys, args, strict=False):
+            column = self.table.columns[self.table.column_index(key)]
+            values = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else [value]
+            check = column.validate
+            choices.append([check(self.table.name, key, v) if check else v for v in values])
+        return [dict(zip(path.keys, combo, strict=False)) for combo in itertools.product(*choices)]
+
+    def _write_needs_no_read(self, col_used: str | None) -> bool:
+        """An UPDATE or DELETE keyed by a unique id need not GET the row first."""
+        if self.session.verb not in ("UPDATE", "DELETE") or col_used is None:
+            return False
+        if col_used == str(WHOLE_ROW):
+            return True
+        used = {int(c) for c in col_used.split(",") if c}
+        return used <= self.key_columns
+
+    def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Record]:
+        cache = self.session.statement_cache
+        cache_key = (self.table.name, path.name, *key.values())
+        hit = cache.get(cache_key)
+        if hit is not None:
+            yield from hit
+            return
+        collected: list[Record] = []
+        for record in path.fetch(self.session.api, key):
+            collected.append(record)
+            yield record
+        cache[cache_key] = collected
+
+    def _advance(self) -> None:
+        try:
+            self._current = next(self._records, None)
+        except (GitHubError, TransportError, SqlghError) as exc:
+            self._current = None
+            raise remote_error(self.table, exc) from exc
+        self._row_number += 1
+
+    def _materialize(self) -> None:
+        path, key = self._lazy  # type: ignore[misc]
+        self._lazy = None
+        try:
+            record = next(path.fetch(self.session.api, key), None)
+        except (GitHubError, TransportError, SqlghError) as exc:
+            raise remote_error(self.table, exc) from exc
+        if record is None:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in key.items())
+            raise RemoteError(f"{self.table.name}: no row with {shown}")
+        self._current = record
+
+
+def register(connection: apsw.Connection, session: Session, tables: tuple[Table, ...]) -> None:
+    """Register every table as an eponymous virtual table on the connection."""
+    session.attach(connection)
+    for table in tables:
+        connection.create_module(
+            table.name,
+            Module(table, session),
+            use_bestindex_object=True,
+            use_no_change=True,
+            eponymous_only=True,
+        )
