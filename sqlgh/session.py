@@ -28,14 +28,20 @@ def statement_verb(sql: str) -> str:
 
 
 class Session:
-    """Per-connection state: the GitHub client, the memo and the statement cache."""
+    """Per-connection state: the GitHub client, the memo and per-statement bookkeeping.
+
+    ``rows_by_rowid`` keeps the rows a write statement visited (SQLite may collect rowids
+    first and write later); ``applied`` lists what the statement already did on GitHub.
+    """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
         self.client = client
         self.memo = Memo()
-        self.api = Api(client, self.memo)
         self.options = dict(options or {})
+        self.api = Api(client, self.memo, self.options)
         self.statement_cache: dict[tuple[Any, ...], list[Record]] = {}
+        self.rows_by_rowid: dict[tuple[str, int], Record] = {}
+        self.applied: list[str] = []
         self.verb = ""
 
     def attach(self, connection: apsw.Connection) -> None:
@@ -46,4 +52,6 @@ class Session:
         if event.get("trigger"):
             return
         self.statement_cache.clear()
+        self.rows_by_rowid.clear()
+        self.applied.clear()
         self.verb = statement_verb(event.get("sql") or "")

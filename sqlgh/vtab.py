@@ -15,7 +15,7 @@ from typing import Any
 
 import apsw
 
-from sqlgh.errors import MissingKeysError, RemoteError, SqlghError
+from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Record, Table
@@ -93,11 +93,13 @@ class Module:
 
 
 class VirtualTable:
-    """An SQLite virtual table over one table spec."""
+    """An SQLite virtual table over one table spec; writes go to the spec's writer."""
 
-    def __init__(self, table: Table, session: Session) -> None:
+    def __init__(self, table: Table, session: Session, connection: apsw.Connection) -> None:
         self.table = table
         self.session = session
+        self.connection = connection
+        self.names = [c.name for c in table.columns]
 
     def BestIndexObject(self, ii: apsw.IndexInfo) -> bool:
         plan_index(self.table, ii)
@@ -111,19 +113,75 @@ class VirtualTable:
 
     Destroy = Disconnect
 
-    def UpdateInsertRow(self, rowid: int | None, fields: tuple[Any, ...]) -> int | None:
-        raise self._read_only()
+    def UpdateInsertRow(self, rowid: int | None, fields: tuple[Any, ...]) -> int:
+        writer = self._writer()
+        if rowid is not None:
+            raise InputError(f"{self.table.name}: INSERT cannot set the rowid; GitHub assigns ids")
+        mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
+        values = dict(zip(self.names, fields, strict=True))
+        new_id, _ = self._apply(lambda: writer.insert(self.session.api, values, mode))
+        return new_id
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
-        raise self._read_only()
+        writer = self._writer()
+        row = self._visited(rowid)
+        if newrowid != rowid:
+            raise InputError(f"{self.table.name}: the id of a row cannot change")
+        editable = writer.EDITABLE
+        changes: dict[str, Any] = {}
+        for column, value in zip(self.table.columns, fields, strict=True):
+            if value is apsw.no_change:
+                continue
+            if column.name in editable:
+                changes[column.name] = value
+            elif not _same(row.get(column.name), value):
+                raise InputError(
+                    f"{self.table.name}.{column.name} cannot be changed; UPDATE can change "
+                    f"{', '.join(editable)} (to change an asset's bytes, INSERT OR REPLACE it)"
+                )
+        self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
 
     def UpdateDeleteRow(self, rowid: int) -> None:
-        raise self._read_only()
+        writer = self._writer()
+        row = self._visited(rowid)
+        self._apply(lambda: (None, writer.delete(self.session.api, row)))
 
-    def _read_only(self) -> SqlghError:
-        return SqlghError(
-            f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on release_assets"
-        )
+    def _writer(self) -> Any:
+        if self.table.writer is None:
+            raise SqlghError(
+                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on release_assets"
+            )
+        return self.table.writer
+
+    def _visited(self, rowid: int) -> dict[str, Any]:
+        record = self.session.rows_by_rowid.get((self.table.name, rowid))
+        if record is None:
+            raise SqlghError(f"{self.table.name}: row {rowid} was not read by this statement")
+        ctx, obj = record
+        return {
+            c.name: ctx[c.name] if c.name in ctx else c.get(ctx, obj)
+            for c in self.table.columns
+            if c.load is None
+        }
+
+    def _apply(self, write: Any) -> Any:
+        """Run one row's write; on failure, say what the statement already did on GitHub."""
+        try:
+            result, done = write()
+        except (GitHubError, TransportError, SqlghError) as exc:
+            error = remote_error(self.table, exc)
+            applied = self.session.applied
+            if applied:
+                note = (
+                    f" Already applied on GitHub by this statement (not undone): "
+                    f"{'; '.join(applied)}. The remaining rows were not attempted."
+                )
+            else:
+                note = " Nothing was changed on GitHub by this statement."
+            raise type(error)(f"{error}.{note}") from exc
+        if done:
+            self.session.applied.append(done)
+        return result, done
 
 
 class Cursor:
@@ -132,7 +190,9 @@ class Cursor:
     def __init__(self, vtable: VirtualTable) -> None:
         self.table = vtable.table
         self.session = vtable.session
-        self.getters = [c.get for c in self.table.columns]
+        self.getters = [
+            c.get if c.load is None else _bind_loader(c, self.session) for c in self.table.columns
+        ]
         self.key_columns: frozenset[int] = frozenset()
         self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
         self._records: Iterator[Record] = iter(())
@@ -163,10 +223,14 @@ class Cursor:
 
     def Rowid(self) -> int:
         if self._lazy is not None:
-            return int(self._lazy[1][self.table.rowid or "id"])
-        if self.rowid_index is None:
+            rowid = int(self._lazy[1][self.table.rowid or "id"])
+        elif self.rowid_index is None:
             return self._row_number
-        return self.Column(self.rowid_index)
+        else:
+            rowid = self.Column(self.rowid_index)
+        if self.table.writer is not None and self._current is not None:
+            self.session.rows_by_rowid[(self.table.name, rowid)] = self._current
+        return rowid
 
     def Column(self, number: int) -> Any:
         if number == -1:
@@ -181,7 +245,8 @@ class Cursor:
         # (including downloads) are never fetched just to be written back unchanged.
         if number in self.key_columns:
             ctx, obj = self._current  # type: ignore[misc]
-            return self.getters[number](ctx, obj)
+            name = self.table.columns[number].name
+            return ctx[name] if name in ctx else self.getters[number](ctx, obj)
         return apsw.no_change
 
     def Close(self) -> None:
@@ -238,6 +303,21 @@ class Cursor:
             shown = ", ".join(f"{k} = {v!r}" for k, v in key.items())
             raise RemoteError(f"{self.table.name}: no row with {shown}")
         self._current = record
+
+
+def _bind_loader(column: Any, session: Session) -> Any:
+    load = column.load
+
+    def loaded(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
+        return load(session.api, ctx, obj)
+
+    return loaded
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, str) and isinstance(new, str):
+        return old.lower() == new.lower()  # owner and repo names are case-insensitive
+    return old == new
 
 
 def register(connection: apsw.Connection, session: Session, tables: tuple[Table, ...]) -> None:

@@ -25,6 +25,7 @@ DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 MAX_PER_PAGE = 100
 LOG_SIZE = 10_000
+MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Client:
         per_page: int = MAX_PER_PAGE,
         timeout: tuple[float, float] = (10.0, 60.0),
         session: requests.Session | None = None,
+        mutation_interval: float = 1.0,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = _origin(self.api_url)
@@ -98,6 +100,9 @@ class Client:
             }
         )
         self.log: deque[RequestRecord] = deque(maxlen=LOG_SIZE)
+        # GitHub asks integrators to space POST/PATCH/PUT/DELETE about a second apart.
+        self.mutation_interval = mutation_interval
+        self._last_mutation = 0.0
 
     @property
     def has_token(self) -> bool:
@@ -127,13 +132,20 @@ class Client:
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         allow_redirects: bool = True,
-        authenticate: bool = True,
+        authenticate: bool | None = None,
     ) -> requests.Response:
-        """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable."""
+        """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
+
+        The token goes only to the API's own origin, unless ``authenticate=True`` says the
+        URL is GitHub's own hypermedia (an ``upload_url``); even then only over https or
+        to loopback. ``authenticate=False`` never sends it (object storage).
+        """
         shown = self.display_path(url, params)
         send_headers = dict(headers or {})
-        if authenticate and self._token and self._same_origin(url):
+        if self._token and self._may_authenticate(url, authenticate):
             send_headers["Authorization"] = f"Bearer {self._token}"
+        if method in MUTATIONS:
+            self._space_mutation()
         started = time.time()
         clock = time.perf_counter()
         try:
@@ -214,8 +226,19 @@ class Client:
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
-    def _same_origin(self, url: str) -> bool:
-        return _origin(url) == self._origin
+    def _may_authenticate(self, url: str, authenticate: bool | None) -> bool:
+        if authenticate is False:
+            return False
+        if _origin(url) == self._origin:
+            return True
+        parts = urlsplit(url)
+        return bool(authenticate) and (parts.scheme == "https" or is_loopback(parts.hostname))
+
+    def _space_mutation(self) -> None:
+        wait = self._last_mutation + self.mutation_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_mutation = time.monotonic()
 
     def _record(
         self,

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlgh.tables import keys
+from sqlgh.tables.asset_content import read_content
+from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
 
@@ -19,6 +21,11 @@ ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 EMBEDDED_ASSETS_TRUSTED_BELOW = 100
 
 NAME = "release_assets"
+
+
+def _download(api: Api, ctx: Mapping[str, Any], asset: Mapping[str, Any]) -> bytes:
+    return read_content(api, ctx["owner"], ctx["repo"], asset)
+
 
 COLUMNS = (
     Column("owner", validate=keys.owner_name, doc="Repository owner (user or organization)."),
@@ -45,6 +52,19 @@ COLUMNS = (
     Column("node_id", "$.node_id", doc="GraphQL node id."),
     Column("uploader", "$.uploader", json=True, doc="Uploader as JSON text."),
     Column("uploader_login", "$.uploader.login", doc="Login of the uploader."),
+    Column(
+        "data",
+        sql_type="BLOB",
+        hidden=True,
+        load=_download,
+        doc="The asset's bytes: downloaded only when a query uses the column; on INSERT, "
+        "the bytes to upload.",
+    ),
+    Column(
+        "path",
+        hidden=True,
+        doc="INSERT only: a local file to upload, streamed from disk (NULL on SELECT).",
+    ),
 )
 
 
@@ -132,4 +152,5 @@ TABLE = Table(
         ),
     ),
     needs="owner and repo (and release_id or id to be cheap)",
+    writer=AssetWriter(),
 )

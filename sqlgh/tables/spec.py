@@ -23,6 +23,7 @@ from sqlgh.tables.memo import Memo
 Record = tuple[Mapping[str, Any], Mapping[str, Any]]
 Getter = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
 Validator = Callable[[str, str, Any], Any]
+Loader = Callable[["Api", Mapping[str, Any], Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Column:
     hidden: bool = False
     json: bool = False
     validate: Validator | None = None
+    load: Loader | None = None
     doc: str = ""
     get: Getter = field(init=False, repr=False, compare=False)
 
@@ -54,10 +56,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Api:
-    """What an access path may use: the HTTP client and the connection's memo."""
+    """What an access path or writer may use: the client, the memo and the options."""
 
     client: Client
     memo: Memo
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 Fetch = Callable[[Api, Mapping[str, Any]], Iterator[Record]]
@@ -90,6 +93,7 @@ class Table:
     paths: tuple[AccessPath, ...]
     needs: str
     rowid: str | None = "id"
+    writer: Any = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]

@@ -1,0 +1,52 @@
+"""SQL functions sqlgh adds to every connection: readfile, writefile, download."""
+
+from __future__ import annotations
+
+import os
+
+import apsw
+
+from sqlgh.errors import InputError
+from sqlgh.session import Session
+from sqlgh.tables import keys
+from sqlgh.tables.asset_content import download_to_file
+
+
+def readfile(path: str) -> bytes:
+    """The bytes of a local file, like the sqlite3 shell's ``readfile(X)``; NULL if unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (OSError, TypeError):
+        return None  # type: ignore[return-value]
+
+
+def writefile(path: str, data: bytes | str | None) -> int | None:
+    """Write a blob or text to a file, like the sqlite3 shell's; return the bytes written."""
+    if data is None:
+        return None
+    payload = data.encode() if isinstance(data, str) else bytes(data)
+    with open(path, "wb") as handle:
+        handle.write(payload)
+    return len(payload)
+
+
+def register_functions(connection: apsw.Connection, session: Session) -> None:
+    """Add readfile, writefile and download(owner, repo, id, destination)."""
+
+    def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
+        """Stream an asset to ``destination`` (directory or file); return the path."""
+        name = "download"
+        if not isinstance(destination, str):
+            raise InputError(f"{name}: destination must be a directory or file path, not NULL")
+        return download_to_file(
+            session.api,
+            keys.owner_name(name, "owner", owner),
+            keys.repo_name(name, "repo", repo),
+            keys.positive_id(name, "id", asset_id),
+            os.path.expanduser(destination),
+        )
+
+    connection.create_scalar_function("readfile", readfile, 1)
+    connection.create_scalar_function("writefile", writefile, 2)
+    connection.create_scalar_function("download", download, 4)

@@ -1,0 +1,83 @@
+"""Uploads to a release's ``upload_url`` and streamed downloads of assets."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import BinaryIO
+from urllib.parse import urljoin
+
+import uritemplate
+
+from sqlgh.github.client import Client
+from sqlgh.github.errors import TransportError
+
+CHUNK = 1 << 20
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+OCTET_STREAM = {"Accept": "application/octet-stream"}
+
+
+def upload(
+    client: Client,
+    upload_url: str,
+    *,
+    name: str,
+    label: str | None,
+    body: bytes | BinaryIO,
+    size: int,
+    content_type: str,
+) -> dict:
+    """POST the bytes to the release's ``upload_url`` (an RFC 6570 template); return the asset.
+
+    The URL is GitHub's own hypermedia, never built here: on GitHub.com it is another host,
+    on GitHub Enterprise Server it is ``/api/uploads``.
+    """
+    values = {"name": name} if label is None else {"name": name, "label": label}
+    url = uritemplate.expand(upload_url, values)
+    response = client.request(
+        "POST",
+        url,
+        data=body,
+        headers={"Content-Type": content_type, "Content-Length": str(size)},
+        authenticate=True,
+    )
+    return response.json()
+
+
+def download(client: Client, asset_url: str, sink: BinaryIO) -> tuple[int, str]:
+    """Stream an asset's bytes into ``sink``; return (bytes written, sha256 hex).
+
+    GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
+    the API only: storage rejects a second auth mechanism, and it must not leak anyway.
+    """
+    response = client.request(
+        "GET", asset_url, headers=OCTET_STREAM, stream=True, allow_redirects=False
+    )
+    url = asset_url
+    for _ in range(MAX_REDIRECTS):
+        if response.status_code not in REDIRECTS:
+            break
+        url = urljoin(url, response.headers.get("Location", ""))
+        response.close()
+        response = client.request(
+            "GET",
+            url,
+            headers=OCTET_STREAM,
+            stream=True,
+            allow_redirects=False,
+            authenticate=False,
+        )
+    else:
+        raise TransportError("GET", client.display_path(url), ValueError("too many redirects"))
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        for chunk in response.iter_content(CHUNK):
+            sink.write(chunk)
+            digest.update(chunk)
+            written += len(chunk)
+    except Exception as exc:  # requests raises several types for a broken stream
+        raise TransportError("GET", client.display_path(url), exc) from exc
+    finally:
+        response.close()
+    return written, digest.hexdigest()

@@ -1,0 +1,342 @@
+"""INSERT, UPDATE and DELETE on ``release_assets``: uploads, PATCHes and DELETEs.
+
+Writes are sent one at a time. An upload that fails leaves nothing behind: a half-made
+asset (GitHub leaves ones in state ``starter`` after a 502) is deleted before retrying,
+and an upload that did arrive despite a broken answer is kept rather than duplicated.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import sys
+import time
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from sqlgh.errors import InputError, RemoteError, WriteError
+from sqlgh.github.auth import where_tokens_come_from
+from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.transfer import upload
+from sqlgh.tables import keys
+from sqlgh.tables.content_types import guess_content_type
+from sqlgh.tables.spec import Api
+
+TABLE = "release_assets"
+RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
+ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
+ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
+
+INSERTABLE = frozenset(
+    {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
+)
+EDITABLE = ("name", "label", "state")
+KEYS = ("owner", "repo", "release_id", "id")
+
+_NOT_STORED = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def stored_name_guess(name: str) -> str:
+    """How GitHub is observed to store an upload's name: letters, digits, '.', '-', '_'.
+
+    Other characters become '.', runs collapse, leading and trailing periods go.
+    GitHub does not document the rule; the 201 answer carries the real stored name.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return _NOT_STORED.sub(".", ascii_name).strip(".")
+
+
+def require_token(api: Api, verb: str) -> None:
+    """Refuse a write before any request when no token is set."""
+    if not api.client.has_token:
+        raise WriteError(
+            f'{TABLE}: {verb} needs a token with the "Contents: write" permission; '
+            f"sqlgh looks in {where_tokens_come_from()}"
+        )
+
+
+class AssetWriter:
+    """The write half of ``release_assets``."""
+
+    EDITABLE = EDITABLE
+
+    def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
+        """Upload one asset; return (asset id, what was done in words)."""
+        extra = sorted(c for c, v in values.items() if v is not None and c not in INSERTABLE)
+        if extra:
+            raise InputError(
+                f"{TABLE}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give owner, "
+                "repo, release_id, one of data or path, and optionally name, label, content_type"
+            )
+        owner = keys.owner_name(TABLE, "owner", values.get("owner"))
+        repo = keys.repo_name(TABLE, "repo", values.get("repo"))
+        release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
+        source = _Source.from_values(values)
+        label = _optional_text("label", values.get("label"))
+        content_type = _optional_text("content_type", values.get("content_type")) or (
+            guess_content_type(source.name)
+        )
+        require_token(api, "INSERT")
+        upload_url = self._upload_url(api, owner, repo, release_id)
+        if conflict in ("IGNORE", "REPLACE"):
+            existing = self._find(api, owner, repo, release_id, source.name)
+            if existing is not None and conflict == "IGNORE":
+                return int(existing["id"]), f"kept existing {existing['name']!r}"
+            if existing is not None:
+                return self._replace(
+                    api, owner, repo, release_id, upload_url, source, label, content_type, existing
+                )
+        asset = self._upload(
+            api, owner, repo, release_id, upload_url, source, source.name, label, content_type
+        )
+        return int(asset["id"]), f"uploaded {asset['name']!r} (id {asset['id']})"
+
+    def update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
+        """PATCH the changed fields of one asset; return what was done."""
+        require_token(api, "UPDATE")
+        body: dict[str, Any] = {}
+        for column, value in changes.items():
+            if column == "label":
+                body["label"] = "" if value is None else _optional_text("label", value)
+            else:
+                body[column] = _required_text(column, value)
+        if not body:
+            return ""
+        asset = self._patch(api, row["owner"], row["repo"], row["id"], body)
+        if "name" in body and asset.get("name") != body["name"]:
+            _report_rename(body["name"], str(asset.get("name")))
+        return f"updated {', '.join(body)} of asset {row['id']}"
+
+    def delete(self, api: Api, row: Mapping[str, Any]) -> str:
+        """DELETE one asset; an asset already gone counts as deleted."""
+        require_token(api, "DELETE")
+        url = api.client.url(ASSET, owner=row["owner"], repo=row["repo"], asset_id=row["id"])
+        try:
+            api.client.request("DELETE", url)
+        except GitHubError as exc:
+            if exc.status != 404:
+                raise
+        api.memo.forget_asset(int(row["id"]))
+        return f"deleted asset {row['id']}"
+
+    def _upload_url(self, api: Api, owner: str, repo: str, release_id: int) -> str:
+        known = api.memo.upload_url(owner, repo, release_id)
+        if known:
+            return known
+        url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
+        release = api.client.get_json_or_none(url)
+        if release is None:
+            raise RemoteError(
+                f"{TABLE}: release {release_id} of {owner}/{repo} does not exist or is not "
+                "visible to this token"
+            )
+        api.memo.remember_release(owner, repo, release)
+        return str(release["upload_url"])
+
+    def _assets(self, api: Api, owner: str, repo: str, release_id: int) -> list[dict]:
+        url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
+        return list(api.client.paginate(url))
+
+    def _find(self, api: Api, owner: str, repo: str, release_id: int, name: str) -> dict | None:
+        wanted = {name, stored_name_guess(name)}
+        for asset in self._assets(api, owner, repo, release_id):
+            if asset.get("name") in wanted:
+                return asset
+        return None
+
+    def _upload(
+        self,
+        api: Api,
+        owner: str,
+        repo: str,
+        release_id: int,
+        upload_url: str,
+        source: _Source,
+        name: str,
+        label: str | None,
+        content_type: str,
+    ) -> dict:
+        attempts = max(1, int(api.options.get("upload_attempts", 3)))
+        backoff = float(api.options.get("retry_backoff", 1.0))
+        failure: Exception | None = None
+        for attempt in range(attempts):
+            try:
+                with source.open() as body:
+                    asset = upload(
+                        api.client,
+                        upload_url,
+                        name=name,
+                        label=label,
+                        body=body,
+                        size=source.size,
+                        content_type=content_type,
+                    )
+                break
+            except GitHubError as exc:
+                if exc.status == 422 and "already_exists" in exc.error_codes:
+                    raise WriteError(
+                        f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset "
+                        f"named {name!r}; use INSERT OR REPLACE to replace it or INSERT OR "
+                        "IGNORE to keep it"
+                    ) from exc
+                if exc.status < 500:
+                    raise
+                failure = exc
+            except TransportError as exc:
+                failure = exc
+            arrived = self._clean_up_failed(api, owner, repo, release_id, name, source.size)
+            if arrived is not None:
+                asset = arrived
+                break
+            if attempt + 1 < attempts:
+                time.sleep(backoff * 2**attempt)
+        else:
+            raise WriteError(
+                f"{TABLE}: upload of {name!r} to release {release_id} of {owner}/{repo} failed "
+                f"{attempts} times ({failure}); nothing half-uploaded was left behind"
+            )
+        if isinstance(asset.get("id"), int):
+            api.memo.remember_asset(asset["id"], release_id)
+        if asset.get("name") != name:
+            _report_rename(name, str(asset.get("name")))
+        return asset
+
+    def _clean_up_failed(
+        self, api: Api, owner: str, repo: str, release_id: int, name: str, size: int
+    ) -> dict | None:
+        """After a failed upload: keep a complete arrival, delete a half-made asset."""
+        leftover = self._find(api, owner, repo, release_id, name)
+        if leftover is None:
+            return None
+        if leftover.get("state") == "uploaded" and leftover.get("size") == size:
+            return leftover
+        url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=leftover["id"])
+        api.client.request("DELETE", url)
+        return None
+
+    def _replace(
+        self,
+        api: Api,
+        owner: str,
+        repo: str,
+        release_id: int,
+        upload_url: str,
+        source: _Source,
+        label: str | None,
+        content_type: str,
+        existing: Mapping[str, Any],
+    ) -> tuple[int, str]:
+        """Upload aside, move the old asset aside, rename the new one into place, delete old.
+
+        The name is missing only between the two renames; any failure before the old
+        asset is deleted puts it back, so it is never lost.
+        """
+        name = str(existing["name"])
+        tag = secrets.token_hex(4)
+        new = self._upload(
+            api,
+            owner,
+            repo,
+            release_id,
+            upload_url,
+            source,
+            f"sqlgh-new-{tag}-{name}",
+            label,
+            content_type,
+        )
+        try:
+            self._patch(api, owner, repo, existing["id"], {"name": f"sqlgh-old-{tag}-{name}"})
+        except (GitHubError, TransportError) as exc:
+            self._delete_quietly(api, owner, repo, new["id"])
+            raise WriteError(
+                f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
+            ) from exc
+        try:
+            self._patch(api, owner, repo, new["id"], {"name": name})
+        except (GitHubError, TransportError) as exc:
+            self._patch(api, owner, repo, existing["id"], {"name": name})
+            self._delete_quietly(api, owner, repo, new["id"])
+            raise WriteError(
+                f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
+            ) from exc
+        try:
+            self.delete(api, {"owner": owner, "repo": repo, "id": existing["id"]})
+        except (GitHubError, TransportError) as exc:
+            raise WriteError(
+                f"{TABLE}: replaced {name!r} (new id {new['id']}), but the old asset "
+                f"{existing['id']} could not be deleted and remains as "
+                f"'sqlgh-old-{tag}-{name}': {exc}"
+            ) from exc
+        return int(new["id"]), f"replaced {name!r} (id {existing['id']} -> {new['id']})"
+
+    def _patch(self, api: Api, owner: str, repo: str, asset_id: int, body: dict) -> dict:
+        url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
+        try:
+            return api.client.request("PATCH", url, json=body).json()
+        except GitHubError as exc:
+            if exc.status == 404:
+                raise RemoteError(f"{TABLE}: no asset {asset_id} in {owner}/{repo}") from exc
+            if exc.status == 422 and "already_exists" in exc.error_codes:
+                raise WriteError(
+                    f"{TABLE}: cannot rename asset {asset_id} to {body.get('name')!r}: that "
+                    "name is taken in its release"
+                ) from exc
+            raise
+
+    def _delete_quietly(self, api: Api, owner: str, repo: str, asset_id: int) -> None:
+        try:
+            self.delete(api, {"owner": owner, "repo": repo, "id": asset_id})
+        except (GitHubError, TransportError):
+            print(f"sqlgh: could not delete temporary asset {asset_id}", file=sys.stderr)
+
+
+class _Source:
+    """The bytes of an upload: a blob from SQL or a file streamed from disk."""
+
+    def __init__(self, name: str, size: int, data: bytes | None, path: str | None) -> None:
+        self.name, self.size, self.data, self.path = name, size, data, path
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> _Source:
+        data, path = values.get("data"), values.get("path")
+        if (data is None) == (path is None):
+            raise InputError(
+                f"{TABLE}: INSERT needs exactly one of data (the bytes) or path (a local file)"
+            )
+        if data is not None:
+            if isinstance(data, str):
+                data = data.encode()
+            if not isinstance(data, bytes):
+                raise InputError(f"{TABLE}.data: give a blob (x'...', readfile(...)) or text")
+            name = values.get("name")
+            if name is None:
+                raise InputError(f"{TABLE}.name: INSERT with data needs a name")
+            return cls(_required_text("name", name), len(data), data, None)
+        if not isinstance(path, str) or not os.path.isfile(path):
+            raise InputError(f"{TABLE}.path: {path!r} is not a readable file")
+        name = values.get("name") or os.path.basename(path)
+        return cls(_required_text("name", name), os.path.getsize(path), None, path)
+
+    def open(self) -> Any:
+        if self.path is not None:
+            return open(self.path, "rb")
+        return io.BytesIO(self.data or b"")
+
+
+def _required_text(column: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{TABLE}.{column}: give non-empty text, not {value!r}")
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise InputError(f"{TABLE}.{column}: {value!r} contains control characters")
+    return value
+
+
+def _optional_text(column: str, value: Any) -> str | None:
+    return None if value is None else _required_text(column, value)
+
+
+def _report_rename(asked: str, stored: str) -> None:
+    print(f"sqlgh: GitHub stored {asked!r} as {stored!r}", file=sys.stderr)
