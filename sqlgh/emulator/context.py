@@ -1,0 +1,70 @@
+"""What a route handler gets: the request, who sent it, and the emulator's parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlgh.emulator.models import Shapes, error
+from sqlgh.emulator.paging import paginate
+from sqlgh.emulator.state import Account, Release, Repo, State
+from sqlgh.emulator.wire import HTTPError, Request, Response
+
+if TYPE_CHECKING:
+    from sqlgh.emulator.storage import Storage
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The account a token authenticates, and whether the token may write."""
+
+    account: Account
+    write: bool
+
+
+@dataclass
+class Context:
+    """One request in flight, with what its handler may use."""
+
+    request: Request
+    identity: Identity | None
+    state: State
+    shapes: Shapes
+    storage: Storage
+    spool_dir: str
+    embedded_assets_cap: int | None
+
+    @property
+    def can_write(self) -> bool:
+        return self.identity is not None and self.identity.write
+
+    def ok(self, body: bytes, link: str | None = None) -> Response:
+        """200 with a serialized JSON body (and a Link header)."""
+        return Response(200, body, headers=[("Link", link)] if link else [])
+
+    def page(self, items: Sequence[T], path: str) -> tuple[Sequence[T], str | None]:
+        """The requested page of ``items``; links point at ``path`` below the API root."""
+        return paginate(self.request, items, self.shapes.api + path)
+
+    def release(self, repo: Repo, release_id: str | int) -> Release:
+        """The release of ``repo`` with this id, if this identity may see it; else 404."""
+        release = repo.releases.get(to_id(release_id))
+        if release is None or (release.draft and not self.can_write):
+            raise not_found()
+        return release
+
+
+def not_found() -> HTTPError:
+    """GitHub's 404."""
+    return HTTPError(404, error("Not Found", 404))
+
+
+def to_id(value: str | int) -> int:
+    """A numeric path parameter; anything else is a 404, as on GitHub."""
+    try:
+        return int(value)
+    except ValueError:
+        raise not_found() from None

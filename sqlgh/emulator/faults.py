@@ -1,0 +1,79 @@
+"""Fault switches: make chosen requests fail the ways GitHub and networks do."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+
+KINDS = (
+    "status",  # answer `status` (default 500) with a JSON error body
+    "drop",  # close the connection mid-body (lists, downloads) or mid-upload
+    "truncated",  # a well-framed response whose JSON body is cut in half
+    "non_json",  # an HTML page instead of JSON (status default 200)
+    "slow",  # sleep `delay` seconds, then answer normally
+    "upload_502_starter",  # the upload leaves a `starter` asset of size 0, answers 502
+    "primary_rate_limit",  # 403, x-ratelimit-remaining 0, reset in `retry_after` s (60)
+    "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
+)
+
+
+@dataclass
+class Fault:
+    """One switch. It matches requests by ``method``, ``path`` (a regex searched in the
+    raw path) and ``origin`` ("api", "uploads", "storage" or "web"); None matches any.
+    It fires ``times`` times (a negative number: forever), then disarms."""
+
+    kind: str = "status"
+    method: str | None = None
+    path: str | None = None
+    origin: str | None = None
+    status: int | None = None
+    times: int = 1
+    delay: float = 0.0
+    retry_after: int | None = None
+    fired: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        self._pattern = re.compile(self.path) if self.path is not None else None
+
+    def matches(self, origin: str, method: str, path: str) -> bool:
+        """Whether this fault applies to a request (ignoring how often it has fired)."""
+        return (
+            (self.origin is None or self.origin == origin)
+            and (self.method is None or self.method.upper() == method)
+            and (self._pattern is None or self._pattern.search(path) is not None)
+        )
+
+
+class Faults:
+    """The armed faults, first added first."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        """Arm ``fault`` (one with ``times == 0`` never fires)."""
+        if fault.times == 0:
+            return
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, origin: str, method: str, path: str) -> Fault | None:
+        """The first armed fault for this request, counted as fired once."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(origin, method, path):
+                    fault.fired += 1
+                    if fault.times >= 0 and fault.fired >= fault.times:
+                        self._faults.remove(fault)
+                    return fault
+        return None

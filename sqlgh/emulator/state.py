@@ -1,0 +1,297 @@
+"""The emulated GitHub's data: accounts, repositories, releases and assets.
+
+Lookups by owner and repository name ignore case, as GitHub's do. Every change happens
+under ``State.lock``; records carry a cache of their serialized JSON that changes clear.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlgh.emulator.blobs import Blob, MemoryBlob
+from sqlgh.emulator.naming import sanitize_asset_name
+
+# Assets per release GitHub accepts: uploads beyond answer 422 "file_count limited to 1000
+# assets" (seen in leeguooooo/AgentParty#974).
+MAX_ASSETS_PER_RELEASE = 1000
+
+
+def now_iso() -> str:
+    """The current UTC time as GitHub writes it (``2013-02-27T19:35:32Z``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass(eq=False)
+class Account:
+    """A user or an organization."""
+
+    id: int
+    login: str
+    type: str  # "User" or "Organization"
+    created_at: str
+
+
+@dataclass(eq=False)
+class Repo:
+    """A repository and its releases (by id)."""
+
+    id: int
+    owner: Account
+    name: str
+    created_at: str
+    pushed_at: str
+    private: bool = False
+    fork: bool = False
+    archived: bool = False
+    description: str | None = None
+    default_branch: str = "main"
+    releases: dict[int, Release] = field(default_factory=dict)
+    json: bytes | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner.login}/{self.name}"
+
+
+@dataclass(eq=False)
+class Release:
+    """A release and its assets (by id, so in upload order)."""
+
+    id: int
+    repo: Repo
+    tag_name: str
+    created_at: str
+    published_at: str | None
+    author: Account
+    name: str | None = None
+    body: str | None = None
+    draft: bool = False
+    prerelease: bool = False
+    target_commitish: str = "main"
+    assets: dict[int, Asset] = field(default_factory=dict)
+    json: bytes | None = None  # the release without its "assets" member
+
+
+@dataclass(eq=False)
+class Asset:
+    """A release asset. ``digest`` None means "no digest"; see ``digest_value``."""
+
+    id: int
+    release: Release
+    name: str
+    blob: Blob
+    created_at: str
+    updated_at: str
+    uploader: Account | None
+    label: str | None = None
+    state: str = "uploaded"
+    content_type: str = "application/octet-stream"
+    download_count: int = 0
+    digest: str | None = None
+    digest_from_blob: bool = True
+    key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    json: bytes | None = None
+
+    def digest_value(self) -> str | None:
+        """The ``digest`` member: computed from the content unless given explicitly."""
+        if self.digest_from_blob:
+            if self.state != "uploaded":
+                return None
+            self.digest = "sha256:" + self.blob.sha256()
+            self.digest_from_blob = False
+        return self.digest
+
+
+class Conflict(ValueError):
+    """A name that must be unique is taken."""
+
+
+class State:
+    """All records, their indexes and the id counters."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
+        self.repos: dict[tuple[str, str], Repo] = {}
+        self.repos_by_id: dict[int, Repo] = {}
+        self.releases: dict[int, Release] = {}
+        self.assets: dict[int, Asset] = {}
+        self.assets_by_key: dict[str, Asset] = {}
+        # Distinct ranges, so that an id of the wrong kind finds nothing.
+        self._account_ids = itertools.count(1001)
+        self._repo_ids = itertools.count(200_001)
+        self._release_ids = itertools.count(3_000_001)
+        self._asset_ids = itertools.count(40_000_001)
+        self.default_author: Account | None = None
+
+    # accounts -------------------------------------------------------------------------
+    def add_account(self, login: str, type_: str) -> Account:
+        """Create a user or organization; an existing one of the same type is returned."""
+        with self.lock:
+            existing = self.accounts.get(login.lower())
+            if existing is not None:
+                if existing.type != type_:
+                    raise Conflict(f"{login} exists as a {existing.type}")
+                return existing
+            account = Account(next(self._account_ids), login, type_, now_iso())
+            self.accounts[login.lower()] = account
+            return account
+
+    def account(self, login: str) -> Account | None:
+        """The account called ``login`` (any case), if any."""
+        return self.accounts.get(login.lower())
+
+    def account_by_id(self, account_id: int) -> Account | None:
+        """The account with id ``account_id``, if any."""
+        with self.lock:
+            return next((a for a in self.accounts.values() if a.id == account_id), None)
+
+    # repositories ---------------------------------------------------------------------
+    def add_repo(
+        self,
+        owner: str,
+        name: str,
+        *,
+        created_at: str | None = None,
+        pushed_at: str | None = None,
+        **fields: Any,
+    ) -> Repo:
+        """Create a repository (``fields``: the optional Repo attributes); an unknown
+        owner becomes a user."""
+        with self.lock:
+            account = self.account(owner) or self.add_account(owner, "User")
+            key = (owner.lower(), name.lower())
+            if key in self.repos:
+                raise Conflict(f"repository {owner}/{name} exists")
+            created = created_at or now_iso()
+            repo = Repo(
+                next(self._repo_ids), account, name, created, pushed_at or created, **fields
+            )
+            self.repos[key] = repo
+            self.repos_by_id[repo.id] = repo
+            return repo
+
+    def repo(self, owner: str, name: str) -> Repo | None:
+        """The repository ``owner/name`` (any case), if any."""
+        return self.repos.get((owner.lower(), name.lower()))
+
+    def repos_of(self, account: Account) -> list[Repo]:
+        """The repositories ``account`` owns, oldest first."""
+        with self.lock:
+            return [r for r in self.repos.values() if r.owner is account]
+
+    # releases -------------------------------------------------------------------------
+    def add_release(
+        self,
+        repo: Repo,
+        tag_name: str,
+        *,
+        created_at: str | None = None,
+        published_at: str | None = None,
+        author: Account | None = None,
+        **fields: Any,
+    ) -> Release:
+        """Create a release (``fields``: the optional Release attributes); its author
+        defaults to the owner when that is a user."""
+        with self.lock:
+            if any(r.tag_name == tag_name for r in repo.releases.values()):
+                raise Conflict(f"{repo.full_name} has a release for tag {tag_name}")
+            if author is None:
+                author = repo.owner if repo.owner.type == "User" else self.default_author
+            if author is None:
+                raise ValueError("a release needs an author: add a user first")
+            created = created_at or now_iso()
+            published = None if fields.get("draft") else (published_at or created)
+            release = Release(
+                next(self._release_ids), repo, tag_name, created, published, author, **fields
+            )
+            repo.releases[release.id] = release
+            self.releases[release.id] = release
+            return release
+
+    def release_by_tag(self, repo: Repo, tag_name: str) -> Release | None:
+        """The published release of ``repo`` for ``tag_name``, if any."""
+        with self.lock:
+            return next(
+                (r for r in repo.releases.values() if r.tag_name == tag_name and not r.draft),
+                None,
+            )
+
+    # assets ---------------------------------------------------------------------------
+    def add_asset(
+        self,
+        release: Release,
+        name: str,
+        blob: Blob,
+        *,
+        created_at: str | None = None,
+        uploader: Account | None = None,
+        **fields: Any,
+    ) -> Asset:
+        """Attach an asset to ``release`` under its sanitized name (``fields``: the
+        optional Asset attributes); the uploader defaults to the release's author."""
+        stored_name = sanitize_asset_name(name)
+        with self.lock:
+            if not stored_name:
+                raise ValueError(f"asset name {name!r} has no usable characters")
+            if self.asset_named(release, stored_name) is not None:
+                raise Conflict(f"{release.tag_name} already has an asset named {stored_name}")
+            created = created_at or now_iso()
+            asset = Asset(
+                next(self._asset_ids),
+                release,
+                stored_name,
+                blob,
+                created,
+                created,
+                uploader or release.author,
+                **fields,
+            )
+            release.assets[asset.id] = asset
+            self.assets[asset.id] = asset
+            self.assets_by_key[asset.key] = asset
+            return asset
+
+    def asset_named(self, release: Release, name: str) -> Asset | None:
+        """The asset of ``release`` called exactly ``name``, if any."""
+        return next((a for a in release.assets.values() if a.name == name), None)
+
+    def update_asset(self, asset: Asset, **changes: object) -> None:
+        """Set the given attributes of ``asset`` and stamp ``updated_at``."""
+        with self.lock:
+            for attr, value in changes.items():
+                setattr(asset, attr, value)
+            asset.updated_at = now_iso()
+            asset.json = None
+
+    def finish_upload(self, asset: Asset, blob: Blob) -> None:
+        """Store the uploaded content of a ``starter`` asset and mark it uploaded."""
+        self.update_asset(asset, blob=blob, state="uploaded", digest_from_blob=True)
+
+    def count_download(self, asset: Asset) -> None:
+        """One more download of ``asset``."""
+        with self.lock:
+            asset.download_count += 1
+            asset.json = None
+
+    def delete_asset(self, asset: Asset) -> None:
+        """Remove ``asset`` and discard its content."""
+        with self.lock:
+            asset.release.assets.pop(asset.id, None)
+            self.assets.pop(asset.id, None)
+            self.assets_by_key.pop(asset.key, None)
+        asset.blob.discard()
+
+    def discard_all(self) -> None:
+        """Release every asset's content (spool files)."""
+        with self.lock:
+            for asset in self.assets.values():
+                asset.blob.discard()
+
+
+EMPTY = MemoryBlob(b"")

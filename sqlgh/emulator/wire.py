@@ -1,0 +1,102 @@
+"""Requests and responses as the emulator's routes see them, apart from the socket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from sqlgh.emulator.faults import Fault
+from sqlgh.emulator.models import dumps
+
+JSON = "application/json; charset=utf-8"
+
+
+class BodyReader:
+    """The request body: at most Content-Length bytes of the connection."""
+
+    def __init__(self, rfile: BinaryIO, length: int | None) -> None:
+        self._rfile = rfile
+        self.length = length
+        self.received = 0
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.length is None else self.length - self.received
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left if negative); b"" at the end."""
+        want = self.remaining if size < 0 else min(size, self.remaining)
+        if want <= 0:
+            return b""
+        data = self._rfile.read(want)
+        self.received += len(data)
+        return data
+
+    def drain(self, limit: int) -> bool:
+        """Read and drop the rest if it is at most ``limit`` bytes; True when all is read."""
+        if self.remaining > limit:
+            return False
+        while self.remaining > 0:
+            if not self.read(1 << 16):
+                return False
+        return True
+
+
+@dataclass
+class Request:
+    """One request. ``path`` is raw (as received, no query); ``segments`` are the
+    percent-decoded segments below the origin's prefix."""
+
+    origin: str
+    method: str
+    path: str
+    segments: list[str]
+    query: dict[str, list[str]]
+    query_string: str
+    headers: dict[str, str]
+    client: str
+    body: BodyReader
+    fault: Fault | None = None
+
+    def param(self, name: str) -> str | None:
+        """The first value of query parameter ``name``."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Response:
+    """What to send. A ``stream`` of ``length`` bytes replaces ``body`` when set.
+
+    ``drop`` sends the headers and half the body, then closes the connection; ``abort``
+    sends nothing and closes it; ``close`` closes it after a complete response.
+    """
+
+    status: int
+    body: bytes = b""
+    content_type: str | None = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Iterable[bytes] | None = None
+    length: int | None = None
+    drop: bool = False
+    abort: bool = False
+    close: bool = False
+    unknown: bool = False  # no route has this shape: recorded in Emulator.unknown
+
+    @property
+    def size(self) -> int:
+        return len(self.body) if self.stream is None else (self.length or 0)
+
+
+def json_response(status: int, value: object, headers: list | None = None) -> Response:
+    """A JSON response of ``value``."""
+    return Response(status, dumps(value), headers=headers or [])
+
+
+class HTTPError(Exception):
+    """Raised by a route to answer with a JSON error."""
+
+    def __init__(self, status: int, body: dict, headers: list | None = None) -> None:
+        super().__init__(status, body.get("message"))
+        self.response = json_response(status, body, headers)
