@@ -74,6 +74,7 @@ class Release:
     prerelease: bool = False
     target_commitish: str = "main"
     assets: dict[int, Asset] = field(default_factory=dict)
+    names: dict[str, Asset] = field(default_factory=dict)  # the same assets by name
     json: bytes | None = None  # the release without its "assets" member
 
 
@@ -253,19 +254,24 @@ class State:
                 **fields,
             )
             release.assets[asset.id] = asset
+            release.names[asset.name] = asset
             self.assets[asset.id] = asset
             self.assets_by_key[asset.key] = asset
             return asset
 
     def asset_named(self, release: Release, name: str) -> Asset | None:
         """The asset of ``release`` called exactly ``name``, if any."""
-        return next((a for a in release.assets.values() if a.name == name), None)
+        return release.names.get(name)
 
     def update_asset(self, asset: Asset, **changes: object) -> None:
         """Set the given attributes of ``asset`` and stamp ``updated_at``."""
         with self.lock:
+            names = asset.release.names
+            if names.get(asset.name) is asset:
+                del names[asset.name]
             for attr, value in changes.items():
                 setattr(asset, attr, value)
+            names[asset.name] = asset
             asset.updated_at = now_iso()
             asset.json = None
 
@@ -283,6 +289,8 @@ class State:
         """Remove ``asset`` and discard its content."""
         with self.lock:
             asset.release.assets.pop(asset.id, None)
+            if asset.release.names.get(asset.name) is asset:
+                del asset.release.names[asset.name]
             self.assets.pop(asset.id, None)
             self.assets_by_key.pop(asset.key, None)
         asset.blob.discard()
