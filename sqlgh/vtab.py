@@ -87,7 +87,9 @@ class Module:
         tablename: str,
         *args: str,
     ) -> tuple[str, VirtualTable]:
-        return self.table.schema, VirtualTable(self.table, self.session)
+        if self.table.writer is not None:
+            connection.vtab_config(apsw.SQLITE_VTAB_CONSTRAINT_SUPPORT, 1)
+        return self.table.schema, VirtualTable(self.table, self.session, connection)
 
     Create = Connect
 

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+import sqlgh
+
 from sqlgh.emulator import Emulator
 
 
@@ -15,3 +17,19 @@ def emulator() -> Iterator[Emulator]:
     write), stopped after the test."""
     with Emulator() as emu:
         yield emu
+
+
+TOKEN = "test-token"
+
+
+def connect_to(emu: Emulator, **options: object) -> sqlgh.Connection:
+    """A sqlgh connection to ``emu`` with the default token and no write spacing."""
+    settings: dict[str, object] = {"mutation_interval": 0, "retry_backoff": 0, "token": TOKEN}
+    settings.update(options)
+    return sqlgh.connect(api_url=emu.api_url, **settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def db(emulator: Emulator) -> sqlgh.Connection:
+    """A sqlgh connection to the ``emulator`` fixture, authenticated with ``test-token``."""
+    return connect_to(emulator)
