@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 import sqlgh
-
 from sqlgh.emulator import Emulator
 
 
