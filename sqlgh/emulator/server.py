@@ -59,18 +59,20 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = json_response(500, error("Server Error", 500))
-        status = self._send(request, response)
-        app.record(request, status, response.unknown)
-        if not self.close_connection and not body.drain(DRAIN_LIMIT):
+        # Read what the route left of the body, then log, then answer: a client that has
+        # its answer finds the request complete in the log.
+        if not response.abort and not self.close_connection and not body.drain(DRAIN_LIMIT):
             self.close_connection = True
+        app.record(request, 0 if response.abort else response.status, response.unknown)
+        self._send(request, response)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
-    def _send(self, request: Request, response: Response) -> int:
-        """Write ``response``; return the status sent (0 if none was)."""
+    def _send(self, request: Request, response: Response) -> None:
+        """Write ``response`` (or, for ``abort``, close the connection)."""
         if response.abort:
             self.close_connection = True
-            return 0
+            return
         status = response.status
         if response.drop or response.close:
             self.close_connection = True
@@ -89,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if request.method == "HEAD" or status in (204, 304):
             self.wfile.write(head)
-            return status
+            return
         limit = response.size // 2 if response.drop else response.size
         try:
             if response.stream is None:
@@ -99,7 +101,6 @@ class Handler(BaseHTTPRequestHandler):
                 self._write_stream(response, limit)
         except OSError:
             self.close_connection = True
-        return status
 
     def _write_stream(self, response: Response, limit: int) -> None:
         sent = 0
