@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import apsw
@@ -23,6 +24,7 @@ from sqlgh.tables.spec import AccessPath, Record, Table
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
 WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
+UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE/DELETE need not GET
 
 
 def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
@@ -199,7 +201,7 @@ class Cursor:
         self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
         self._records: Iterator[Record] = iter(())
         self._current: Record | None = None
-        self._lazy: tuple[AccessPath, Mapping[str, Any]] | None = None
+        self._path: AccessPath | None = None
         self._row_number = 0
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
@@ -209,12 +211,11 @@ class Cursor:
         self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
         keys = self._key_tuples(path, constraintargs)
         self._row_number = 0
-        self._lazy = None
-        if path.unique and len(keys) == 1 and self._write_needs_no_read(indexname):
-            self._lazy = (path, keys[0])
-            self._current = (keys[0], {})
-            return
-        self._records = itertools.chain.from_iterable(self._fetch(path, key) for key in keys)
+        self._path = path
+        if path.unique and self._write_needs_no_read(indexname):
+            self._records = iter([(key, UNREAD) for key in keys])
+        else:
+            self._records = itertools.chain.from_iterable(self._fetch(path, key) for key in keys)
         self._advance()
 
     def Eof(self) -> bool:
@@ -224,22 +225,23 @@ class Cursor:
         self._advance()
 
     def Rowid(self) -> int:
-        if self._lazy is not None:
-            rowid = int(self._lazy[1][self.table.rowid or "id"])
-        elif self.rowid_index is None:
+        if self.rowid_index is None:
             return self._row_number
+        ctx, obj = self._current  # type: ignore[misc]
+        if obj is UNREAD:
+            rowid = int(ctx[self.table.columns[self.rowid_index].name])
         else:
-            rowid = self.Column(self.rowid_index)
-        if self.table.writer is not None and self._current is not None:
-            self.session.rows_by_rowid[(self.table.name, rowid)] = self._current
+            rowid = self.getters[self.rowid_index](ctx, obj)
+        if self.table.writer is not None:
+            self.session.rows_by_rowid[(self.table.name, rowid)] = self._current  # type: ignore[assignment]
         return rowid
 
     def Column(self, number: int) -> Any:
         if number == -1:
             return self.Rowid()
-        if self._lazy is not None:
-            self._materialize()
         ctx, obj = self._current  # type: ignore[misc]
+        if obj is UNREAD:
+            ctx, obj = self._materialize(ctx)
         return self.getters[number](ctx, obj)
 
     def ColumnNoChange(self, number: int) -> Any:
@@ -294,9 +296,10 @@ class Cursor:
             raise remote_error(self.table, exc) from exc
         self._row_number += 1
 
-    def _materialize(self) -> None:
-        path, key = self._lazy  # type: ignore[misc]
-        self._lazy = None
+    def _materialize(self, key: Mapping[str, Any]) -> Record:
+        """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""
+        path = self._path
+        assert path is not None
         try:
             record = next(path.fetch(self.session.api, key), None)
         except (GitHubError, TransportError, SqlghError) as exc:
@@ -305,6 +308,7 @@ class Cursor:
             shown = ", ".join(f"{k} = {v!r}" for k, v in key.items())
             raise RemoteError(f"{self.table.name}: no row with {shown}")
         self._current = record
+        return record
 
 
 def _bind_loader(column: Any, session: Session) -> Any:
