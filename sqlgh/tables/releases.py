@@ -15,7 +15,7 @@ BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
 LATEST = "/repos/{owner}/{repo}/releases/latest"
 
 
-def _columns(id_validate: bool) -> tuple[Column, ...]:
+def _columns() -> tuple[Column, ...]:
     return (
         Column("owner", validate=keys.owner_name, doc="Repository owner."),
         Column("repo", validate=keys.repo_name, doc="Repository name."),
@@ -23,7 +23,7 @@ def _columns(id_validate: bool) -> tuple[Column, ...]:
             "id",
             "$.id",
             "INTEGER",
-            validate=keys.positive_id if id_validate else None,
+            validate=keys.positive_id,
             doc="Release id (the rowid).",
         ),
         Column("tag_name", "$.tag_name", validate=keys.tag_name, doc="Git tag of the release."),
@@ -85,7 +85,7 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
 TABLE = Table(
     name="releases",
     doc="Releases of a repository, with their assets embedded as JSON.",
-    columns=_columns(id_validate=True),
+    columns=_columns(),
     paths=(
         AccessPath("by_id", ("owner", "repo", "id"), fetch_by_id, "1", cost=1, rows=1, unique=True),
         AccessPath(
@@ -101,7 +101,7 @@ TABLE = Table(
 LATEST_TABLE = Table(
     name="latest_releases",
     doc="The latest release of a repository (GitHub's choice), one request per repository.",
-    columns=_columns(id_validate=False),
+    columns=_columns(),
     paths=(
         AccessPath("latest", ("owner", "repo"), fetch_latest, "1", cost=1, rows=1, unique=True),
     ),
