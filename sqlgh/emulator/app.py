@@ -149,7 +149,7 @@ class App:
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
-            early = self._fault_response(fault, request)
+            early = self._fault_response(fault)
             if early is not None:
                 return early
         if request.origin == "storage":
@@ -166,10 +166,10 @@ class App:
             response.drop = True
         return response
 
-    def _fault_response(self, fault: Fault, request: Request) -> Response | None:
+    def _fault_response(self, fault: Fault) -> Response | None:
         kind = fault.kind
-        if kind == "status" or (kind == "upload_502_starter" and request.origin != "uploads"):
-            status = fault.status or (500 if kind == "status" else 502)
+        if kind == "status":
+            status = fault.status or 500
             headers = [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
             return json_response(status, error("Server Error", status), headers)
         if kind == "non_json":

@@ -37,6 +37,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        if self.kind == "upload_502_starter":  # only uploads can leave a starter asset
+            self.origin, self.method = "uploads", "POST"
         self._pattern = re.compile(self.path) if self.path is not None else None
 
     def matches(self, origin: str, method: str, path: str) -> bool:
