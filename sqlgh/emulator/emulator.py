@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from typing import Any
@@ -27,6 +28,11 @@ class Emulator:
     lives under ``/api/v3`` and uploads under ``/api/uploads`` of the same host, as on
     GitHub Enterprise Server. ``tokens`` maps a token to ``{"login": ..., "write": ...}``;
     each login becomes a user.
+
+    A release's JSON embeds all its assets unless ``embedded_assets_cap`` is set. Public
+    issues show clients treating the embedded array as complete (sigmavirus24/github3.py#235,
+    google/go-github#140) and none reporting a cap, so no cap is the default; the option
+    lets tests check that a client does not rely on it.
     """
 
     def __init__(
@@ -49,18 +55,18 @@ class Emulator:
             identities[token] = Identity(account, bool(spec.get("write", False)))
             self._state.default_author = self._state.default_author or account
         self._spool_dir = tempfile.mkdtemp(prefix="sqlgh-emulator-")
-        self._api = Server(host, port, "api", None)  # type: ignore[arg-type]
-        servers = [self._api]
-        origin = f"http://{host}:{self._api.port}"
+        api = Server(host, port, "api")
+        servers = [api]
+        origin = f"http://{host}:{api.port}"
         if ghes:
             self.api_url = f"{origin}/api/v3"
             self.uploads_url = f"{origin}/api/uploads"
         else:
-            uploads = Server(host, 0, "uploads", None)  # type: ignore[arg-type]
+            uploads = Server(host, 0, "uploads")
             servers.append(uploads)
             self.api_url = origin
             self.uploads_url = f"http://{host}:{uploads.port}"
-        storage = Server(host, 0, "storage", None)  # type: ignore[arg-type]
+        storage = Server(host, 0, "storage")
         servers.append(storage)
         self.storage_url = f"http://{host}:{storage.port}"
         self.web_url = origin
@@ -251,8 +257,6 @@ class Emulator:
 
     # inspecting -----------------------------------------------------------------------
     def _release_json(self, release_id: int) -> dict:
-        import json
-
         with self._state.lock:
             release = self._state.releases[release_id]
             return json.loads(self._app.shapes.release_bytes(release))

@@ -113,15 +113,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
-    """One listening socket; remembers its open connections so ``stop`` can end them."""
+    """One listening socket for one ``listener`` ("api", "uploads" or "storage");
+    remembers its open connections so ``stop`` can end them. Set ``app`` before serving."""
 
     daemon_threads = True
     block_on_close = False
+    app: App
 
-    def __init__(self, host: str, port: int, listener: str, app: App) -> None:
+    def __init__(self, host: str, port: int, listener: str) -> None:
         super().__init__((host, port), Handler)
         self.listener = listener
-        self.app = app
         self.connections: set[socket.socket] = set()
         self._lock = threading.Lock()
 
