@@ -302,6 +302,13 @@ def test_rate_limit_exhaustion_and_reset(emu: Emulator) -> None:
     assert again.headers["x-ratelimit-remaining"] == "4999"
 
 
+def test_rate_limit_override_ends_with_its_window(emu: Emulator) -> None:
+    emu.set_rate_limit(remaining=0, reset=int(time.time()) - 1)
+    assert get(emu, "/repos/acme/tool", AUTH).status_code == 200  # a new window began
+    emu.set_rate_limit(remaining=0)
+    assert get(emu, "/repos/acme/tool", AUTH).status_code == 403
+
+
 def test_unauthenticated_limit_of_60() -> None:
     with Emulator(unauthenticated_rate_limit=3) as emu:
         statuses = [get(emu, "/rate_limit").status_code for _ in range(5)]

@@ -67,7 +67,7 @@ class RateLimits:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = self._fresh(limit)
-        elif time.time() >= bucket.reset:
+        if time.time() >= bucket.reset:
             # A new window: the override was for the old one.
             bucket.limit, bucket.remaining, bucket.reset = limit, limit, int(time.time()) + WINDOW
         return bucket

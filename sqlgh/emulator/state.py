@@ -101,7 +101,7 @@ class Asset:
     def digest_value(self) -> str | None:
         """The ``digest`` member: computed from the content unless given explicitly."""
         if self.digest_from_blob:
-            if self.state != "uploaded":
+            if self.state == "starter":  # nothing stored yet
                 return None
             self.digest = "sha256:" + self.blob.sha256()
             self.digest_from_blob = False
