@@ -45,6 +45,10 @@ def _token(authorization: str) -> str:
     return value.strip() if scheme.lower() in ("bearer", "token") else ""
 
 
+def _retry_after(fault: Fault) -> list[tuple[str, str]]:
+    return [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
+
+
 def _etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -170,8 +174,7 @@ class App:
         kind = fault.kind
         if kind == "status":
             status = fault.status or 500
-            headers = [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
-            return json_response(status, error("Server Error", status), headers)
+            return json_response(status, error("Server Error", status), _retry_after(fault))
         if kind == "non_json":
             page = b"<!DOCTYPE html><html><body><h1>Unicorn!</h1></body></html>"
             return Response(fault.status or 200, page, "text/html; charset=utf-8")
@@ -189,9 +192,10 @@ class App:
                 "You have exceeded a secondary rate limit. Please wait a few "
                 "minutes before you try again."
             )
-            headers = [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
             status = fault.status or 403
-            return json_response(status, error(message, status, SECONDARY_DOCS), headers)
+            return json_response(
+                status, error(message, status, SECONDARY_DOCS), _retry_after(fault)
+            )
         return None
 
     def _identity(self, request: Request) -> tuple[Identity | None, bool]:
