@@ -1,0 +1,75 @@
+"""Seeding and request-counting helpers shared by the table tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlgh.emulator import Emulator
+from sqlgh.emulator.app import RequestRecord
+
+TAR = b"tar bytes of tool 1.1.0"
+NOTES = b"release notes\n"
+
+
+@dataclass(frozen=True)
+class Acme:
+    """What ``seed_acme`` created: organization acme with repository tool."""
+
+    emu: Emulator
+    old: int  # release v1.0.0, one asset
+    new: int  # release v1.1.0 (latest), three assets
+    tar: dict  # tool-1.1.0.tar.gz in v1.1.0, label "Linux", uploaded by octocat
+    notes: dict  # notes.txt in v1.1.0
+    starter: dict  # broken.bin in v1.1.0, state starter
+    old_asset: dict  # tool-1.0.0.zip in v1.0.0
+
+
+def seed_acme(emu: Emulator) -> Acme:
+    """Seed acme/tool (and acme/secret, private; user mona with repo dots)."""
+    emu.add_org("acme")
+    emu.add_repo("acme", "tool", description="The tool", pushed_at="2024-05-01T10:00:00Z")
+    emu.add_repo("acme", "secret", private=True)
+    emu.add_repo("acme", "fork-of-x", fork=True, archived=True)
+    emu.add_user("mona")
+    emu.add_repo("mona", "dots")
+    old = emu.add_release("acme", "tool", "v1.0.0", name="One", created_at="2024-01-01T00:00:00Z")[
+        "id"
+    ]
+    new = emu.add_release(
+        "acme", "tool", "v1.1.0", name="One one", body="Fixes", created_at="2024-02-01T00:00:00Z"
+    )["id"]
+    emu.add_release(
+        "acme", "tool", "v2.0.0-rc.1", prerelease=True, created_at="2024-03-01T00:00:00Z"
+    )
+    old_asset = emu.add_asset("acme", "tool", old, "tool-1.0.0.zip", content=b"old")
+    tar = emu.add_asset(
+        "acme",
+        "tool",
+        new,
+        "tool-1.1.0.tar.gz",
+        content=TAR,
+        content_type="application/gzip",
+        label="Linux",
+        download_count=7,
+        created_at="2024-02-01T12:00:00Z",
+        uploader="octocat",
+    )
+    notes = emu.add_asset("acme", "tool", new, "notes.txt", content=NOTES)
+    starter = emu.add_asset("acme", "tool", new, "broken.bin", content=b"", state="starter")
+    emu.clear_log()
+    return Acme(emu, old, new, tar, notes, starter, old_asset)
+
+
+def api_calls(emu: Emulator, method: str | None = None) -> list[RequestRecord]:
+    """The requests the emulator received (optionally one method), oldest first."""
+    return [r for r in emu.log if method is None or r.method == method]
+
+
+def paths(emu: Emulator) -> list[str]:
+    """``METHOD path`` of every request so far."""
+    return [f"{r.method} {r.path}" for r in emu.log]
+
+
+def names(emu: Emulator, release_id: int) -> list[str]:
+    """The names of a release's assets as the emulator holds them, sorted."""
+    return sorted(a["name"] for a in emu.list_assets("acme", "tool", release_id))

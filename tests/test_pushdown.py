@@ -1,0 +1,201 @@
+"""Pushdown: pagination, IN lists, joins, LIMIT, filters SQLite applies, OR branches and
+the missing-keys error. Every test counts the requests the emulator received."""
+
+from __future__ import annotations
+
+import apsw
+import pytest
+from conftest import connect_to
+from helpers import Acme, paths, seed_acme
+
+from sqlgh import vtab
+from sqlgh.emulator import Emulator
+from sqlgh.errors import MissingKeysError
+
+ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+
+
+@pytest.fixture
+def acme(emulator: Emulator) -> Acme:
+    return seed_acme(emulator)
+
+
+def add_assets(emu: Emulator, release_id: int, count: int) -> None:
+    for n in range(count):
+        emu.add_asset("acme", "tool", release_id, f"file-{n:03}.bin", content=b"x" * n)
+    emu.clear_log()
+
+
+@pytest.fixture
+def big(acme: Acme) -> int:
+    """The id of a release v3.0.0 of acme/tool with 250 assets (file-000.bin ...)."""
+    release = acme.emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+    add_assets(acme.emu, release["id"], 250)
+    return release["id"]
+
+
+@pytest.fixture
+def filters(monkeypatch) -> list[tuple]:
+    """The arguments of every vtab ``Filter`` call."""
+    calls: list[tuple] = []
+    original = vtab.Cursor.Filter
+
+    def spy(self, indexnum, indexname, constraintargs):
+        calls.append(constraintargs)
+        return original(self, indexnum, indexname, constraintargs)
+
+    monkeypatch.setattr(vtab.Cursor, "Filter", spy)
+    return calls
+
+
+# pagination -----------------------------------------------------------------------------
+
+
+def test_250_assets_take_three_pages(acme: Acme, big: int, db: apsw.Connection) -> None:
+    rows = db.execute(ASSETS.format(cols="name") + " AND release_id = ?", (big,))
+    assert [n for (n,) in rows] == [f"file-{n:03}.bin" for n in range(250)]
+    assert len(acme.emu.log) == 3
+    assert [r.query.get("page") for r in acme.emu.log] == [None, ["2"], ["3"]]
+    assert acme.emu.unknown == []
+
+
+def test_limit_stops_after_first_page(acme: Acme, big: int, db: apsw.Connection) -> None:
+    sql = ASSETS.format(cols="name") + " AND release_id = ? LIMIT 5"
+    assert len(db.execute(sql, (big,)).fetchall()) == 5
+    assert len(acme.emu.log) == 1
+
+
+def test_repo_scan_pages_a_release_with_100_or_more_assets(
+    acme: Acme, big: int, db: apsw.Connection
+) -> None:
+    rows = db.execute(ASSETS.format(cols="release_id, name")).fetchall()
+    assert len(rows) == 250 + 4
+    assert sum(1 for r, _ in rows if r == big) == 250
+    assert paths(acme.emu)[0] == "GET /repos/acme/tool/releases"
+    assert paths(acme.emu)[1] == f"GET /repos/acme/tool/releases/{big}/assets"
+    assert len(acme.emu.log) == 4  # the release list + 3 pages of the big release
+
+
+def test_repo_scan_with_capped_embedded_assets_misses_nothing() -> None:
+    with Emulator(embedded_assets_cap=100) as emu:
+        acme = seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 150)
+        db = connect_to(emu)
+        names = {n for (n,) in db.execute(ASSETS.format(cols="name"))}
+        assert {f"file-{n:03}.bin" for n in range(150)} <= names
+        assert len(names) == 150 + 4
+        assert {"tool-1.0.0.zip", acme.tar["name"]} <= names
+        assert len(emu.log) == 3  # the release list + 2 pages of the big release
+
+
+# IN lists -------------------------------------------------------------------------------
+
+
+def test_in_on_release_id_reaches_one_filter(acme: Acme, db: apsw.Connection, filters) -> None:
+    sql = ASSETS.format(cols="name") + " AND release_id IN (?, ?) ORDER BY name"
+    rows = db.execute(sql, (acme.old, acme.new)).fetchall()
+    assert [n for (n,) in rows] == [
+        "broken.bin",
+        "notes.txt",
+        "tool-1.0.0.zip",
+        "tool-1.1.0.tar.gz",
+    ]
+    assert len(filters) == 1 and {acme.old, acme.new} in filters[0]
+    assert sorted(paths(acme.emu)) == sorted(
+        f"GET /repos/acme/tool/releases/{r}/assets" for r in (acme.old, acme.new)
+    )
+
+
+def test_in_on_id_is_one_get_per_value(acme: Acme, db: apsw.Connection, filters) -> None:
+    ids = (acme.tar["id"], acme.notes["id"], acme.old_asset["id"])
+    sql = ASSETS.format(cols="name") + " AND id IN (?, ?, ?) ORDER BY name"
+    rows = db.execute(sql, ids).fetchall()
+    assert rows == [("notes.txt",), ("tool-1.0.0.zip",), ("tool-1.1.0.tar.gz",)]
+    assert len(filters) == 1
+    assert sorted(paths(acme.emu)) == sorted(
+        f"GET /repos/acme/tool/releases/assets/{i}" for i in ids
+    )
+
+
+# joins ----------------------------------------------------------------------------------
+
+
+def test_three_table_join_lists_once_per_parent(acme: Acme, db: apsw.Connection) -> None:
+    rows = db.execute(
+        "SELECT r.name, l.tag_name, a.name FROM repositories r "
+        "JOIN releases l ON l.owner = r.owner AND l.repo = r.name "
+        "JOIN release_assets a ON a.owner = l.owner AND a.repo = l.repo AND a.release_id = l.id "
+        "WHERE r.owner = 'acme' ORDER BY a.name"
+    ).fetchall()
+    assert rows == [
+        ("tool", "v1.1.0", "broken.bin"),
+        ("tool", "v1.1.0", "notes.txt"),
+        ("tool", "v1.0.0", "tool-1.0.0.zip"),
+        ("tool", "v1.1.0", "tool-1.1.0.tar.gz"),
+    ]
+    releases_of = {"fork-of-x", "secret", "tool"}
+    releases = [p for p in paths(acme.emu) if p.endswith("/releases")]
+    assert sorted(releases) == sorted(f"GET /repos/acme/{r}/releases" for r in releases_of)
+    asset_lists = [p for p in paths(acme.emu) if p.endswith("/assets")]
+    assert len(asset_lists) == len(set(asset_lists)) == 3  # one per release, prerelease too
+    assert len(acme.emu.log) == 1 + 3 + 3
+    assert acme.emu.unknown == []
+
+
+def test_join_that_supplies_keys_works(acme: Acme, db: apsw.Connection) -> None:
+    rows = db.execute(
+        "SELECT a.name FROM (SELECT 'acme' AS o, 'tool' AS r) k "
+        "JOIN release_assets a ON a.owner = k.o AND a.repo = k.r WHERE a.name LIKE '%.zip'"
+    ).fetchall()
+    assert rows == [("tool-1.0.0.zip",)]
+    assert len(acme.emu.log) == 1
+
+
+# filters left to SQLite, OR, missing keys -------------------------------------------------
+
+
+def test_like_filter_gives_right_rows(acme: Acme, db: apsw.Connection) -> None:
+    sql = ASSETS.format(cols="name") + " AND release_id = ? AND name LIKE 'tool-%'"
+    assert db.execute(sql, (acme.new,)).fetchall() == [("tool-1.1.0.tar.gz",)]
+    assert len(acme.emu.log) == 1
+
+
+def test_size_filter_gives_right_rows(acme: Acme, db: apsw.Connection) -> None:
+    sql = ASSETS.format(cols="name") + " AND size > 3 ORDER BY name"
+    assert db.execute(sql).fetchall() == [("notes.txt",), ("tool-1.1.0.tar.gz",)]
+    assert len(acme.emu.log) == 1
+
+
+def test_or_branches_with_keys_work(acme: Acme, db: apsw.Connection) -> None:
+    rows = db.execute(
+        "SELECT name FROM release_assets WHERE (owner = 'acme' AND repo = 'tool' AND id = ?) "
+        "OR (owner = 'mona' AND repo = 'dots' AND id = 1) "
+        "OR (owner = 'acme' AND repo = 'tool' AND release_id = ?) ORDER BY name",
+        (acme.tar["id"], acme.old),
+    ).fetchall()
+    assert rows == [("tool-1.0.0.zip",), ("tool-1.1.0.tar.gz",)]
+    assert len(acme.emu.log) == 3
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["", "WHERE owner = 'acme'", "WHERE repo = 'tool'", "WHERE name = 'notes.txt'"],
+)
+def test_missing_keys_error_names_the_table_and_columns(
+    acme: Acme, db: apsw.Connection, where: str
+) -> None:
+    with pytest.raises(MissingKeysError) as failure:
+        db.execute(f"SELECT * FROM release_assets {where}").fetchall()
+    assert str(failure.value) == (
+        "release_assets needs owner and repo (and release_id or id to be cheap) in WHERE or a join"
+    )
+    assert acme.emu.log == []
+
+
+def test_missing_keys_of_other_tables(acme: Acme, db: apsw.Connection) -> None:
+    with pytest.raises(MissingKeysError, match=r"^releases needs owner and repo"):
+        db.execute("SELECT * FROM releases WHERE owner = 'acme'").fetchall()
+    with pytest.raises(MissingKeysError, match=r"^repositories needs owner"):
+        db.execute("SELECT * FROM repositories").fetchall()
+    assert acme.emu.log == []
