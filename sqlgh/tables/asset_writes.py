@@ -36,13 +36,15 @@ INSERTABLE = frozenset(
 EDITABLE = ("name", "label", "state")
 KEYS = ("owner", "repo", "release_id", "id")
 
-_NOT_STORED = re.compile(r"[^A-Za-z0-9._-]+")
+# A run of other characters, with the periods around it, becomes one period.
+_NOT_STORED = re.compile(r"\.*[^A-Za-z0-9._-][^A-Za-z0-9_-]*")
 
 
 def stored_name_guess(name: str) -> str:
     """How GitHub is observed to store an upload's name: letters, digits, '.', '-', '_'.
 
-    Other characters become '.', runs collapse, leading and trailing periods go.
+    Other characters become '.' (merging with periods beside them); leading and trailing
+    periods go.
     GitHub does not document the rule; the 201 answer carries the real stored name.
     """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
