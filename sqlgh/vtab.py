@@ -121,7 +121,9 @@ class VirtualTable:
         writer = self._writer()
         if rowid is not None:
             raise InputError(f"{self.table.name}: INSERT cannot set the rowid; GitHub assigns ids")
+        # The mapping gives "SQLITE_REPLACE"; writers take the bare mode ("REPLACE").
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
+        mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
         new_id, _ = self._apply(lambda: writer.insert(self.session.api, values, mode))
         return new_id
@@ -130,20 +132,27 @@ class VirtualTable:
         writer = self._writer()
         row = self._visited(rowid)
         if newrowid != rowid:
-            raise InputError(f"{self.table.name}: the id of a row cannot change")
+            raise self._cannot_change(self.table.rowid or "rowid", writer.EDITABLE)
         editable = writer.EDITABLE
+        # SQLite hands untouched columns over as no_change, so any other value was SET.
+        # Only a key column may be SET to the value it has (owner = 'ACME' for 'acme'):
+        # the row's other values may not even have been fetched (a keyed UPDATE).
+        keys = {key for path in self.table.paths for key in path.keys}
         changes: dict[str, Any] = {}
         for column, value in zip(self.table.columns, fields, strict=True):
             if value is apsw.no_change:
                 continue
             if column.name in editable:
                 changes[column.name] = value
-            elif not _same(row.get(column.name), value):
-                raise InputError(
-                    f"{self.table.name}.{column.name} cannot be changed; UPDATE can change "
-                    f"{', '.join(editable)} (to change an asset's bytes, INSERT OR REPLACE it)"
-                )
+            elif column.name not in keys or not _same(row.get(column.name), value):
+                raise self._cannot_change(column.name, editable)
         self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
+
+    def _cannot_change(self, column: str, editable: tuple[str, ...]) -> InputError:
+        return InputError(
+            f"{self.table.name}.{column} cannot be changed; UPDATE can change "
+            f"{', '.join(editable)} (to change an asset's bytes, INSERT OR REPLACE it)"
+        )
 
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
