@@ -183,6 +183,10 @@ class Client:
         response = self.request("GET", url, params=params)
         return _decode(response, self.display_path(url, params))
 
+    def decode(self, response: requests.Response) -> Any:
+        """The JSON body of a response; TransportError when it is cut short or not JSON."""
+        return _decode(response, self.display_path(response.url))
+
     def get_json_or_none(self, url: str) -> Any | None:
         """GET a single object; None when GitHub answers 404."""
         try:

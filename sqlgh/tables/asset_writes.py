@@ -277,7 +277,7 @@ class AssetWriter:
     def _patch(self, api: Api, owner: str, repo: str, asset_id: int, body: dict) -> dict:
         url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
         try:
-            return api.client.request("PATCH", url, json=body).json()
+            return api.client.decode(api.client.request("PATCH", url, json=body))
         except GitHubError as exc:
             if exc.status == 404:
                 raise RemoteError(f"{TABLE}: no asset {asset_id} in {owner}/{repo}") from exc
