@@ -6,7 +6,8 @@ import os
 
 import apsw
 
-from sqlgh.errors import InputError
+from sqlgh.errors import InputError, RemoteError
+from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.session import Session
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import download_to_file
@@ -39,13 +40,16 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         name = "download"
         if not isinstance(destination, str):
             raise InputError(f"{name}: destination must be a directory or file path, not NULL")
-        return download_to_file(
-            session.api,
+        arguments = (
             keys.owner_name(name, "owner", owner),
             keys.repo_name(name, "repo", repo),
             keys.positive_id(name, "id", asset_id),
             os.path.expanduser(destination),
         )
+        try:
+            return download_to_file(session.api, *arguments)
+        except (GitHubError, TransportError) as exc:
+            raise RemoteError(f"{name}: {exc}") from exc
 
     connection.create_scalar_function("readfile", readfile, 1)
     connection.create_scalar_function("writefile", writefile, 2)

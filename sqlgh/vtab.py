@@ -204,7 +204,8 @@ class Cursor:
         self.table = vtable.table
         self.session = vtable.session
         self.getters = [
-            c.get if c.load is None else _bind_loader(c, self.session) for c in self.table.columns
+            c.get if c.load is None else _bind_loader(self.table, c, self.session)
+            for c in self.table.columns
         ]
         self.key_columns: frozenset[int] = frozenset()
         self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
@@ -320,11 +321,14 @@ class Cursor:
         return record
 
 
-def _bind_loader(column: Any, session: Session) -> Any:
+def _bind_loader(table: Table, column: Any, session: Session) -> Any:
     load = column.load
 
     def loaded(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
-        return load(session.api, ctx, obj)
+        try:
+            return load(session.api, ctx, obj)
+        except (GitHubError, TransportError, SqlghError) as exc:
+            raise remote_error(table, exc) from exc
 
     return loaded
 
