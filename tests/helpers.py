@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlgh.emulator import Emulator
-from sqlgh.emulator.app import RequestRecord
 
 TAR = b"tar bytes of tool 1.1.0"
 NOTES = b"release notes\n"
@@ -58,11 +57,6 @@ def seed_acme(emu: Emulator) -> Acme:
     starter = emu.add_asset("acme", "tool", new, "broken.bin", content=b"", state="starter")
     emu.clear_log()
     return Acme(emu, old, new, tar, notes, starter, old_asset)
-
-
-def api_calls(emu: Emulator, method: str | None = None) -> list[RequestRecord]:
-    """The requests the emulator received (optionally one method), oldest first."""
-    return [r for r in emu.log if method is None or r.method == method]
 
 
 def paths(emu: Emulator) -> list[str]:

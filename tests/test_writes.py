@@ -409,3 +409,25 @@ def test_rename_onto_a_taken_name_is_refused(acme: Acme, db: apsw.Connection) ->
     with pytest.raises(WriteError, match="that name is taken"):
         db.execute(f"UPDATE release_assets SET name = 'notes.txt' {KEYED}", (acme.tar["id"],))
     assert acme.emu.get_asset(acme.tar["id"]) == acme.tar
+
+
+def test_delete_by_release_and_like_lists_once(acme: Acme, db: apsw.Connection) -> None:
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND release_id = ? "
+        "AND name LIKE '%.t%'",
+        (acme.new,),
+    )
+    assert [r.method for r in acme.emu.log] == ["GET", "DELETE", "DELETE"]
+    assert names(acme.emu, acme.new) == ["broken.bin"]
+
+
+def test_delete_by_id_list_deletes_every_one(acme: Acme, db: apsw.Connection) -> None:
+    ids = (acme.notes["id"], acme.starter["id"], acme.old_asset["id"])
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id IN (?, ?, ?)", ids
+    )
+    assert [acme.emu.get_asset(i) for i in ids] == [None, None, None]
+    assert sorted(r.path for r in acme.emu.log if r.method == "DELETE") == sorted(
+        f"/repos/acme/tool/releases/assets/{i}" for i in ids
+    )
+    assert db.changes() == 3
