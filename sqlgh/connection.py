@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import apsw
 
 from sqlgh.functions import register_functions
-from sqlgh.github.auth import token_from_environment
-from sqlgh.github.client import DEFAULT_API_URL, Client
+from sqlgh.github.configure import make_client
 from sqlgh.session import Session
 from sqlgh.tables import TABLES
 from sqlgh.vtab import register
@@ -24,19 +22,16 @@ def connect(
 ) -> apsw.Connection:
     """Open an SQLite database with sqlgh's tables ready to query.
 
-    ``token`` defaults to ``GH_TOKEN``, then ``GITHUB_TOKEN``; reads of public repositories
-    work without one. ``api_url`` defaults to ``GITHUB_API_URL``, then
-    https://api.github.com; GitHub Enterprise Server is ``https://HOST/api/v3``.
-    Options: ``per_page`` (1-100, default 100); ``mutation_interval`` (seconds between
-    writes, default 1.0 as GitHub asks); ``upload_attempts`` (default 3) and
-    ``retry_backoff`` (seconds, default 1.0, doubled per retry) for failed uploads.
+    ``token`` defaults to ``GH_TOKEN``, then ``GITHUB_TOKEN`` (``GH_ENTERPRISE_TOKEN``,
+    ``GITHUB_ENTERPRISE_TOKEN`` for an Enterprise host), then ``gh auth token``; reads of
+    public repositories work without one. ``api_url`` defaults to ``GITHUB_API_URL``, then
+    ``https://GH_HOST/api/v3`` when ``GH_HOST`` names an Enterprise host, then
+    https://api.github.com. Options: ``per_page``, ``mutation_interval``, ``retries``,
+    ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``max_rate_limit_wait``,
+    ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
+    ``upload_attempts`` (default 3) for failed uploads.
     """
-    client = Client(
-        api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
-        token if token is not None else token_from_environment(),
-        per_page=options.pop("per_page", 100),
-        mutation_interval=options.pop("mutation_interval", 1.0),
-    )
+    client = make_client(api_url, token, options)
     session = Session(client, options)
     connection = Connection(database, session)
     register(connection, session, TABLES)

@@ -20,6 +20,8 @@ import uritemplate
 
 from sqlgh import __version__
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.resilience import Resilience, rewinder
+from sqlgh.github.retry import disable_transport_retries
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -77,6 +79,7 @@ class Client:
         timeout: tuple[float, float] = (10.0, 60.0),
         session: requests.Session | None = None,
         mutation_interval: float = 1.0,
+        resilience: Resilience | None = None,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = _origin(self.api_url)
@@ -92,6 +95,9 @@ class Client:
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         self.timeout = timeout
         self.session = session or requests.Session()
+        # Retries and rate limits: sqlgh/github/resilience.py (urllib3 never retries).
+        self.resilience = resilience or Resilience(timeout=timeout)
+        disable_transport_retries(self.session)
         self.session.headers.update(
             {
                 "Accept": "application/vnd.github+json",
@@ -121,7 +127,18 @@ class Client:
         """
         return self.api_url + uritemplate.expand(template, {k: str(v) for k, v in values.items()})
 
-    def request(
+    def request(self, method: str, url: str, **options: Any) -> requests.Response:
+        """Send a request as ``_send`` does, with retries and rate-limit waits.
+
+        Idempotent methods are retried on transient faults; a POST only after a rate
+        limit refused it (its body is rewound), never after a fault (uploads clean up
+        and retry in ``tables/asset_writes.py``).
+        """
+        return self.resilience.run(
+            method, lambda: self._send(method, url, **options), rewinder(options.get("data"))
+        )
+
+    def _send(
         self,
         method: str,
         url: str,
@@ -134,7 +151,7 @@ class Client:
         allow_redirects: bool = True,
         authenticate: bool | None = None,
     ) -> requests.Response:
-        """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
+        """Send one request once; raise GitHubError for 4xx/5xx, TransportError when unreachable.
 
         The token goes only to the API's own origin, unless ``authenticate=True`` says the
         URL is GitHub's own hypermedia (an ``upload_url``); even then only over https or
@@ -172,6 +189,7 @@ class Client:
             bool(getattr(response, "from_cache", False)),
             _int_header(response.headers.get("x-ratelimit-remaining")),
         )
+        self.resilience.observe(response.headers)
         if response.status_code >= 400:
             error = GitHubError.from_response(response, shown)
             response.close()
@@ -179,9 +197,11 @@ class Client:
         return response
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET a URL and decode its JSON body."""
-        response = self.request("GET", url, params=params)
-        return _decode(response, self.display_path(url, params))
+        """GET a URL and decode its JSON body (a cut or non-JSON body is retried)."""
+        shown = self.display_path(url, params)
+        return self.resilience.run(
+            "GET", lambda: _decode(self._send("GET", url, params=params), shown)
+        )
 
     def decode(self, response: requests.Response) -> Any:
         """The JSON body of a response; TransportError when it is cut short or not JSON."""
@@ -204,17 +224,23 @@ class Client:
         query: dict[str, Any] | None = {"per_page": self.per_page, **(params or {})}
         next_url: str | None = url
         while next_url:
-            response = self.request("GET", next_url, params=query)
-            page = _decode(response, self.display_path(next_url, query))
-            if not isinstance(page, list):
-                raise TransportError(
-                    "GET",
-                    self.display_path(next_url, query),
-                    ValueError("expected a JSON list"),
-                )
-            next_url = response.links.get("next", {}).get("url")
+            page, links = self.resilience.run(
+                "GET", lambda u=next_url, q=query: self._get_page(u, q)
+            )
+            next_url = links.get("next", {}).get("url")
             query = None  # the next link carries its own query
             yield from page
+
+    def _get_page(
+        self, url: str, query: Mapping[str, Any] | None
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """One page of a list: its items and its ``Link`` relations."""
+        response = self._send("GET", url, params=query)
+        page = _decode(response, self.display_path(url, query))
+        if not isinstance(page, list):
+            shown = self.display_path(url, query)
+            raise TransportError("GET", shown, ValueError("expected a JSON list"))
+        return page, response.links
 
     def display_path(self, url: str, params: Mapping[str, Any] | None = None) -> str:
         """The request as logs and errors show it: the API path, or another host's bare URL.

@@ -66,11 +66,39 @@ class GitHubError(Exception):
 class TransportError(Exception):
     """GitHub could not be reached, or the connection broke before an answer arrived."""
 
-    def __init__(self, method: str, path: str, cause: BaseException) -> None:
+    def __init__(
+        self, method: str, path: str, cause: BaseException, detail: str | None = None
+    ) -> None:
         self.method = method
         self.path = path
         self.cause = cause
-        super().__init__(f"could not complete {method} {path}: {_short(cause)}")
+        super().__init__(f"could not complete {method} {path}: {detail or _short(cause)}")
+
+
+class ExplainedError(GitHubError):
+    """A GitHubError with a sentence in front that says what it means for the user."""
+
+    def __init__(self, error: GitHubError, explanation: str) -> None:
+        self.explanation = explanation
+        super().__init__(
+            error.status,
+            error.message,
+            error.method,
+            error.path,
+            errors=error.errors,
+            headers=error.headers,
+        )
+
+    def describe(self) -> str:
+        """The explanation, then GitHub's own answer."""
+        return f"{self.explanation} ({super().describe()})"
+
+
+class AccessError(ExplainedError):
+    """GitHub refused the token (401) or its permissions (403, or 404 on a write).
+
+    The message says which permission the request needs; it never shows the token.
+    """
 
 
 def _parse_error_body(response: requests.Response) -> tuple[str, list[dict[str, Any]]]:

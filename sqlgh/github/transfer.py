@@ -6,6 +6,7 @@ import hashlib
 from typing import BinaryIO
 from urllib.parse import urljoin
 
+import requests
 import uritemplate
 
 from sqlgh.github.client import Client
@@ -50,35 +51,53 @@ def download(client: Client, asset_url: str, sink: BinaryIO) -> tuple[int, str]:
 
     GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
     the API only: storage rejects a second auth mechanism, and it must not leak anyway.
+    A connection that breaks mid-body is resumed with a ``Range`` request (or, when the
+    server ignores the range and ``sink`` can seek, started over), as often as the
+    client's retry policy allows.
     """
-    response = client.request(
-        "GET", asset_url, headers=OCTET_STREAM, stream=True, allow_redirects=False
-    )
+    digest = hashlib.sha256()
+    written = 0
+    policy = client.resilience.policy
+    for attempt in range(policy.attempts):
+        response, url = _open(client, asset_url, written)
+        if written and response.status_code != 206:
+            sink.seek(0)  # the range was ignored: start over
+            sink.truncate()
+            digest, written = hashlib.sha256(), 0
+        try:
+            for chunk in response.iter_content(CHUNK):
+                sink.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+            return written, digest.hexdigest()
+        except requests.RequestException as exc:
+            failure = TransportError("GET", client.display_path(url), exc)
+        finally:
+            response.close()
+        if attempt + 1 < policy.attempts:
+            client.resilience.sleep(policy.delay(attempt))
+    raise client.resilience.explained(failure, policy.attempts)
+
+
+def _open(client: Client, asset_url: str, offset: int) -> tuple[requests.Response, str]:
+    """GET the asset's bytes from ``offset`` on, following redirects without the token."""
+    headers = dict(OCTET_STREAM)
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    response = client.request("GET", asset_url, headers=headers, stream=True, allow_redirects=False)
     url = asset_url
     for _ in range(MAX_REDIRECTS):
         if response.status_code not in REDIRECTS:
-            break
+            return response, url
         url = urljoin(url, response.headers.get("Location", ""))
         response.close()
         response = client.request(
             "GET",
             url,
-            headers=OCTET_STREAM,
+            headers=headers,
             stream=True,
             allow_redirects=False,
             authenticate=False,
         )
-    else:
-        raise TransportError("GET", client.display_path(url), ValueError("too many redirects"))
-    digest = hashlib.sha256()
-    written = 0
-    try:
-        for chunk in response.iter_content(CHUNK):
-            sink.write(chunk)
-            digest.update(chunk)
-            written += len(chunk)
-    except Exception as exc:  # requests raises several types for a broken stream
-        raise TransportError("GET", client.display_path(url), exc) from exc
-    finally:
-        response.close()
-    return written, digest.hexdigest()
+    response.close()
+    raise TransportError("GET", client.display_path(url), ValueError("too many redirects"))

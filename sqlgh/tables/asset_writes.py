@@ -56,7 +56,7 @@ def require_token(api: Api, verb: str) -> None:
     if not api.client.has_token:
         raise WriteError(
             f'{TABLE}: {verb} needs a token with the "Contents: write" permission; '
-            f"sqlgh looks in {where_tokens_come_from()}"
+            f"sqlgh looks in {where_tokens_come_from(api.client.api_url)}"
         )
 
 

@@ -1,0 +1,73 @@
+"""Build the ``Client`` from ``connect()``'s arguments, options and the environment.
+
+Options (keyword arguments of ``sqlgh.connect``), all optional:
+
+=========================  =======  ==========================================================
+option                     default  meaning
+=========================  =======  ==========================================================
+``per_page``               100      items per list page (1-100)
+``mutation_interval``      1.0      seconds between POST/PATCH/DELETE, as GitHub asks
+``retries``                4        extra attempts for idempotent requests after a fault
+``retry_backoff``          1.0      first backoff (seconds), doubled per retry, full jitter
+``connect_timeout``        10       seconds to establish a connection
+``read_timeout``           60       seconds without a byte arriving (a stall, not a total)
+``max_rate_limit_wait``    60       longest wait for a rate limit before failing
+``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
+``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
+=========================  =======  ==========================================================
+
+``(connect_timeout, read_timeout)`` is passed to requests as its ``timeout`` tuple: the
+read timeout bounds each wait for the next bytes of an answer, so a 2 GB download on a
+slow link is never cut off while data still flows, and a server gone silent is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlgh.github.auth import api_url_from_environment, find_token
+from sqlgh.github.client import Client
+from sqlgh.github.ratelimit import RateLimiter
+from sqlgh.github.resilience import Resilience
+from sqlgh.github.retry import RetryPolicy
+
+
+def _number(options: dict[str, Any], name: str, default: float, minimum: float = 0) -> float:
+    value = options.pop(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+        raise ValueError(f"option {name} must be a number >= {minimum:g}, not {value!r}")
+    return float(value)
+
+
+def make_client(api_url: str | None, token: str | None, options: dict[str, Any]) -> Client:
+    """A Client for ``api_url`` (default: from the environment) with ``token`` (default:
+    found as gh finds it). Pops the options it knows from ``options``; ``retry_backoff``
+    stays there too, since uploads use it for their own retries."""
+    url = api_url or api_url_from_environment()
+    if token is not None:
+        value, source = token or None, "connect(token=...)"
+    else:
+        found = find_token(url)
+        value, source = (found.value, found.source) if found else (None, None)
+    timeout = (
+        _number(options, "connect_timeout", 10.0, 0.001),
+        _number(options, "read_timeout", 60.0, 0.001),
+    )
+    policy = RetryPolicy(
+        retries=int(_number(options, "retries", 4)),
+        backoff=_number(dict(options), "retry_backoff", 1.0),
+    )
+    limiter = RateLimiter(
+        max_wait=_number(options, "max_rate_limit_wait", 60.0),
+        secondary_wait=_number(options, "secondary_rate_limit_wait", 60.0),
+        reserve=_number(options, "rate_limit_reserve", 0.01),
+    )
+    resilience = Resilience(policy, limiter, timeout, token_source=source if value else None)
+    return Client(
+        url,
+        value,
+        per_page=options.pop("per_page", 100),
+        timeout=timeout,
+        mutation_interval=options.pop("mutation_interval", 1.0),
+        resilience=resilience,
+    )

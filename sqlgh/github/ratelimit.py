@@ -1,0 +1,174 @@
+"""GitHub's rate limits: wait when told to, slow down before the wall, say so once.
+
+* Primary limit: a 403 or 429 with ``x-ratelimit-remaining: 0``. Wait until
+  ``x-ratelimit-reset`` when that is within ``max_wait`` seconds, otherwise fail with
+  ``RateLimitError`` saying when the limit resets.
+* Secondary limit: a 403 or 429 whose message mentions a secondary rate limit. Honour
+  ``retry-after``; without it wait at least ``secondary_wait`` (GitHub: a minute), doubling
+  on each further hit.
+* Low budget: when the last answer left fewer than ``reserve`` (a fraction of the limit)
+  requests, spread the remaining ones evenly until the reset instead of hitting the wall.
+
+Each wait episode is announced once on stderr, not once per request.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlgh.github.errors import ExplainedError, GitHubError
+
+RATE_LIMIT_STATUS = frozenset({403, 429})
+
+
+class RateLimitError(ExplainedError):
+    """A rate limit that would take longer than the allowed wait to clear."""
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    value = _header(headers, name)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def kind_of(error: GitHubError) -> str | None:
+    """``"primary"``, ``"secondary"`` or None for an error that is not a rate limit."""
+    if error.status not in RATE_LIMIT_STATUS:
+        return None
+    if "secondary rate limit" in error.message.lower() or "abuse" in error.message.lower():
+        return "secondary"
+    if _number(error.headers, "x-ratelimit-remaining") == 0:
+        return "primary"
+    if error.status == 429 or _header(error.headers, "retry-after") is not None:
+        return "secondary"
+    return None
+
+
+def local_time(epoch: float) -> str:
+    """``14:05:09`` (or with the date when not today), in local time."""
+    moment = time.localtime(epoch)
+    if time.strftime("%Y-%m-%d", moment) == time.strftime("%Y-%m-%d"):
+        return time.strftime("%H:%M:%S", moment)
+    return time.strftime("%Y-%m-%d %H:%M:%S", moment)
+
+
+@dataclass
+class RateLimiter:
+    """Decides how long to wait for GitHub's rate limits, and announces waits once.
+
+    ``max_wait``: the longest single wait (seconds) before giving up with an error.
+    ``secondary_wait``: the first wait for a secondary limit without ``retry-after``.
+    ``reserve``: below this fraction of the limit, requests are spread until the reset.
+    """
+
+    max_wait: float = 60.0
+    secondary_wait: float = 60.0
+    reserve: float = 0.01
+    sleep: Callable[[float], None] = time.sleep
+    say: Callable[[str], None] = field(
+        default=lambda text: print(f"sqlgh: {text}", file=sys.stderr, flush=True)
+    )
+    _remaining: float | None = field(default=None, init=False)
+    _limit: float | None = field(default=None, init=False)
+    _reset: float | None = field(default=None, init=False)
+    _secondary_hits: int = field(default=0, init=False)
+    _announced: str | None = field(default=None, init=False)
+
+    # before and after each request --------------------------------------------------
+    def pace(self) -> None:
+        """Before a request: sleep if the budget is low, to spread what is left."""
+        if self._remaining is None or self._limit is None or self._reset is None:
+            return
+        floor = max(1.0, math.ceil(self._limit * self.reserve))
+        if self._remaining >= floor:
+            return
+        until_reset = self._reset - time.time()
+        if until_reset <= 0:
+            return
+        delay = min(until_reset / max(self._remaining, 1.0), self.max_wait)
+        self._announce(
+            f"pace:{self._reset}",
+            f"only {self._remaining:g} of {self._limit:g} requests left until the rate limit "
+            f"resets at {local_time(self._reset)}; spacing requests {delay:.1f} s apart",
+        )
+        self.sleep(delay)
+        self._remaining = max(0.0, self._remaining - 1)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """After an answer: remember the budget; a success ends a secondary-limit episode."""
+        remaining = _number(headers, "x-ratelimit-remaining")
+        if remaining is not None:
+            self._remaining = remaining
+            self._limit = _number(headers, "x-ratelimit-limit")
+            self._reset = _number(headers, "x-ratelimit-reset")
+
+    def succeeded(self) -> None:
+        """A request got through: the next wait is a new episode."""
+        self._secondary_hits = 0
+        if self._announced and not self._announced.startswith("pace:"):
+            self._announced = None
+
+    # when GitHub says no -------------------------------------------------------------
+    def wait_for(self, error: GitHubError) -> bool:
+        """Sleep as ``error`` asks and return True, or False when it is no rate limit.
+
+        Raises RateLimitError when the wait would exceed ``max_wait``.
+        """
+        kind = kind_of(error)
+        if kind is None:
+            return False
+        self.observe(error.headers)
+        retry_after = _number(error.headers, "retry-after")
+        if kind == "primary" and retry_after is None:
+            reset = _number(error.headers, "x-ratelimit-reset") or time.time() + 60
+            delay = max(0.0, reset - time.time()) + 1.0  # the reset second itself
+            resets = reset
+        elif retry_after is not None:
+            delay = retry_after
+            resets = time.time() + delay
+        else:
+            delay = self.secondary_wait * 2**self._secondary_hits
+            resets = time.time() + delay
+        if kind == "secondary":
+            self._secondary_hits += 1
+        what = "rate limit" if kind == "primary" else "secondary rate limit"
+        if delay > self.max_wait:
+            raise RateLimitError(
+                error,
+                f"GitHub's {what} is reached; it resets at {local_time(resets)} (local time), "
+                f"in {_duration(delay)}, longer than max_rate_limit_wait ({self.max_wait:g} s) "
+                "allows; the query was not finished, run it again after that time",
+            )
+        self._announce(
+            f"{kind}:{resets:.0f}" if kind == "primary" else "secondary",
+            f"GitHub's {what} is reached; waiting {_duration(delay)} "
+            f"(until {local_time(resets)}) before going on",
+        )
+        self.sleep(delay)
+        return True
+
+    def _announce(self, episode: str, text: str) -> None:
+        if self._announced != episode:
+            self._announced = episode
+            self.say(text)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
