@@ -74,7 +74,8 @@ def explain_transport(exc: TransportError, timeout: tuple[float, float]) -> str:
 
 def disable_transport_retries(session: requests.Session) -> None:
     """Mount adapters that never retry on their own: every retry is decided above them."""
-    never = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, raise_on_status=False)
+    # read=False re-raises read errors as they are (a ReadTimeout stays a ReadTimeout).
+    never = Retry(total=0, connect=0, read=False, redirect=0, status=0, other=0)
     for prefix in ("https://", "http://"):
         adapter = session.adapters.get(prefix)
         if isinstance(adapter, HTTPAdapter):

@@ -1,0 +1,316 @@
+"""The fault suite: sqlgh against a GitHub that misbehaves, over real HTTP (the emulator).
+
+For every fault: the right result or a clear error, no duplicate and no orphaned asset,
+and nothing sent twice that should not be (POSTs are counted in the emulator's log).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import TOKEN, connect_to
+
+import sqlgh
+from sqlgh.emulator import Emulator
+from sqlgh.emulator.faults import Fault
+from sqlgh.errors import SqlghError
+from sqlgh.github.client import Client
+from sqlgh.github.retry import IDEMPOTENT
+
+ASSETS = r"/releases/\d+/assets$"
+FAST = {"retry_backoff": 0, "secondary_rate_limit_wait": 0.05}
+
+
+def seed(emu: Emulator, assets: int = 3, *, private: bool = False) -> int:
+    """acme/tool with release v1 holding ``assets`` small assets; return the release id."""
+    emu.add_repo("acme", "tool", private=private)
+    release = emu.add_release("acme", "tool", "v1")
+    for n in range(assets):
+        emu.add_asset("acme", "tool", release["id"], f"a{n}.txt", content=b"x" * (n + 1))
+    return int(release["id"])
+
+
+def names(db: sqlgh.Connection, release_id: int) -> list[str]:
+    rows = db.execute(
+        "SELECT name FROM release_assets WHERE owner='acme' AND repo='tool' AND release_id=?",
+        (release_id,),
+    )
+    return [name for (name,) in rows]
+
+
+def requests_to(emu: Emulator, method: str, pattern: str = "") -> list:
+    return [r for r in emu.log if r.method == method and pattern in r.path]
+
+
+# --- reads: retried, and the result is whole ----------------------------------------------
+@pytest.mark.parametrize("kind", ["status", "drop", "truncated", "non_json"])
+def test_list_recovers_from_transient_faults(emulator: Emulator, kind: str) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault(kind, method="GET", path=ASSETS, times=2))
+    db = connect_to(emulator, **FAST)
+    assert names(db, release_id) == ["a0.txt", "a1.txt", "a2.txt"]
+    assert len(requests_to(emulator, "GET", "/assets")) == 3
+    assert emulator.unknown == []
+
+
+def test_5xx_burst_longer_than_retries_fails_clearly(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("status", status=503, method="GET", path=ASSETS, times=-1))
+    db = connect_to(emulator, retries=2, **FAST)
+    with pytest.raises(SqlghError, match=r"release_assets: .*503"):
+        names(db, release_id)
+    assert len(requests_to(emulator, "GET", "/assets")) == 3
+
+
+def test_dropped_connection_mid_page_two(emulator: Emulator) -> None:
+    release_id = seed(emulator, assets=5)
+    emulator.add_fault(Fault("drop", method="GET", path=r"/assets$", times=1))
+    db = connect_to(emulator, per_page=2, **FAST)
+    emulator.clear_log()
+    assert len(names(db, release_id)) == 5  # the first page's drop is retried
+    assert len(requests_to(emulator, "GET", "/assets")) == 4  # 3 pages + 1 retry
+
+
+def test_slow_server_beyond_read_timeout_fails_quickly(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("slow", method="GET", path=ASSETS, delay=3, times=-1))
+    db = connect_to(emulator, read_timeout=0.2, retries=1, **FAST)
+    started = time.monotonic()
+    with pytest.raises(SqlghError, match=r"sent nothing for 0.2 s \(the read_timeout option\)"):
+        names(db, release_id)
+    assert time.monotonic() - started < 2
+
+
+def test_unreachable_server_says_so(emulator: Emulator) -> None:
+    db = sqlgh.connect(api_url="http://127.0.0.1:9", token="", retries=1, retry_backoff=0)
+    with pytest.raises(SqlghError, match=r"could not complete GET .*gave up after 2 attempts"):
+        db.execute("SELECT * FROM releases WHERE owner='a' AND repo='b'").fetchall()
+
+
+# --- downloads ---------------------------------------------------------------------------
+def test_download_resumes_after_a_drop_mid_body(emulator: Emulator, tmp_path) -> None:
+    release_id = seed(emulator, assets=0)
+    content = bytes(range(256)) * 4096 * 5  # 5 MiB: whole 1 MiB chunks arrive before the drop
+    asset = emulator.add_asset("acme", "tool", release_id, "big.bin", content=content)
+    emulator.add_fault(Fault("drop", origin="storage", times=1))
+    db = connect_to(emulator, **FAST)
+    (path,) = db.execute(
+        "SELECT download('acme', 'tool', ?, ?)", (asset["id"], str(tmp_path) + "/")
+    ).fetchone()
+    with open(path, "rb") as handle:
+        assert handle.read() == content
+    storage = [r for r in emulator.log if r.origin == "storage"]
+    assert len(storage) == 2
+    assert storage[1].headers.get("range", "").startswith("bytes=")
+    assert storage[1].headers["range"] != "bytes=0-"
+    assert all("authorization" not in r.headers for r in storage)  # token never to storage
+    assert [p.name for p in tmp_path.iterdir()] == ["big.bin"]  # no partial file left
+
+
+def test_download_that_keeps_failing_leaves_no_file(emulator: Emulator, tmp_path) -> None:
+    release_id = seed(emulator, assets=0)
+    asset = emulator.add_asset("acme", "tool", release_id, "big.bin", content=b"z" * 100_000)
+    emulator.add_fault(Fault("drop", origin="storage", times=-1))
+    db = connect_to(emulator, retries=1, **FAST)
+    with pytest.raises(SqlghError, match="dropped"):
+        db.execute("SELECT download('acme', 'tool', ?, ?)", (asset["id"], str(tmp_path) + "/"))
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- rate limits ---------------------------------------------------------------------------
+def test_primary_rate_limit_waits_for_the_reset(emulator: Emulator, capsys) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("primary_rate_limit", method="GET", path=ASSETS, retry_after=1))
+    db = connect_to(emulator, **FAST)
+    started = time.monotonic()
+    assert len(names(db, release_id)) == 3
+    assert 0.5 < time.monotonic() - started < 3.5
+    err = capsys.readouterr().err
+    assert err.count("rate limit is reached; waiting") == 1
+
+
+def test_primary_rate_limit_beyond_max_wait_fails_with_reset_time(
+    emulator: Emulator,
+) -> None:
+    release_id = seed(emulator)
+    emulator.set_rate_limit(remaining=0, reset=int(time.time()) + 3600)
+    db = connect_to(emulator, max_rate_limit_wait=5, **FAST)
+    started = time.monotonic()
+    with pytest.raises(SqlghError) as raised:
+        names(db, release_id)
+    assert time.monotonic() - started < 1
+    expected = time.strftime("%H:%M", time.localtime(time.time() + 3600))
+    assert f"resets at {expected}" in str(raised.value)
+    assert "not finished" in str(raised.value)
+    assert len(requests_to(emulator, "GET", "/assets")) == 1
+
+
+def test_secondary_rate_limit_backs_off_and_says_so_once(emulator: Emulator, capsys) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("secondary_rate_limit", method="GET", path=ASSETS, times=3))
+    db = connect_to(emulator, **FAST)
+    started = time.monotonic()
+    assert len(names(db, release_id)) == 3
+    assert time.monotonic() - started >= 0.05 + 0.1 + 0.2  # at least the minimum, doubled
+    assert capsys.readouterr().err.count("secondary rate limit") == 1
+
+
+def test_secondary_rate_limit_honours_retry_after(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(
+        Fault("secondary_rate_limit", status=429, method="GET", path=ASSETS, retry_after=1)
+    )
+    db = connect_to(emulator, **FAST)
+    started = time.monotonic()
+    assert len(names(db, release_id)) == 3
+    assert time.monotonic() - started >= 1
+
+
+def test_low_budget_spreads_the_remaining_requests(capsys) -> None:
+    with Emulator(rate_limit=100) as emu:
+        seed(emu)
+        emu.set_rate_limit(remaining=4, reset=int(time.time()) + 2)
+        db = connect_to(emu, rate_limit_reserve=0.5, **FAST)
+        started = time.monotonic()
+        for _ in range(3):
+            db.execute("SELECT id FROM releases WHERE owner='acme' AND repo='tool'").fetchall()
+        assert time.monotonic() - started > 0.3
+    assert capsys.readouterr().err.count("spacing requests") == 1
+
+
+# --- uploads: cleaned up, retried, never duplicated ------------------------------------------
+def insert(db: sqlgh.Connection, release_id: int, name: str, data: bytes) -> int:
+    db.execute(
+        "INSERT INTO release_assets(owner, repo, release_id, name, data) "
+        "VALUES ('acme', 'tool', ?, ?, ?)",
+        (release_id, name, data),
+    )
+    return db.last_insert_rowid()
+
+
+@pytest.mark.parametrize("kind", ["upload_502_starter", "drop"])
+def test_failed_upload_is_cleaned_up_and_retried(emulator: Emulator, kind: str) -> None:
+    release_id = seed(emulator, assets=0)
+    emulator.add_fault(Fault(kind, method="POST", origin="uploads", times=1))
+    db = connect_to(emulator, **FAST)
+    asset_id = insert(db, release_id, "app.zip", b"PK" * 1000)
+    listed = emulator.list_assets("acme", "tool", release_id)
+    assert [(a["id"], a["name"], a["state"]) for a in listed] == [(asset_id, "app.zip", "uploaded")]
+    assert emulator.asset_content(asset_id) == b"PK" * 1000
+    assert len(requests_to(emulator, "POST")) == 2
+    assert len(requests_to(emulator, "DELETE")) == 1  # the starter asset
+
+
+def test_upload_failing_every_time_leaves_nothing(emulator: Emulator) -> None:
+    release_id = seed(emulator, assets=0)
+    emulator.add_fault(Fault("upload_502_starter", method="POST", times=-1))
+    db = connect_to(emulator, upload_attempts=2, **FAST)
+    with pytest.raises(SqlghError, match=r"failed 2 times.*nothing half-uploaded"):
+        insert(db, release_id, "app.zip", b"data")
+    assert emulator.list_assets("acme", "tool", release_id) == []
+    assert len(requests_to(emulator, "POST")) == 2
+
+
+def test_upload_hit_by_secondary_limit_is_resent_whole(emulator: Emulator, tmp_path) -> None:
+    release_id = seed(emulator, assets=0)
+    source = tmp_path / "tool.tar.gz"
+    source.write_bytes(b"t" * 200_000)
+    emulator.add_fault(Fault("secondary_rate_limit", method="POST", origin="uploads"))
+    db = connect_to(emulator, **FAST)
+    db.execute(
+        "INSERT INTO release_assets(owner, repo, release_id, path) VALUES ('acme','tool',?,?)",
+        (release_id, str(source)),
+    )
+    (asset,) = emulator.list_assets("acme", "tool", release_id)
+    assert (asset["state"], asset["size"]) == ("uploaded", 200_000)
+    assert len(requests_to(emulator, "POST")) == 2  # refused unprocessed, then sent once
+
+
+def test_patch_and_delete_are_retried_on_5xx(emulator: Emulator) -> None:
+    release_id = seed(emulator, assets=2)
+    ids = [a["id"] for a in emulator.list_assets("acme", "tool", release_id)]
+    emulator.add_fault(Fault("status", status=502, method="PATCH"))
+    emulator.add_fault(Fault("status", status=503, method="DELETE"))
+    db = connect_to(emulator, **FAST)
+    db.execute(
+        "UPDATE release_assets SET label='L' WHERE owner='acme' AND repo='tool' AND id=?",
+        (ids[0],),
+    )
+    db.execute("DELETE FROM release_assets WHERE owner='acme' AND repo='tool' AND id=?", (ids[1],))
+    assert [(a["id"], a["label"]) for a in emulator.list_assets("acme", "tool", release_id)] == [
+        (ids[0], "L")
+    ]
+    assert len(requests_to(emulator, "PATCH")) == 2
+    assert len(requests_to(emulator, "DELETE")) == 2
+
+
+def test_urllib3_never_retries_on_its_own() -> None:
+    client = Client("http://127.0.0.1:9", "t")
+    for adapter in client.session.adapters.values():
+        assert adapter.max_retries.total == 0  # type: ignore[attr-defined]
+    assert "POST" not in IDEMPOTENT
+
+
+# --- authentication ---------------------------------------------------------------------
+def test_refused_token_is_named_not_shown(emulator: Emulator) -> None:
+    seed(emulator)
+    secret = "ghp_not_a_real_token_123"
+    db = connect_to(emulator, token=secret)
+    with pytest.raises(SqlghError) as raised:
+        db.execute("SELECT * FROM releases WHERE owner='acme' AND repo='tool'").fetchall()
+    text = str(raised.value)
+    assert "refused the token from connect(token=...)" in text
+    assert secret not in text
+    assert len(requests_to(emulator, "GET")) == 1  # a 401 is not retried
+
+
+def test_private_repository_without_token_says_what_is_needed(emulator: Emulator) -> None:
+    release_id = seed(emulator, private=True)
+    db = connect_to(emulator, token="")
+    with pytest.raises(SqlghError, match="private: set GH_TOKEN"):
+        names(db, release_id)
+    assert connect_to(emulator) and names(connect_to(emulator), release_id)
+
+
+def test_read_only_token_writing_is_told_it_needs_contents_write() -> None:
+    tokens = {TOKEN: {"login": "octocat", "write": True}, "ro": {"login": "reader"}}
+    with Emulator(tokens=tokens) as emu:
+        release_id = seed(emu, assets=1)
+        (asset,) = emu.list_assets("acme", "tool", release_id)
+        db = connect_to(emu, token="ro")
+        with pytest.raises(SqlghError, match='needs the "Contents: write" permission'):
+            db.execute(
+                "UPDATE release_assets SET label='x' WHERE owner='acme' AND repo='tool' AND id=?",
+                (asset["id"],),
+            )
+
+
+def test_bearer_token_to_api_and_uploads_only(emulator: Emulator) -> None:
+    release_id = seed(emulator, assets=1)
+    db = connect_to(emulator, **FAST)
+    insert(db, release_id, "n.txt", b"n")
+    db.execute(
+        "SELECT length(data) FROM release_assets WHERE owner='acme' AND repo='tool' "
+        "AND release_id=?",
+        (release_id,),
+    ).fetchall()
+    for record in emulator.log:
+        expected = None if record.origin == "storage" else f"Bearer {TOKEN}"
+        assert record.headers.get("authorization") == expected, record
+
+
+def test_token_is_never_sent_over_plain_http_to_a_remote_host() -> None:
+    with pytest.raises(ValueError, match="refusing to send a token over plain http"):
+        Client("http://github.example.com/api/v3", "secret")
+    with pytest.raises(ValueError, match="plain http"):
+        sqlgh.connect(api_url="http://10.1.2.3", token="secret")
+    Client("http://127.0.0.1:1", "secret")  # loopback is fine (the emulator)
+
+
+def test_plain_http_hypermedia_gets_no_token() -> None:
+    client = Client("https://api.github.com", "secret")
+    assert client._may_authenticate("https://uploads.github.com/x", True)
+    assert not client._may_authenticate("http://uploads.github.com/x", True)
+    assert not client._may_authenticate("https://objects.example.com/x", None)
+    assert not client._may_authenticate("https://api.github.com/x", False)
