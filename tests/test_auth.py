@@ -84,7 +84,9 @@ def test_token_from_gh_auth_token(clean_env: pytest.MonkeyPatch, emulator, tmp_p
     assert emulator.log[-1].headers["authorization"] == f"Bearer {TOKEN}"
 
 
-@pytest.mark.parametrize("body", ["exit 1", "echo 'not logged in' >&2; exit 4", "exec /bin/sleep 30"])
+@pytest.mark.parametrize(
+    "body", ["exit 1", "echo 'not logged in' >&2; exit 4", "exec /bin/sleep 30"]
+)
 def test_failing_or_missing_gh_means_anonymous(
     clean_env: pytest.MonkeyPatch, tmp_path, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

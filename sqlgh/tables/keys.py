@@ -57,11 +57,35 @@ def positive_id(table: str, column: str, value: Any) -> int:
 
 
 def tag_name(table: str, column: str, value: Any) -> str:
-    """A git tag: any non-empty text without control characters."""
+    """A git tag name, as ``git check-ref-format`` allows one (``v1.2.0``, ``release/1.0``).
+
+    Refusing what git refuses also keeps a value from changing the endpoint: an HTTP
+    client would resolve a ``..`` path segment before sending it.
+    """
     text = _text(table, column, value, "a tag, e.g. 'v1.2.0'")
-    if _CONTROL.search(text):
-        raise InputError(f"{table}.{column}: {text!r} contains control characters")
+    problem = _ref_format_problem(text)
+    if problem:
+        raise InputError(
+            f"{table}.{column}: {text!r} cannot be a git tag ({problem}); give a tag such "
+            "as 'v1.2.0'"
+        )
     return text
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def _ref_format_problem(text: str) -> str | None:
+    """What makes ``text`` an invalid git ref name, or None (git-check-ref-format(1))."""
+    if _REF_FORBIDDEN.search(text):
+        return "no spaces, control characters or any of ~ ^ : ? * [ \\"
+    if ".." in text or "@{" in text or text == "@":
+        return "no '..', '@{' or a lone '@'"
+    if text.startswith("/") or text.endswith(("/", ".")) or "//" in text:
+        return "no leading, trailing or doubled '/' and no trailing '.'"
+    if any(part.startswith(".") or part.endswith(".lock") for part in text.split("/")):
+        return "no part may start with '.' or end with '.lock'"
+    return None
 
 
 def _text(table: str, column: str, value: Any, example: str) -> str:
