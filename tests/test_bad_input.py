@@ -76,10 +76,15 @@ def test_tag_with_control_characters_is_refused(acme: Acme, db: apsw.Connection)
 
 def test_tag_with_slashes_stays_one_path_segment(acme: Acme, db: apsw.Connection) -> None:
     sql = "SELECT * FROM releases WHERE owner = 'acme' AND repo = 'tool' AND tag_name = ?"
-    assert db.execute(sql, ("../../../orgs/acme/repos?",)).fetchall() == []
+    assert db.execute(sql, ("release/%2F/1.0",)).fetchall() == []
     (record,) = acme.emu.log
-    assert record.path == "/repos/acme/tool/releases/tags/..%2F..%2F..%2Forgs%2Facme%2Frepos%3F"
+    assert record.path == "/repos/acme/tool/releases/tags/release%2F%252F%2F1.0"
     assert record.status == 404
+
+
+def test_tag_git_would_refuse_is_refused(acme: Acme, db: apsw.Connection) -> None:
+    sql = "SELECT * FROM releases WHERE owner = 'acme' AND repo = 'tool' AND tag_name = ?"
+    assert_refused(acme, db, sql, "../../../orgs/acme/repos?", "releases.tag_name")
 
 
 def test_bad_value_in_an_in_list_is_refused(acme: Acme, db: apsw.Connection) -> None:

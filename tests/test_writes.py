@@ -180,12 +180,13 @@ def test_replace_whose_final_rename_fails_keeps_the_old(acme: Acme, db: apsw.Con
     with pytest.raises(WriteError, match=r"could not replace 'notes\.txt', it is unchanged"):
         insert_data(db, acme.new, "notes.txt", b"new", "OR REPLACE")
     assert_replace_left_old_unchanged(acme)
-    assert [r.status for r in acme.emu.log if r.method == "PATCH"] == [200, 500, 200]
+    # PATCH is idempotent: the failing rename is tried 1 + retries (default 4) times.
+    assert [r.status for r in acme.emu.log if r.method == "PATCH"] == [200, *[500] * 5, 200]
 
 
 def test_replace_whose_first_rename_fails_keeps_the_old(acme: Acme, db: apsw.Connection) -> None:
     path = rf"/assets/{acme.notes['id']}$"
-    acme.emu.add_fault(Fault("status", method="PATCH", path=path, status=500))
+    acme.emu.add_fault(Fault("status", method="PATCH", path=path, status=500, times=-1))
     with pytest.raises(WriteError, match="it is unchanged"):
         insert_data(db, acme.new, "notes.txt", b"new", "OR REPLACE")
     assert_replace_left_old_unchanged(acme)
@@ -274,7 +275,8 @@ def test_delete_broken_uploads_only(acme: Acme, db: apsw.Connection) -> None:
 
 
 def test_failing_row_reports_what_was_applied(acme: Acme, db: apsw.Connection) -> None:
-    acme.emu.add_fault(Fault("status", method="PATCH", path=rf"/{acme.notes['id']}$", status=500))
+    path = rf"/{acme.notes['id']}$"  # failing every time: PATCHes are retried
+    acme.emu.add_fault(Fault("status", method="PATCH", path=path, status=500, times=-1))
     with pytest.raises(SqlghError, match="answered 500") as failure:
         db.execute(
             "UPDATE release_assets SET label = 'x' WHERE owner = 'acme' AND repo = 'tool' "
@@ -287,7 +289,8 @@ def test_failing_row_reports_what_was_applied(acme: Acme, db: apsw.Connection) -
     assert "The remaining rows were not attempted" in message
     labels = {a["id"]: a["label"] for a in acme.emu.list_assets("acme", "tool", acme.new)}
     assert labels == {acme.tar["id"]: "x", acme.notes["id"]: None, acme.starter["id"]: None}
-    assert len([r for r in acme.emu.log if r.method == "PATCH"]) == 2
+    # one PATCH for the applied row, 1 + retries (default 4) for the failing one
+    assert len([r for r in acme.emu.log if r.method == "PATCH"]) == 1 + 5
 
 
 def test_multi_row_insert_stops_at_the_failing_row(acme: Acme, db: apsw.Connection) -> None:
