@@ -29,7 +29,8 @@ def connect(
     https://api.github.com. Options: ``per_page``, ``mutation_interval``, ``retries``,
     ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``max_rate_limit_wait``,
     ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
-    ``upload_attempts`` (default 3) for failed uploads.
+    ``max_concurrency``, ``cache``, ``cache_path`` (reads in flight, the conditional-request
+    cache); ``upload_attempts`` (default 3) for failed uploads.
     """
     client = make_client(api_url, token, options)
     session = Session(client, options)

@@ -33,7 +33,8 @@ def writefile(path: str, data: bytes | str | None) -> int | None:
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile and download(owner, repo, id, destination)."""
+    """Add readfile, writefile, download(owner, repo, id, destination) and
+    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
 
     def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
         """Stream an asset to ``destination`` (directory or file); return the path."""
@@ -54,3 +55,4 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
     connection.create_scalar_function("readfile", readfile, 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
+    connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)

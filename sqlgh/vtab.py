@@ -9,6 +9,7 @@ Rows are produced lazily, so ``LIMIT`` stops paginating.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
@@ -17,6 +18,7 @@ from typing import Any
 import apsw
 
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
+from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Record, Table
@@ -225,7 +227,10 @@ class Cursor:
         if path.unique and self._write_needs_no_read(indexname):
             self._records = iter([(key, UNREAD) for key in keys])
         else:
-            self._records = itertools.chain.from_iterable(self._fetch(path, key) for key in keys)
+            # Several key tuples (an IN list) are fetched concurrently, rows in key order.
+            fetches = [functools.partial(self._fetch, path, key) for key in keys]
+            window = self.session.client.max_concurrency
+            self._records = parallel.chain(fetches, window, self.session.client.per_page)
         self._advance()
 
     def Eof(self) -> bool:

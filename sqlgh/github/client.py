@@ -19,7 +19,9 @@ import requests
 import uritemplate
 
 from sqlgh import __version__
+from sqlgh.github import cache, pages, parallel
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.pool import SessionPool
 from sqlgh.github.resilience import Resilience, rewinder
 from sqlgh.github.retry import disable_transport_retries
 
@@ -80,6 +82,8 @@ class Client:
         session: requests.Session | None = None,
         mutation_interval: float = 1.0,
         resilience: Resilience | None = None,
+        max_concurrency: int = 1,
+        cache_path: str | None = None,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = _origin(self.api_url)
@@ -94,17 +98,15 @@ class Client:
         self._token = token or None
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         self.timeout = timeout
-        self.session = session or requests.Session()
         # Retries and rate limits: sqlgh/github/resilience.py (urllib3 never retries).
         self.resilience = resilience or Resilience(timeout=timeout)
-        disable_transport_retries(self.session)
-        self.session.headers.update(
-            {
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": f"sqlgh/{__version__}",
-            }
-        )
+        # Reads run up to max_concurrency requests at once, each on a session of its own
+        # (see pool.py); a given session means one at a time. cache_path: see cache.py.
+        self.max_concurrency = 1 if session else max(1, int(max_concurrency))
+        self.cache = cache.open_backend(cache_path) if cache_path else None
+        self._pool = SessionPool(self.max_concurrency, self._new_session)
+        self.session = self._pool.add(self._configure(session) if session else self._new_session())
+        self._workers: Any = None
         self.log: deque[RequestRecord] = deque(maxlen=LOG_SIZE)
         # GitHub asks integrators to space POST/PATCH/PUT/DELETE about a second apart.
         self.mutation_interval = mutation_interval
@@ -166,7 +168,7 @@ class Client:
         started = time.time()
         clock = time.perf_counter()
         try:
-            response = self.session.request(
+            response = self._transmit(
                 method,
                 url,
                 params=params,
@@ -185,7 +187,7 @@ class Client:
             clock,
             method,
             shown,
-            response.status_code,
+            cache.wire_status(response),
             bool(getattr(response, "from_cache", False)),
             _int_header(response.headers.get("x-ratelimit-remaining")),
         )
@@ -220,6 +222,9 @@ class Client:
         """Yield the items of a list endpoint, one page at a time, following ``rel="next"``.
 
         Pages are fetched lazily: a consumer that stops early costs no further request.
+        With ``max_concurrency`` > 1, once the consumer reads past the first page and its
+        ``rel="last"`` link tells how many remain, the rest are fetched in parallel (at most
+        ``max_concurrency`` pages ahead), still yielded in order.
         """
         query: dict[str, Any] | None = {"per_page": self.per_page, **(params or {})}
         next_url: str | None = url
@@ -230,6 +235,51 @@ class Client:
             next_url = links.get("next", {}).get("url")
             query = None  # the next link carries its own query
             yield from page
+            if next_url and self.max_concurrency > 1 and not parallel.in_worker():
+                rest = pages.remaining(next_url, links.get("last", {}).get("url"))
+                if rest:
+                    yield from self._parallel_pages(rest)
+                    return
+
+    def parallel_map(self, fn: Any, items: Any) -> Iterator[Any]:
+        """``fn`` over ``items`` on the read threads, in order, ``max_concurrency`` ahead;
+        sequential when concurrency is 1 or already inside a read thread."""
+        if self.max_concurrency == 1 or parallel.in_worker():
+            return map(fn, items)
+        if self._workers is None:
+            self._workers = parallel.worker_pool(self.max_concurrency)
+        return parallel.ordered_map(self._workers, fn, items, self.max_concurrency)
+
+    def clear_cache(self) -> int:
+        """Empty the conditional-request cache; return how many responses it held."""
+        return cache.clear(self.cache) if self.cache is not None else 0
+
+    def _parallel_pages(self, urls: list[str]) -> Iterator[Any]:
+        def one(url: str) -> list[Any]:
+            return self.resilience.run("GET", lambda: self._get_page(url, None))[0]
+
+        for page in self.parallel_map(one, urls):
+            yield from page
+
+    def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request on a pooled session (the pool bounds requests in flight)."""
+        with self._pool.session() as session, cache.bypass(session, method, kwargs["stream"]):
+            return session.request(method, url, **kwargs)
+
+    def _new_session(self) -> requests.Session:
+        made = cache.cached_session(self.cache) if self.cache else requests.Session()
+        return self._configure(made)
+
+    def _configure(self, session: requests.Session) -> requests.Session:
+        disable_transport_retries(session)
+        session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"sqlgh/{__version__}",
+            }
+        )
+        return session
 
     def _get_page(
         self, url: str, query: Mapping[str, Any] | None

@@ -14,6 +14,9 @@ option                     default  meaning
 ``max_rate_limit_wait``    60       longest wait for a rate limit before failing
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
+``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial
+``cache``                  True     conditional-request cache; every GET revalidated (304s free)
+``cache_path``             per token  ``$SQLGH_CACHE_DIR`` or user cache dir, file per token hash
 =========================  =======  ==========================================================
 
 ``(connect_timeout, read_timeout)`` is passed to requests as its ``timeout`` tuple: the
@@ -26,10 +29,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlgh.github.auth import api_url_from_environment, find_token
+from sqlgh.github.cache import cache_file
 from sqlgh.github.client import Client
 from sqlgh.github.ratelimit import RateLimiter
 from sqlgh.github.resilience import Resilience
 from sqlgh.github.retry import RetryPolicy
+
+DEFAULT_CONCURRENCY = 8
 
 
 def _number(options: dict[str, Any], name: str, default: float, minimum: float = 0) -> float:
@@ -70,4 +76,14 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         timeout=timeout,
         mutation_interval=options.pop("mutation_interval", 1.0),
         resilience=resilience,
+        max_concurrency=int(_number(options, "max_concurrency", DEFAULT_CONCURRENCY, 1)),
+        cache_path=_cache_path(value, options),
     )
+
+
+def _cache_path(token: str | None, options: dict[str, Any]) -> str | None:
+    enabled = options.pop("cache", True)
+    path = options.pop("cache_path", None)
+    if not enabled:
+        return None
+    return str(path) if path is not None else str(cache_file(token))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any
 
+from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
@@ -96,18 +98,25 @@ def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record
 
 
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
-    """Every asset of every release: the release list, with its embedded asset arrays."""
+    """Every asset of every release: the release list, with its embedded asset arrays.
+
+    Releases whose asset list must be paged are started concurrently (their first page),
+    a bounded window ahead; rows come out in release order.
+    """
     owner, repo = key["owner"], key["repo"]
     url = api.client.url(RELEASES, owner=owner, repo=repo)
-    for release in listing(api, url, f"repository {owner}/{repo}"):
-        api.memo.remember_release(owner, repo, release)
-        embedded = release.get("assets") or []
-        if len(embedded) >= EMBEDDED_ASSETS_TRUSTED_BELOW:
-            yield from _release_assets(api, owner, repo, release["id"])
-            continue
-        context = _context(owner, repo, release["id"])
-        for asset in embedded:
-            yield context, asset
+    releases = listing(api, url, f"repository {owner}/{repo}")
+    for records in api.client.parallel_map(partial(_assets_of, api, owner, repo), releases):
+        yield from records
+
+
+def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Record]:
+    api.memo.remember_release(owner, repo, release)
+    embedded = release.get("assets") or []
+    if len(embedded) >= EMBEDDED_ASSETS_TRUSTED_BELOW:
+        return head_start(_release_assets(api, owner, repo, release["id"]))
+    context = _context(owner, repo, release["id"])
+    return iter([(context, asset) for asset in embedded])
 
 
 def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Record]:

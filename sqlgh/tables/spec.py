@@ -51,7 +51,7 @@ class Column:
     @property
     def declaration(self) -> str:
         """The column as it appears in CREATE TABLE."""
-        return f"{self.name} {self.sql_type}{' HIDDEN' if self.hidden else ''}"
+        return f'"{self.name}" {self.sql_type}{" HIDDEN" if self.hidden else ""}'
 
 
 @dataclass(frozen=True)

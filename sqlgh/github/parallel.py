@@ -1,0 +1,173 @@
+"""Bounded, ordered concurrency for reads.
+
+Two shapes, both lazy and both delivering results in the order a sequential loop would:
+
+- ``ordered_map(executor, fn, items, window)`` runs ``fn`` over ``items`` on a shared
+  thread pool, at most ``window`` calls ahead of the consumer (pages of a long list, the
+  asset pages of the releases of a repository).
+- ``ordered_chain(factories, window, buffer)`` drains several generators at once, each in
+  its own thread and at most ``buffer`` items ahead, and yields their items one generator
+  after another (the key tuples of an ``IN`` list).
+
+A consumer that stops early (``LIMIT``) closes the generator: work not started is
+cancelled and running work is dropped, so at most a window of requests is spent ahead.
+
+Tasks on the shared pool are leaves: code running in a pool thread sees ``in_worker()``
+and stays sequential, so a pool thread never waits on another pool task (no deadlock, a
+bounded number of threads). A task that starts a long list fetches only its first page
+(``head_start``) and hands the rest back to the consumer, which pages on in parallel.
+Generator threads of ``ordered_chain`` are consumers too and may use the pool. The number
+of requests in flight is bounded separately by the client's session pool.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_local = threading.local()
+_DONE = object()
+_END = object()
+_POLL = 0.05  # seconds a blocked producer waits before checking for cancellation
+
+
+def in_worker() -> bool:
+    """True in a thread started by this module (nested work stays sequential there)."""
+    return getattr(_local, "worker", False)
+
+
+def _mark_worker() -> None:
+    _local.worker = True
+
+
+def head_start(items: Iterator[T]) -> Iterator[T]:
+    """Take the first item now (its page is fetched in this thread); the rest stay lazy."""
+    first = next(items, _END)
+    if first is _END:
+        return iter(())
+    return itertools.chain((first,), items)  # type: ignore[arg-type]
+
+
+def worker_pool(size: int) -> ThreadPoolExecutor:
+    """A thread pool whose threads count as workers for ``in_worker()``."""
+    return ThreadPoolExecutor(
+        max_workers=max(1, size), thread_name_prefix="sqlgh-read", initializer=_mark_worker
+    )
+
+
+def ordered_map(
+    executor: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], window: int
+) -> Iterator[R]:
+    """Yield ``fn(item)`` for each item, in order, running at most ``window`` ahead.
+
+    ``items`` is pulled lazily in the calling thread; an exception from ``fn`` is raised
+    when its result is reached.
+    """
+    pending: deque[Future[R]] = deque()
+    source = iter(items)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < max(1, window):
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.append(executor.submit(fn, item))
+            if not pending:
+                return
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+class _Pump:
+    """Runs one generator in its own thread, keeping at most ``buffer`` items ready."""
+
+    def __init__(self, factory: Callable[[], Iterator[T]], buffer: int) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, buffer))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(factory,), name="sqlgh-pump", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, factory: Callable[[], Iterator[T]]) -> None:
+        try:
+            for item in factory():
+                if not self._put(item):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:
+            self._put(_Failure(exc))
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    def cancel(self) -> None:
+        """Stop the producer at its next item; what it fetched is dropped."""
+        self._stop.set()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def ordered_chain(
+    factories: Iterable[Callable[[], Iterator[T]]], window: int, buffer: int
+) -> Iterator[T]:
+    """Chain the generators the factories make, running up to ``window`` of them at once.
+
+    Items come out in the order ``itertools.chain`` would give; each running generator is
+    at most ``buffer`` items ahead of the consumer.
+    """
+    source = iter(factories)
+    running: deque[_Pump] = deque()
+    try:
+        while True:
+            while len(running) < max(1, window):
+                factory = next(source, None)
+                if factory is None:
+                    break
+                running.append(_Pump(factory, buffer))
+            if not running:
+                return
+            yield from running[0]
+            running.popleft()
+    finally:
+        for pump in running:
+            pump.cancel()
+
+
+def chain(factories: Sequence[Callable[[], Iterator[T]]], window: int, buffer: int) -> Iterator[T]:
+    """``ordered_chain`` when there are several generators and ``window`` > 1, else a plain
+    lazy chain in the calling thread."""
+    if window <= 1 or len(factories) <= 1 or in_worker():
+        return itertools.chain.from_iterable(factory() for factory in factories)
+    return ordered_chain(factories, window, buffer)
