@@ -10,6 +10,14 @@ import sqlgh
 from sqlgh.emulator import Emulator
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep sqlgh's HTTP cache files out of the user's cache directory during tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SQLGH_CACHE_DIR", str(tmp_path_factory.mktemp("sqlgh-cache")))
+        yield
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     """A started, empty ``Emulator`` (default token ``test-token``, user octocat, may

@@ -1,0 +1,108 @@
+"""The conditional-request cache: revalidated GETs, 304s that cost no rate limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import TOKEN, connect_to
+
+from sqlgh.emulator import Emulator
+from sqlgh.github.cache import cache_file
+
+QUERY = "SELECT id, name, size FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+
+
+def _seed(emu: Emulator) -> dict:
+    emu.add_org("acme")
+    emu.add_repo("acme", "tool")
+    release = emu.add_release("acme", "tool", "v1")
+    emu.add_asset("acme", "tool", release["id"], "one.bin", content=b"1")
+    return release
+
+
+def _core_remaining(db) -> int:
+    return db.execute("SELECT remaining FROM rate_limit WHERE resource = 'core'").fetchone()[0]
+
+
+def test_second_query_revalidates_and_costs_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    _seed(emulator)
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    first = db.execute(QUERY).fetchall()
+    before = _core_remaining(db)
+    emulator.clear_log()
+    assert db.execute(QUERY).fetchall() == first
+    sent = [r for r in emulator.log if r.path.endswith("/releases")]
+    assert sent and all("if-none-match" in r.headers for r in sent)
+    assert [r.status for r in sent] == [304]
+    assert _core_remaining(db) == before
+    record = [r for r in db.sqlgh.client.log if r.path.startswith("/repos/")][-1]
+    assert record.from_cache and record.status == 304
+    # a new connection (a re-run of the report) reuses the file
+    again = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    assert again.execute(QUERY).fetchall() == first
+    assert _core_remaining(db) == before
+
+
+def test_data_stays_current(emulator: Emulator, tmp_path: Path) -> None:
+    release = _seed(emulator)
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    assert len(db.execute(QUERY).fetchall()) == 1
+    emulator.add_asset("acme", "tool", release["id"], "two.bin", content=b"22")
+    assert [r[1] for r in db.execute(QUERY).fetchall()] == ["one.bin", "two.bin"]
+
+
+def test_file_per_token_identity(emulator: Emulator, tmp_path: Path, monkeypatch) -> None:
+    _seed(emulator)
+    monkeypatch.setenv("SQLGH_CACHE_DIR", str(tmp_path))
+    db = connect_to(emulator)
+    db.execute(QUERY).fetchall()
+    anonymous = connect_to(emulator, token="")
+    anonymous.execute(QUERY).fetchall()
+    files = sorted(p.name for p in tmp_path.glob("*.sqlite"))
+    assert files == sorted([cache_file(TOKEN, tmp_path).name, "http-anonymous.sqlite"])
+    assert cache_file("other-token", tmp_path) != cache_file(TOKEN, tmp_path)
+    for path in tmp_path.iterdir():
+        assert TOKEN not in path.name
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes()
+
+
+def test_downloads_and_writes_are_not_cached(emulator: Emulator, tmp_path: Path) -> None:
+    release = _seed(emulator)
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    asset = emulator.list_assets("acme", "tool", release["id"])[0]
+    for _ in range(2):
+        data = db.execute(
+            f"SELECT data FROM release_assets WHERE owner = 'acme' AND repo = 'tool' "
+            f"AND id = {asset['id']}"
+        ).fetchone()[0]
+        assert data == b"1"
+    db.execute(
+        f"UPDATE release_assets SET label = 'L' WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND id = {asset['id']}"
+    )
+    cached = db.sqlgh.client.cache.responses
+    urls = [response.url for response in cached.values()]
+    assert urls and not any("storage" in u or u.startswith(emulator.storage_url) for u in urls)
+    downloads = [r for r in emulator.log if r.headers.get("accept") == "application/octet-stream"]
+    assert downloads and not any("if-none-match" in r.headers for r in downloads)
+    assert all(r.method == "GET" for r in cached.values() for r in [r.request])
+
+
+def test_cache_off_and_clear(emulator: Emulator, tmp_path: Path) -> None:
+    _seed(emulator)
+    off = connect_to(emulator, cache=False, cache_path=tmp_path / "never.sqlite")
+    off.execute(QUERY).fetchall()
+    emulator.clear_log()
+    off.execute(QUERY).fetchall()
+    assert all("if-none-match" not in r.headers for r in emulator.log)
+    assert off.sqlgh.client.cache is None
+    assert not (tmp_path / "never.sqlite").exists()
+    assert off.execute("SELECT sqlgh_clear_cache()").fetchone() == (0,)
+
+    on = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    on.execute(QUERY).fetchall()
+    assert on.execute("SELECT sqlgh_clear_cache()").fetchone()[0] >= 1
+    emulator.clear_log()
+    on.execute(QUERY).fetchall()
+    assert all("if-none-match" not in r.headers for r in emulator.log)
