@@ -20,6 +20,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.rows import LATER, RowBuilder, parse_used
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Record, Table
 
@@ -214,6 +215,8 @@ class Cursor:
         self._records: Iterator[Record] = iter(())
         self._current: Record | None = None
         self._path: AccessPath | None = None
+        self._rows = RowBuilder(self.table, None)
+        self._row: list[Any] = []
         self._row_number = 0
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
@@ -222,6 +225,7 @@ class Cursor:
         path = self.table.paths[indexnum]
         self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
         keys = self._key_tuples(path, constraintargs)
+        self._rows = RowBuilder(self.table, parse_used(indexname, str(WHOLE_ROW)))
         self._row_number = 0
         self._path = path
         if path.unique and self._write_needs_no_read(indexname):
@@ -252,6 +256,11 @@ class Cursor:
         return rowid
 
     def Column(self, number: int) -> Any:
+        value = self._row[number]  # the hot path: one list index per cell
+        return self._cell(number) if value is LATER else value
+
+    def _cell(self, number: int) -> Any:
+        """A cell computed on demand: a download, the rowid, or a row not yet read."""
         if number == -1:
             return self.Rowid()
         ctx, obj = self._current  # type: ignore[misc]
@@ -305,10 +314,13 @@ class Cursor:
 
     def _advance(self) -> None:
         try:
-            self._current = next(self._records, None)
+            current = self._current = next(self._records, None)
         except (GitHubError, TransportError, SqlghError) as exc:
             self._current = None
             raise remote_error(self.table, exc) from exc
+        if current is not None:
+            ctx, obj = current
+            self._row = self._rows.pending() if obj is UNREAD else self._rows.build(ctx, obj)
         self._row_number += 1
 
     def _materialize(self, key: Mapping[str, Any]) -> Record:

@@ -45,7 +45,7 @@ def open_backend(path: str | os.PathLike[str]) -> requests_cache.SQLiteCache:
     """The shared SQLite backend at ``path`` (parent directories are made, mode 0700)."""
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return requests_cache.SQLiteCache(str(target), wal=True)
+    return requests_cache.SQLiteCache(str(target), wal=True, fast_save=True)
 
 
 def cached_session(backend: requests_cache.SQLiteCache) -> requests_cache.CachedSession:

@@ -23,7 +23,6 @@ of requests in flight is bounded separately by the client's session pool.
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,7 +33,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _local = threading.local()
-_DONE = object()
 _END = object()
 _POLL = 0.05  # seconds a blocked producer waits before checking for cancellation
 
@@ -92,11 +90,20 @@ def ordered_map(
 
 
 class _Pump:
-    """Runs one generator in its own thread, keeping at most ``buffer`` items ready."""
+    """Runs one generator in its own thread, keeping at most ``buffer`` items ready.
+
+    Items pass through a deque (append and popleft are atomic); the condition is used
+    only to wait, so a steady stream costs no lock round trip per item on the consumer.
+    """
 
     def __init__(self, factory: Callable[[], Iterator[T]], buffer: int) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, buffer))
-        self._stop = threading.Event()
+        self._items: deque[T] = deque()
+        self._buffer = max(1, buffer)
+        self._ready = threading.Condition()
+        self._stop = False
+        self._done = False
+        self._error: BaseException | None = None
+        self._producer_waits = False
         self._thread = threading.Thread(
             target=self._run, args=(factory,), name="sqlgh-pump", daemon=True
         )
@@ -105,38 +112,43 @@ class _Pump:
     def _run(self, factory: Callable[[], Iterator[T]]) -> None:
         try:
             for item in factory():
-                if not self._put(item):
-                    return
-            self._put(_DONE)
+                with self._ready:
+                    self._items.append(item)
+                    self._ready.notify()
+                    while len(self._items) >= self._buffer and not self._stop:
+                        self._producer_waits = True
+                        self._ready.wait(_POLL)
+                    self._producer_waits = False
+                    if self._stop:
+                        return
         except BaseException as exc:
-            self._put(_Failure(exc))
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL)
-                return True
-            except queue.Full:
-                continue
-        return False
+            self._error = exc
+        finally:
+            with self._ready:
+                self._done = True
+                self._ready.notify()
 
     def __iter__(self) -> Iterator[T]:
+        items = self._items
         while True:
-            item = self._queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
+            while items:
+                yield items.popleft()
+                if self._producer_waits:
+                    with self._ready:
+                        self._ready.notify()
+            with self._ready:
+                while not items and not self._done:
+                    self._ready.wait()
+                if not items and self._done:
+                    break
+        if self._error is not None:
+            raise self._error
 
     def cancel(self) -> None:
         """Stop the producer at its next item; what it fetched is dropped."""
-        self._stop.set()
-
-
-class _Failure:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
+        with self._ready:
+            self._stop = True
+            self._ready.notify()
 
 
 def ordered_chain(

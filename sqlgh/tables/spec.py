@@ -44,9 +44,13 @@ class Column:
     load: Loader | None = None
     doc: str = ""
     get: Getter = field(init=False, repr=False, compare=False)
+    top_level_key: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "get", _compile(self.name, self.path, self.json))
+        keys = _plain_keys(self.path) if self.path is not None else None
+        top = keys[0] if keys is not None and len(keys) == 1 and not self.json else None
+        object.__setattr__(self, "top_level_key", top)
 
     @property
     def declaration(self) -> str:

@@ -1,0 +1,167 @@
+"""Benchmark of the read path (issue 2): requests per access path, and row production.
+
+Run by hand: ``python bench/read_path.py``. Part one runs each access path against the
+emulator (in its own process, ``bench/serve.py``, shape 8 x 6 x 40) and prints the
+requests made beside the minimum GitHub allows. Part two measures rows/s from decoded
+JSON to rows returned by ``SELECT *`` (no HTTP: the access path yields decoded assets
+from memory), beside a plain ``sqlite3`` table scan of the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import EmulatorProcess, markdown_table
+from serve import ORG, TOKEN
+
+import sqlgh
+from sqlgh.tables import release_assets
+from sqlgh.tables.spec import AccessPath, Api, Record
+from sqlgh.vtab import register
+
+ROWS = 50_000
+
+
+def access_paths(db: Any, ids: dict[str, Any]) -> list[tuple[str, int]]:
+    """(query, minimum requests) for every access path."""
+    a, r, t = ids["asset"], ids["release"], ids["tag"]
+    w = f"owner = '{ORG}' AND repo = 'repo0'"
+    return [
+        (f"SELECT * FROM release_assets WHERE {w} AND id = {a}", 1),
+        (f"SELECT * FROM release_assets WHERE {w} AND release_id = {r} AND id = {a}", 1),
+        (f"SELECT * FROM release_assets WHERE {w} AND release_id = {r}", 1),
+        (f"SELECT * FROM release_assets WHERE {w}", 1),
+        (f"SELECT * FROM release_assets WHERE {w} LIMIT 5", 1),
+        (f"SELECT * FROM release_assets WHERE {w} AND release_id IN ({ids['releases']})", 3),
+        (f"SELECT * FROM releases WHERE {w} AND id = {r}", 1),
+        (f"SELECT * FROM releases WHERE {w} AND tag_name = '{t}'", 1),
+        (f"SELECT * FROM releases WHERE {w}", 1),
+        (f"SELECT * FROM latest_releases WHERE {w}", 1),
+        (f"SELECT * FROM repositories WHERE owner = '{ORG}'", 1),
+        (f"SELECT * FROM repositories WHERE owner = '{ORG}' AND name = 'repo0'", 1),
+        ("SELECT * FROM rate_limit", 1),
+    ]
+
+
+def requests_table() -> str:
+    """Run each access path once; compare the emulator's count with the minimum."""
+    rows = []
+    with EmulatorProcess("org", 0.0) as emu:
+        db = sqlgh.connect(api_url=emu.api_url, token=TOKEN, cache=False)
+        found = db.execute(
+            f"SELECT release_id, id FROM release_assets WHERE owner = '{ORG}' AND repo = 'repo0'"
+        ).fetchall()
+        releases = sorted({f[0] for f in found})
+        tag = db.execute(
+            f"SELECT tag_name FROM releases WHERE owner = '{ORG}' AND repo = 'repo0' "
+            f"AND id = {releases[0]}"
+        ).fetchone()[0]
+        ids = {
+            "asset": found[0][1],
+            "release": releases[0],
+            "tag": tag,
+            "releases": ", ".join(map(str, releases[:3])),
+        }
+        for sql, minimum in access_paths(db, ids):
+            fresh = sqlgh.connect(api_url=emu.api_url, token=TOKEN, cache=False)
+            emu.served()
+            fresh.execute(sql).fetchall()
+            rows.append([f"`{sql}`", emu.served(), minimum])
+    return markdown_table(["query", "requests made", "minimum"], rows)
+
+
+def _assets(count: int) -> list[dict]:
+    template = {
+        "url": "https://api.github.com/repos/o/r/releases/assets/1",
+        "browser_download_url": "https://github.com/o/r/releases/download/v1/tool.tar.gz",
+        "id": 1,
+        "node_id": "RA_kwDOabc",
+        "name": "tool.tar.gz",
+        "label": None,
+        "state": "uploaded",
+        "content_type": "application/gzip",
+        "size": 123456,
+        "digest": "sha256:" + "0" * 64,
+        "download_count": 42,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+        "uploader": {"login": "octocat", "id": 1, "type": "User", "site_admin": False},
+    }
+    text = json.dumps([{**template, "id": i + 1, "name": f"tool-{i}.tar.gz"} for i in range(count)])
+    return json.loads(text)
+
+
+def row_production(count: int = ROWS, repeat: int = 5) -> str:
+    """rows/s of ``SELECT *`` over decoded JSON, and of a plain sqlite3 scan."""
+    assets = _assets(count)
+    context = {"owner": "o", "repo": "r", "release_id": 7}
+
+    def from_memory(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+        for asset in assets:
+            yield context, asset
+
+    path = AccessPath("memory", ("owner", "repo"), from_memory, "0", cost=1, rows=count)
+    table = dataclasses.replace(release_assets.TABLE, name="bench_assets", paths=(path,))
+    db = sqlgh.connect(cache=False, api_url="http://127.0.0.1:9")
+    register(db, db.sqlgh, (table,))
+    sql = "SELECT * FROM bench_assets WHERE owner = 'o' AND repo = 'r'"
+    vtab_times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rows = db.execute(sql).fetchall()
+        vtab_times.append(time.perf_counter() - started)
+    assert len(rows) == count
+
+    plain = sqlite3.connect(":memory:")
+    columns = [c.name for c in table.columns if not c.hidden]
+    plain.execute(f"CREATE TABLE t({', '.join(columns)})")
+    plain.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(columns))})", rows)
+    plain_times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        scanned = plain.execute("SELECT * FROM t").fetchall()
+        plain_times.append(time.perf_counter() - started)
+    assert len(scanned) == count
+    vtab, scan = statistics.median(vtab_times), statistics.median(plain_times)
+    return markdown_table(
+        ["what", "rows", "columns", "median s", "rows/s"],
+        [
+            [
+                "sqlgh `SELECT *` from decoded JSON",
+                count,
+                len(columns),
+                f"{vtab:.3f}",
+                f"{count / vtab:,.0f}",
+            ],
+            [
+                "plain sqlite3 table scan",
+                count,
+                len(columns),
+                f"{scan:.3f}",
+                f"{count / scan:,.0f}",
+            ],
+        ],
+    )
+
+
+def main() -> int:
+    """Print both tables."""
+    print("### Requests per access path (8 repos x 6 releases x 40 assets)\n")
+    print(requests_table())
+    print("\n### Row production\n")
+    print(row_production())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
