@@ -79,3 +79,20 @@ def bypass(
 def wire_status(response: requests.Response) -> int:
     """The status GitHub sent: 304 when a stored response was revalidated."""
     return 304 if getattr(response, "revalidated", False) else response.status_code
+
+
+def remember_backend(
+    response: requests.Response, backend: requests_cache.SQLiteCache | None
+) -> requests.Response:
+    """Note on a response which cache stored it, so ``forget`` can take it back."""
+    if backend is not None:
+        response.sqlgh_cache = backend  # type: ignore[attr-defined]
+    return response
+
+
+def forget(response: requests.Response) -> None:
+    """Drop a stored response whose body turned out unusable (cut short, not JSON)."""
+    backend = getattr(response, "sqlgh_cache", None)
+    key = getattr(response, "cache_key", None)
+    if backend is not None and key:
+        backend.delete(key)

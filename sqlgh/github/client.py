@@ -264,7 +264,7 @@ class Client:
     def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""
         with self._pool.session() as session, cache.bypass(session, method, kwargs["stream"]):
-            return session.request(method, url, **kwargs)
+            return cache.remember_backend(session.request(method, url, **kwargs), self.cache)
 
     def _new_session(self) -> requests.Session:
         made = cache.cached_session(self.cache) if self.cache else requests.Session()
@@ -352,4 +352,5 @@ def _decode(response: requests.Response, shown: str) -> Any:
     try:
         return response.json()
     except ValueError as exc:
+        cache.forget(response)  # a body cut short must not be served again from the cache
         raise TransportError(response.request.method or "GET", shown, exc) from exc
