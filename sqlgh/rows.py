@@ -1,14 +1,15 @@
 """Turning a record into the row SQLite reads: the hot path of every SELECT.
 
 SQLite asks ``Cursor.Column`` once per cell, and each of those calls crosses from C into
-Python. ``RowBuilder`` therefore computes the used cells of a record once, in one Python
-loop (top-level JSON fields by a plain ``dict.get``), so ``Column`` is a list index.
+Python. ``RowBuilder`` therefore computes the used cells of a record at once, with a
+function compiled for the query's columns (top-level JSON fields by a plain ``dict.get``),
+so ``Column`` is a list index.
 Cells that need a request (a download) are left as ``LATER`` and computed on demand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlgh.tables.spec import Table
@@ -21,40 +22,29 @@ class RowBuilder:
 
     def __init__(self, table: Table, used: set[int] | None) -> None:
         columns = table.columns
-        wanted = range(len(columns)) if used is None else sorted(used)
+        wanted = set(range(len(columns))) if used is None else used
         self.width = len(columns)
-        self.top: list[tuple[int, str]] = []
-        self.context: list[tuple[int, str]] = []
-        self.other: list[tuple[int, Any]] = []
-        self.later: list[int] = []
-        for index in wanted:
-            if not 0 <= index < len(columns):
-                continue
-            column = columns[index]
-            if column.load is not None:
-                self.later.append(index)
-            elif column.path is None:
-                self.context.append((index, column.name))
-            elif column.top_level_key is not None:
-                self.top.append((index, column.top_level_key))
-            else:
-                self.other.append((index, column.get))
         # One more cell than columns, always LATER: Column(-1) (the rowid) lands there.
-        self.empty: list[Any] = [None] * self.width + [LATER]
-        for index in self.later:
-            self.empty[index] = LATER
-
-    def build(self, ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> list[Any]:
-        """The row for one record."""
-        row = self.empty.copy()
-        get = obj.get
-        for index, key in self.top:
-            row[index] = get(key)
-        for index, name in self.context:
-            row[index] = ctx.get(name)
-        for index, getter in self.other:
-            row[index] = getter(ctx, obj)
-        return row
+        cells: list[str] = []
+        namespace: dict[str, Any] = {"LATER": LATER}
+        for index, column in enumerate(columns):
+            if index not in wanted:
+                cells.append("None")
+            elif column.load is not None:
+                cells.append("LATER")
+            elif column.path is None:
+                cells.append(f"ctx.get({column.name!r})")
+            elif column.top_level_key is not None:
+                cells.append(f"get({column.top_level_key!r})")
+            else:
+                namespace[f"cell_{index}"] = column.get
+                cells.append(f"cell_{index}(ctx, obj)")
+        cells.append("LATER")
+        # The row is one list display, compiled once per query: a loop over cells costs
+        # a Python iteration per cell, and this is the hot path of every SELECT.
+        source = f"def build(ctx, obj):\n    get = obj.get\n    return [{', '.join(cells)}]\n"
+        exec(compile(source, f"<row builder of {table.name}>", "exec"), namespace)
+        self.build: Callable[[Mapping[str, Any], Mapping[str, Any]], list[Any]] = namespace["build"]
 
     def pending(self) -> list[Any]:
         """A row whose every cell is computed on demand (a write that need not read)."""

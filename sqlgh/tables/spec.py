@@ -144,7 +144,7 @@ def _compile(name: str, path: str | None, as_json: bool) -> Getter:
         def nested(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
             value: Any = obj
             for key in keys:
-                if not isinstance(value, Mapping):
+                if not isinstance(value, dict):
                     return None
                 value = value.get(key)
             return _to_sql(value) if as_json else value
@@ -175,7 +175,11 @@ def _plain_keys(path: str) -> tuple[str, ...] | None:
     return tuple(reversed(keys))
 
 
+# One encoder for every cell: json.dumps with options builds a new encoder per call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _to_sql(value: Any) -> Any:
     if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"))
+        return _COMPACT_JSON.encode(value)
     return value
