@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 from conftest import TOKEN, connect_to
@@ -106,3 +107,26 @@ def test_cache_off_and_clear(emulator: Emulator, tmp_path: Path) -> None:
     emulator.clear_log()
     on.execute(QUERY).fetchall()
     assert all("if-none-match" not in r.headers for r in emulator.log)
+
+
+def test_upload_with_the_cache_on_streams_from_disk(emulator: Emulator, tmp_path: Path) -> None:
+    """requests-cache hashes request bodies for its keys: uploads must not go through it."""
+    release = _seed(emulator)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (32 << 20))
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    tracemalloc.start()
+    try:
+        db.execute(
+            "INSERT INTO release_assets(owner, repo, release_id, path) VALUES ('acme','tool',?,?)",
+            (release["id"], str(big)),
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"the upload held {peak >> 20} MiB in memory"
+    assert [
+        a["size"]
+        for a in emulator.list_assets("acme", "tool", release["id"])
+        if a["name"] == "big.bin"
+    ] == [32 << 20]

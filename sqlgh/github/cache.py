@@ -10,7 +10,6 @@ the stored requests.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -65,15 +64,6 @@ def clear(backend: requests_cache.SQLiteCache) -> int:
     count = len(backend.responses)
     backend.clear()
     return count
-
-
-def bypass(
-    session: requests.Session, method: str, stream: bool
-) -> contextlib.AbstractContextManager[object]:
-    """Keep a request out of the cache: anything but GET, and streamed downloads."""
-    if isinstance(session, requests_cache.CachedSession) and (method != "GET" or stream):
-        return session.cache_disabled()
-    return contextlib.nullcontext()
 
 
 def wire_status(response: requests.Response) -> int:

@@ -106,6 +106,11 @@ class Client:
         self.cache = cache.open_backend(cache_path) if cache_path else None
         self._pool = SessionPool(self.max_concurrency, self._new_session)
         self.session = self._pool.add(self._configure(session) if session else self._new_session())
+        # Writes and streamed downloads never touch the cache: requests-cache would read a
+        # whole upload body into memory just to compute a cache key.
+        self._uncached = (
+            SessionPool(self.max_concurrency, self._plain_session) if self.cache else self._pool
+        )
         self._workers: Any = None
         self.log: deque[RequestRecord] = deque(maxlen=LOG_SIZE)
         # GitHub asks integrators to space POST/PATCH/PUT/DELETE about a second apart.
@@ -263,12 +268,18 @@ class Client:
 
     def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""
-        with self._pool.session() as session, cache.bypass(session, method, kwargs["stream"]):
-            return cache.remember_backend(session.request(method, url, **kwargs), self.cache)
+        if method == "GET" and not kwargs["stream"]:
+            with self._pool.session() as session:
+                return cache.remember_backend(session.request(method, url, **kwargs), self.cache)
+        with self._uncached.session() as session:
+            return session.request(method, url, **kwargs)
 
     def _new_session(self) -> requests.Session:
         made = cache.cached_session(self.cache) if self.cache else requests.Session()
         return self._configure(made)
+
+    def _plain_session(self) -> requests.Session:
+        return self._configure(requests.Session())
 
     def _configure(self, session: requests.Session) -> requests.Session:
         disable_transport_retries(session)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO
+import queue
+import threading
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import requests
@@ -64,19 +66,62 @@ def download(client: Client, asset_url: str, sink: BinaryIO) -> tuple[int, str]:
             sink.seek(0)  # the range was ignored: start over
             sink.truncate()
             digest, written = hashlib.sha256(), 0
+        writer = _WriteBehind(sink, digest)
         try:
             for chunk in response.iter_content(CHUNK):
-                sink.write(chunk)
-                digest.update(chunk)
+                writer.write(chunk)
                 written += len(chunk)
+            writer.close()
             return written, digest.hexdigest()
         except requests.RequestException as exc:
             failure = TransportError("GET", client.display_path(url), exc)
         finally:
+            writer.close()  # every byte counted in ``written`` is on disk before a resume
             response.close()
         if attempt + 1 < policy.attempts:
             client.resilience.sleep(policy.delay(attempt))
     raise client.resilience.explained(failure, policy.attempts)
+
+
+class _WriteBehind:
+    """Writes and hashes chunks on a second thread while the next chunk is read.
+
+    Socket reads, file writes and SHA-256 all release the GIL, so checking the digest
+    overlaps with the download instead of adding to it. At most ``DEPTH`` chunks wait.
+    """
+
+    DEPTH = 4
+
+    def __init__(self, sink: BinaryIO, digest: Any) -> None:
+        self._sink, self._digest = sink, digest
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.DEPTH)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._sink.write(chunk)
+                    self._digest.update(chunk)
+                except BaseException as exc:  # raised again in the reading thread
+                    self._error = exc
+
+    def write(self, chunk: bytes) -> None:
+        """Queue a chunk; raise the writer's error, if it had one."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait until every queued chunk is written; raise the writer's error, if any."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
 
 
 def _open(client: Client, asset_url: str, offset: int) -> tuple[requests.Response, str]:
