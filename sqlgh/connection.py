@@ -19,7 +19,7 @@ def connect(
     token: str | None = None,
     api_url: str | None = None,
     **options: Any,
-) -> apsw.Connection:
+) -> Connection:
     """Open an SQLite database with sqlgh's tables ready to query.
 
     ``token`` defaults to ``GH_TOKEN``, then ``GITHUB_TOKEN`` (``GH_ENTERPRISE_TOKEN``,
@@ -30,14 +30,30 @@ def connect(
     ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``max_rate_limit_wait``,
     ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
     ``max_concurrency``, ``cache``, ``cache_path`` (reads in flight, the conditional-request
-    cache); ``upload_attempts`` (default 3) for failed uploads.
+    cache); ``upload_attempts`` (default 3) for failed uploads; ``progress``, a progress-bar
+    factory (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
     """
-    client = make_client(api_url, token, options)
-    session = Session(client, options)
+    session = make_session(token=token, api_url=api_url, **options)
     connection = Connection(database, session)
+    register_all(connection, session)
+    return connection
+
+
+def make_session(
+    *, token: str | None = None, api_url: str | None = None, **options: Any
+) -> Session:
+    """The client and per-connection state ``connect()`` uses, with the same defaults."""
+    progress = options.pop("progress", None)
+    client = make_client(api_url, token, options)
+    if progress is not None:
+        client.progress = progress
+    return Session(client, options)
+
+
+def register_all(connection: apsw.Connection, session: Session) -> None:
+    """Register sqlgh's tables and SQL functions on any APSW connection."""
     register(connection, session, TABLES)
     register_functions(connection, session)
-    return connection
 
 
 class Connection(apsw.Connection):

@@ -22,6 +22,7 @@ from sqlgh import __version__
 from sqlgh.github import cache, pages, parallel
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.pool import SessionPool
+from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.resilience import Resilience, rewinder
 from sqlgh.github.retry import disable_transport_retries
 
@@ -70,7 +71,12 @@ def is_loopback(hostname: str | None) -> bool:
 
 
 class Client:
-    """A GitHub REST client: auth, base URL, pagination, errors and a request log."""
+    """A GitHub REST client: auth, base URL, pagination, errors and a request log.
+
+    ``progress`` makes progress bars for long work (see ``sqlgh.github.progress``).
+    """
+
+    progress: ProgressFactory = staticmethod(no_progress)
 
     def __init__(
         self,
@@ -233,18 +239,28 @@ class Client:
         """
         query: dict[str, Any] | None = {"per_page": self.per_page, **(params or {})}
         next_url: str | None = url
-        while next_url:
-            page, links = self.resilience.run(
-                "GET", lambda u=next_url, q=query: self._get_page(u, q)
-            )
-            next_url = links.get("next", {}).get("url")
-            query = None  # the next link carries its own query
-            yield from page
-            if next_url and self.max_concurrency > 1 and not parallel.in_worker():
-                rest = pages.remaining(next_url, links.get("last", {}).get("url"))
-                if rest:
-                    yield from self._parallel_pages(rest)
-                    return
+        bar: Progress | None = None
+        try:
+            while next_url:
+                page, links = self.resilience.run(
+                    "GET", lambda u=next_url, q=query: self._get_page(u, q)
+                )
+                next_url = links.get("next", {}).get("url")
+                query = None  # the next link carries its own query
+                if bar is None and next_url:  # a multi-page scan
+                    total = last_page(links)
+                    bar = self.progress(total=total, desc=self.display_path(url), unit="page")
+                if bar is not None:
+                    bar.update(1)
+                yield from page
+                if next_url and self.max_concurrency > 1 and not parallel.in_worker():
+                    rest = pages.remaining(next_url, links.get("last", {}).get("url"))
+                    if rest:
+                        yield from self._parallel_pages(rest, bar)
+                        return
+        finally:
+            if bar is not None:
+                bar.close()
 
     def parallel_map(self, fn: Any, items: Any) -> Iterator[Any]:
         """``fn`` over ``items`` on the read threads, in order, ``max_concurrency`` ahead;
@@ -259,11 +275,13 @@ class Client:
         """Empty the conditional-request cache; return how many responses it held."""
         return cache.clear(self.cache) if self.cache is not None else 0
 
-    def _parallel_pages(self, urls: list[str]) -> Iterator[Any]:
+    def _parallel_pages(self, urls: list[str], bar: Progress | None = None) -> Iterator[Any]:
         def one(url: str) -> list[Any]:
             return self.resilience.run("GET", lambda: self._get_page(url, None))[0]
 
         for page in self.parallel_map(one, urls):
+            if bar is not None:
+                bar.update(1)
             yield from page
 
     def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:

@@ -13,6 +13,7 @@ import uritemplate
 
 from sqlgh.github.client import Client
 from sqlgh.github.errors import TransportError
+from sqlgh.github.progress import ReadingProgress
 
 CHUNK = 1 << 20
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -37,19 +38,25 @@ def upload(
     """
     values = {"name": name} if label is None else {"name": name, "label": label}
     url = uritemplate.expand(upload_url, values)
-    response = client.request(
-        "POST",
-        url,
-        data=body,
-        headers={"Content-Type": content_type, "Content-Length": str(size)},
-        authenticate=True,
-    )
+    bar = client.progress(total=size, desc=f"upload {name}", unit="B")
+    try:
+        response = client.request(
+            "POST",
+            url,
+            data=body if isinstance(body, bytes) else ReadingProgress(body, size, bar),
+            headers={"Content-Type": content_type, "Content-Length": str(size)},
+            authenticate=True,
+        )
+    finally:
+        bar.close()
     # A broken answer raises TransportError: the caller then looks for what arrived.
     return client.decode(response)
 
 
-def download(client: Client, asset_url: str, sink: BinaryIO) -> tuple[int, str]:
+def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") -> tuple[int, str]:
     """Stream an asset's bytes into ``sink``; return (bytes written, sha256 hex).
+
+    ``name`` (the asset's file name) labels the progress bar.
 
     GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
     the API only: storage rejects a second auth mechanism, and it must not leak anyway.
@@ -60,27 +67,38 @@ def download(client: Client, asset_url: str, sink: BinaryIO) -> tuple[int, str]:
     digest = hashlib.sha256()
     written = 0
     policy = client.resilience.policy
-    for attempt in range(policy.attempts):
-        response, url = _open(client, asset_url, written)
-        if written and response.status_code != 206:
-            sink.seek(0)  # the range was ignored: start over
-            sink.truncate()
-            digest, written = hashlib.sha256(), 0
-        writer = _WriteBehind(sink, digest)
-        try:
-            for chunk in response.iter_content(CHUNK):
-                writer.write(chunk)
-                written += len(chunk)
-            writer.close()
-            return written, digest.hexdigest()
-        except requests.RequestException as exc:
-            failure = TransportError("GET", client.display_path(url), exc)
-        finally:
-            writer.close()  # every byte counted in ``written`` is on disk before a resume
-            response.close()
-        if attempt + 1 < policy.attempts:
-            client.resilience.sleep(policy.delay(attempt))
-    raise client.resilience.explained(failure, policy.attempts)
+    bar = None
+    try:
+        for attempt in range(policy.attempts):
+            response, url = _open(client, asset_url, written)
+            if written and response.status_code != 206:
+                sink.seek(0)  # the range was ignored: start over
+                sink.truncate()
+                digest, written = hashlib.sha256(), 0
+            if bar is None:
+                length = response.headers.get("Content-Length", "")
+                total = int(length) if length.isdigit() else None
+                label = name or asset_url.rsplit("/", 1)[-1]
+                bar = client.progress(total=total, desc=f"download {label}", unit="B")
+            writer = _WriteBehind(sink, digest)
+            try:
+                for chunk in response.iter_content(CHUNK):
+                    writer.write(chunk)
+                    written += len(chunk)
+                    bar.update(len(chunk))
+                writer.close()
+                return written, digest.hexdigest()
+            except requests.RequestException as exc:
+                failure = TransportError("GET", client.display_path(url), exc)
+            finally:
+                writer.close()  # every byte counted in ``written`` is on disk before a resume
+                response.close()
+            if attempt + 1 < policy.attempts:
+                client.resilience.sleep(policy.delay(attempt))
+        raise client.resilience.explained(failure, policy.attempts)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 class _WriteBehind:

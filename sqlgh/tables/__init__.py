@@ -1,6 +1,6 @@
 """The table specs sqlgh registers, in the order the docs list them."""
 
-from sqlgh.tables import rate_limit, release_assets, releases, repositories
+from sqlgh.tables import rate_limit, release_assets, releases, repositories, requests_log
 from sqlgh.tables.spec import Table
 
 TABLES: tuple[Table, ...] = (
@@ -9,6 +9,7 @@ TABLES: tuple[Table, ...] = (
     releases.LATEST_TABLE,
     repositories.TABLE,
     rate_limit.TABLE,
+    requests_log.TABLE,
 )
 
 __all__ = ["TABLES", "Table"]

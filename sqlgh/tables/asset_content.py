@@ -31,7 +31,7 @@ def read_content(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> b
     """Download an asset into memory (the ``data`` column) and verify it."""
     url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset["id"])
     buffer = io.BytesIO()
-    written, sha256_hex = download(api.client, url, buffer)
+    written, sha256_hex = download(api.client, url, buffer, name=str(asset.get("name", "")))
     verify(asset, written, sha256_hex)
     return buffer.getvalue()
 
@@ -53,7 +53,7 @@ def download_to_file(api: Api, owner: str, repo: str, asset_id: int, destination
     handle, temporary = tempfile.mkstemp(prefix=".sqlgh-", suffix=".part", dir=directory)
     try:
         with os.fdopen(handle, "wb") as sink:
-            written, sha256_hex = download(api.client, url, sink)
+            written, sha256_hex = download(api.client, url, sink, name=str(asset["name"]))
         verify(asset, written, sha256_hex)
         os.replace(temporary, target)
     except BaseException:

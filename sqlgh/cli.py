@@ -1,0 +1,217 @@
+"""The ``sqlgh`` command: a SQLite shell whose tables are GitHub's releases and assets."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+import apsw
+
+from sqlgh import __version__
+from sqlgh.connection import make_session
+from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
+from sqlgh.progress import progress_for
+from sqlgh.shell import FORMATS, SqlghShell
+
+HELP = """\
+usage: sqlgh [OPTIONS] [DATABASE] [SQL | .COMMAND | FILE.sql ...]
+
+Query and change GitHub release assets with SQL. Without SQL to run, sqlgh is an
+interactive SQLite shell (".help" lists its commands); with SQL, dot-commands or .sql
+files, it runs them in order and stops at the first error (exit status 1).
+
+DATABASE is an SQLite file for your own tables (default: in memory). The first argument
+is taken as SQL rather than a DATABASE when it ends in .sql, starts with a dot-command or
+contains a space or a semicolon.
+
+options:
+  -c SQL              run SQL (or a dot-command); may be repeated
+  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown or line
+  --api-url URL       GitHub API (default: $GITHUB_API_URL or https://api.github.com;
+                      GitHub Enterprise Server: https://HOST/api/v3)
+  --demo              run against a built-in GitHub emulator with demo data (owners acme,
+                      globex, initech, octocat): no token, no network
+  --version           show the versions of sqlgh, SQLite and APSW
+  -h, --help          show this help
+  SQLite shell options such as -header, -echo, -nullvalue TEXT also work.
+
+The token comes from the environment: GH_TOKEN, then GITHUB_TOKEN (public data needs
+none; writes need "Contents: write").
+
+examples:
+  sqlgh --demo queries/inventory.sql
+  sqlgh --demo -c "SELECT name, size FROM release_assets
+                   WHERE owner = 'acme' AND repo = 'rocket' ORDER BY size DESC LIMIT 3"
+  sqlgh --format csv inventory.db queries/inventory.sql > inventory.csv
+  sqlgh -c "SELECT tag_name, published_at FROM releases WHERE owner = 'cli' AND repo = 'cli'"
+  GH_TOKEN=... sqlgh -c "DELETE FROM release_assets
+                         WHERE owner = 'me' AND repo = 'app' AND state <> 'uploaded'"
+  sqlgh --demo -c "SELECT count(*) FROM repositories WHERE owner = 'acme'" -c .requests
+"""
+
+# SQLite shell options that take a value, passed through to apsw.shell.Shell
+SHELL_OPTIONS_WITH_VALUE = frozenset({"init", "separator", "nullvalue", "encoding"})
+_DOT_COMMAND = re.compile(r"\.[A-Za-z]")
+
+
+class UsageError(Exception):
+    """The command line cannot be understood."""
+
+
+@dataclass
+class Arguments:
+    """The command line, with SQL, dot-commands and files in the order given."""
+
+    database: str | None = None
+    commands: list[str] = field(default_factory=list)
+    format: str = "box"
+    api_url: str | None = None
+    demo: bool = False
+    help: bool = False
+    version: bool = False
+    shell_options: list[str] = field(default_factory=list)
+
+
+def looks_like_commands(argument: str) -> bool:
+    """Whether a first positional argument is SQL, a dot-command or a .sql file."""
+    return (
+        argument.lower().endswith(".sql")
+        or bool(_DOT_COMMAND.match(argument))
+        or any(c.isspace() or c == ";" for c in argument)
+    )
+
+
+def as_command(argument: str) -> str:
+    """A positional argument as a shell command: a .sql file becomes ``.read FILE``."""
+    if argument.lower().endswith(".sql") and not any(c.isspace() for c in argument.strip()):
+        return f".read {shlex.quote(argument)}"
+    return argument
+
+
+def parse_arguments(argv: Sequence[str]) -> Arguments:
+    """Split the command line into sqlgh's options, shell options and commands.
+
+    The first positional argument is the database unless it looks like commands; SQL,
+    dot-commands, ``.sql`` files and ``-c`` values then run in the order given.
+    """
+    args = Arguments()
+    ordered: list[tuple[bool, str]] = []  # (given with -c, text)
+    rest = list(argv)
+    while rest:
+        item = rest.pop(0)
+        if item == "--":
+            ordered += [(False, r) for r in rest]
+            break
+        if not item.startswith("-") or item == "-":
+            ordered.append((False, item))
+            continue
+        name, _, inline = item.lstrip("-").partition("=")
+
+        def value(option: str = name, given: str = inline) -> str:
+            if given:
+                return given
+            if not rest:
+                raise UsageError(f"{option} needs a value")
+            return rest.pop(0)
+
+        if name in ("h", "help"):
+            args.help = True
+        elif name == "version":
+            args.version = True
+        elif name == "demo":
+            args.demo = True
+        elif name == "c":
+            ordered.append((True, value("-c")))
+        elif name == "format":
+            args.format = value("--format")
+            if args.format not in FORMATS:
+                raise UsageError(f"--format {args.format!r} is not one of {', '.join(FORMATS)}")
+        elif name == "api-url":
+            args.api_url = value("--api-url")
+        elif name in SHELL_OPTIONS_WITH_VALUE:
+            args.shell_options += [item.partition("=")[0], value(item)]
+        else:
+            args.shell_options.append(item)
+    positional = [i for i, (flag, _) in enumerate(ordered) if not flag]
+    if positional and not looks_like_commands(ordered[positional[0]][1]):
+        args.database = ordered.pop(positional[0])[1]
+    args.commands = [text if flag else as_command(text) for flag, text in ordered]
+    return args
+
+
+def version_text() -> str:
+    """``sqlgh 0.1.0 (SQLite 3.x, APSW 3.x)``."""
+    return f"sqlgh {__version__} (SQLite {apsw.sqlite_lib_version()}, APSW {apsw.apsw_version()})"
+
+
+def run(args: Arguments) -> int:
+    """Run the shell for parsed arguments; return the exit status."""
+    with ExitStack() as stack:
+        token, api_url, options = None, args.api_url, {}
+        if args.demo:
+            emulator = stack.enter_context(running_demo())
+            print(demo_note(emulator), file=sys.stderr, flush=True)
+            token, api_url = DEMO_TOKEN, emulator.api_url
+            options = {"mutation_interval": 0.0, "retry_backoff": 0.0}
+        try:
+            session = make_session(
+                token=token, api_url=api_url, progress=progress_for(sys.stderr), **options
+            )
+        except ValueError as exc:
+            print(f"sqlgh: {exc}", file=sys.stderr)
+            return 2
+        shell = SqlghShell(session)
+        stack.callback(shell.close)
+        return _drive(shell, args)
+    return 0  # pragma: no cover - ExitStack does not swallow exceptions
+
+
+def _drive(shell: SqlghShell, args: Arguments) -> int:
+    shell.set_format(args.format)
+    shell_args = list(args.shell_options)
+    if args.database is not None or args.commands:
+        shell_args.append(args.database or "")
+    shell_args += args.commands
+    try:
+        shell.process_args(shell_args)
+    except Exception:
+        shell.bail = False
+        shell.handle_exception()
+        return 1
+    if args.commands:
+        return 0
+    if shell.interactive:
+        shell.bail = False
+    else:  # SQL piped in: a script, so the first error stops it
+        shell.bail = True
+    try:
+        shell.cmdloop(intro=shell.intro())
+    except Exception:
+        shell.bail = False
+        shell.handle_exception()
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sqlgh`` console script."""
+    try:
+        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"sqlgh: {exc} (see sqlgh --help)", file=sys.stderr)
+        return 2
+    if args.help:
+        sys.stdout.write(HELP)
+        return 0
+    if args.version:
+        print(version_text())
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
