@@ -43,5 +43,5 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], null: 
     rule = [
         "-" * (widths[i] - 1) + ":" if numeric[i] else "-" * widths[i] for i in range(len(columns))
     ]
-    header = [cell(name).ljust(widths[i]) for i, name in enumerate(columns)]
-    return "| " + " | ".join(header) + " |\n" + line(rule) + "".join(line(r) for r in texts)
+    header = [cell(name) for name in columns]
+    return line(header) + line(rule) + "".join(line(r) for r in texts)

@@ -8,6 +8,7 @@ command, and error locations that name the file and the line where a statement s
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, TextIO
 
@@ -60,6 +61,8 @@ class SqlghShell(apsw.shell.Shell):
         self._read: dict[int, tuple[int, str | None]] = {}
         apsw.connection_hooks.append(self._register)
         super().__init__(stdin=stdin, stdout=stdout, stderr=stderr)
+        if os.environ.get("NO_COLOR"):  # https://no-color.org
+            self.command_colour(["off"])
         self.prompt = "sqlgh> "
         self.moreprompt = "  ...> "
         self.history_file = "~/.sqlgh_history"
