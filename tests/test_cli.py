@@ -53,7 +53,9 @@ def rocket(demo: Emulator) -> tuple[str, list[tuple[str, int, int]]]:
 def test_version() -> None:
     result = sqlgh("--version")
     assert result.returncode == 0
-    assert re.fullmatch(rf"sqlgh {re.escape(__version__)} \(SQLite 3\.\d+\.\d+, APSW .+\)\n", result.stdout)
+    assert re.fullmatch(
+        rf"sqlgh {re.escape(__version__)} \(SQLite 3\.\d+\.\d+, APSW .+\)\n", result.stdout
+    )
 
 
 def test_help_shows_options_and_real_examples() -> None:
@@ -104,7 +106,9 @@ def test_api_url_option_overrides_the_environment(demo: Emulator, rocket: tuple)
     )
 
 
-@pytest.mark.parametrize("name", ["box", "table", "csv", "tsv", "json", "jsonl", "markdown", "line"])
+@pytest.mark.parametrize(
+    "name", ["box", "table", "csv", "tsv", "json", "jsonl", "markdown", "line"]
+)
 def test_every_format(demo: Emulator, rocket: tuple, name: str) -> None:
     query, expected = rocket
     result = sqlgh("--format", name, "-c", query, api_url=demo.api_url)
@@ -172,7 +176,8 @@ def test_syntax_error_in_nested_file_names_both_files(tmp_path: Path) -> None:
 
 def test_c_error_exit_status_and_message(demo: Emulator) -> None:
     result = sqlgh(
-        "-c", "SELECT * FROM release_assets WHERE owner = 'acme/rocket' AND repo = 'x'",
+        "-c",
+        "SELECT * FROM release_assets WHERE owner = 'acme/rocket' AND repo = 'x'",
         api_url=demo.api_url,
     )
     assert result.returncode == 1
@@ -185,7 +190,8 @@ def test_c_error_exit_status_and_message(demo: Emulator) -> None:
 
 def test_missing_repository_message(demo: Emulator) -> None:
     result = sqlgh(
-        "-c", "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'nope'",
+        "-c",
+        "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'nope'",
         api_url=demo.api_url,
     )
     assert result.returncode == 1
@@ -198,7 +204,9 @@ def test_missing_repository_message(demo: Emulator) -> None:
 
 def test_piped_script_stops_at_first_error(demo: Emulator) -> None:
     result = sqlgh(
-        "--format", "csv", api_url=demo.api_url,
+        "--format",
+        "csv",
+        api_url=demo.api_url,
         stdin="SELECT 'one';\nSELECT * FROM release_assets;\nSELECT 'two';\n",
     )
     assert result.returncode == 1
@@ -209,12 +217,17 @@ def test_piped_script_stops_at_first_error(demo: Emulator) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "yaml"], "sqlgh: --format 'yaml' is not one of box, table, csv, tsv, "
-         "json, jsonl, markdown, line (see sqlgh --help)\n"),
+        (
+            ["--format", "yaml"],
+            "sqlgh: --format 'yaml' is not one of box, table, csv, tsv, "
+            "json, jsonl, markdown, line (see sqlgh --help)\n",
+        ),
         (["-c"], "sqlgh: -c needs a value (see sqlgh --help)\n"),
-        (["--api-url", "ftp://example.com", "-c", "SELECT 1"],
-         "sqlgh: api_url 'ftp://example.com' is not an http(s) URL; use e.g. "
-         "https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server\n"),
+        (
+            ["--api-url", "ftp://example.com", "-c", "SELECT 1"],
+            "sqlgh: api_url 'ftp://example.com' is not an http(s) URL; use e.g. "
+            "https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server\n",
+        ),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
@@ -232,7 +245,9 @@ def test_database_file_keeps_local_tables_to_join(demo: Emulator, tmp_path: Path
     )
     assert made.returncode == 0, made.stderr
     result = sqlgh(
-        "--format", "csv", str(database),
+        "--format",
+        "csv",
+        str(database),
         "SELECT w.repo, count(*) AS assets FROM watched w "
         "JOIN release_assets a ON a.owner = w.owner AND a.repo = w.repo GROUP BY 1 ORDER BY 1",
         api_url=demo.api_url,
@@ -245,10 +260,14 @@ def test_database_file_keeps_local_tables_to_join(demo: Emulator, tmp_path: Path
 
 def test_requests_dot_command_and_table(demo: Emulator) -> None:
     result = sqlgh(
-        "--format", "csv",
-        "-c", "SELECT count(*) AS repos FROM repositories WHERE owner = 'initech'",
-        "-c", ".requests",
-        "-c", "SELECT method, path, status, from_cache FROM sqlgh_requests",
+        "--format",
+        "csv",
+        "-c",
+        "SELECT count(*) AS repos FROM repositories WHERE owner = 'initech'",
+        "-c",
+        ".requests",
+        "-c",
+        "SELECT method, path, status, from_cache FROM sqlgh_requests",
         api_url=demo.api_url,
     )
     assert result.returncode == 0, result.stderr

@@ -138,9 +138,9 @@ def test_missing_checksums_lists_the_releases_from_before_digests(
         if a["release_created_at"] < since:
             old.setdefault((a["owner"], a["repo"], a["release_id"]), []).append(a)
     rows = report(demo, "missing_checksums")
-    assert {(r["owner"], r["repo"], r["release_id"]): r["binaries_without_digest"] for r in rows} == {
-        key: len(group) for key, group in old.items()
-    }
+    assert {
+        (r["owner"], r["repo"], r["release_id"]): r["binaries_without_digest"] for r in rows
+    } == {key: len(group) for key, group in old.items()}
     assert len(rows) > 20
 
 
@@ -186,9 +186,7 @@ def test_prune_stale_uploads_deletes_exactly_the_starters(assets: list[dict]) ->
 def test_relabel_sets_labels_from_platforms() -> None:
     result = sqlgh("--demo", "--format", "jsonl", "queries/relabel.sql")
     assert result.returncode == 0, result.stderr
-    by_platform = {
-        r["name"]: r["label"] for r in rows_of(result.stdout) if "amd64" in r["name"]
-    }
+    by_platform = {r["name"]: r["label"] for r in rows_of(result.stdout) if "amd64" in r["name"]}
     assert any(n.endswith("-darwin-amd64.tar.gz") for n in by_platform)
     for name, label in by_platform.items():
         if name.endswith("-linux-amd64.tar.gz"):
