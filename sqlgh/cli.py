@@ -39,8 +39,8 @@ options:
   -h, --help          show this help
   SQLite shell options such as -header, -echo, -nullvalue TEXT also work.
 
-The token comes from the environment: GH_TOKEN, then GITHUB_TOKEN (public data needs
-none; writes need "Contents: write").
+The token comes from the environment: GH_TOKEN, then GITHUB_TOKEN, then `gh auth token`
+(public data needs none; writes need "Contents: write").
 
 examples:
   sqlgh --demo queries/inventory.sql
@@ -156,7 +156,7 @@ def run(args: Arguments) -> int:
             emulator = stack.enter_context(running_demo())
             print(demo_note(emulator), file=sys.stderr, flush=True)
             token, api_url = DEMO_TOKEN, emulator.api_url
-            options = {"mutation_interval": 0.0, "retry_backoff": 0.0}
+            options = {"mutation_interval": 0.0, "retry_backoff": 0.0, "cache": False}
         try:
             session = make_session(
                 token=token, api_url=api_url, progress=progress_for(sys.stderr), **options

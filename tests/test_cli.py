@@ -330,8 +330,10 @@ def _interactive(emu: Emulator, home: Path, lines: list[str], timeout: float = 2
     shown = b""
     deadline = time.monotonic() + timeout
     pending = list(lines)
+    poller = select.poll()  # poll, not select: the fd may exceed FD_SETSIZE
+    poller.register(fd, select.POLLIN)
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
+        ready = poller.poll(200)
         if ready:
             try:
                 chunk = os.read(fd, 65536)

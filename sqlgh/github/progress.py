@@ -62,16 +62,26 @@ class ReadingProgress:
         self._body = body
         self._size = size
         self._bar = bar
+        self._position = 0
+        self._furthest = 0
 
     def read(self, n: int = -1) -> bytes:
-        """Read like the wrapped file, counting the bytes."""
+        """Read like the wrapped file; the bar shows the furthest byte read so far.
+
+        A body read again after a rewind (a retry, or a library that reads it once to
+        hash it) does not count twice.
+        """
         chunk = self._body.read(n)
-        self._bar.update(len(chunk))
+        self._position += len(chunk)
+        if self._position > self._furthest:
+            self._bar.update(self._position - self._furthest)
+            self._furthest = self._position
         return chunk
 
     def seek(self, offset: int, whence: int = 0) -> int:
         """Move like the wrapped file (a retried upload rewinds its body)."""
-        return self._body.seek(offset, whence)
+        self._position = self._body.seek(offset, whence)
+        return self._position
 
     def tell(self) -> int:
         """The wrapped file's position."""
