@@ -3,8 +3,9 @@
 -- newest release first within each repository.
 --
 -- Adapt it: change 'acme' to your organization or user (the demo has acme, globex and
--- initech). Cost: 1 request for the repository list, then per repository 1 for its
--- releases and 1 per release for its assets (100 a page).
+-- initech). Cost: 1 request for the repository list, then 1 per repository for its
+-- releases, whose embedded asset lists serve the join; only a release with 100 or more
+-- assets costs 1 more request per 100 of them.
 --
 --   sqlgh --demo queries/inventory.sql
 --   sqlgh --format csv queries/inventory.sql > inventory.csv

@@ -52,6 +52,7 @@ class Session:
         if event.get("trigger"):
             return
         self.statement_cache.clear()
+        self.memo.end_statement()
         self.rows_by_rowid.clear()
         self.applied.clear()
         self.verb = statement_verb(event.get("sql") or "")

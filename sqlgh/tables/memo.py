@@ -10,6 +10,17 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+# A release list embeds each release's assets. GitHub documents no cap on that array, but
+# a list endpoint never returns more than 100 items a page, so an embedded array of 100 or
+# more may be cut short: only shorter ones are taken as a release's complete asset list.
+EMBEDDED_ASSETS_TRUSTED_BELOW = 100
+
+
+def embedded_assets_complete(release: Mapping[str, Any]) -> bool:
+    """Whether a release's embedded ``assets`` array can be trusted to be whole."""
+    assets = release.get("assets")
+    return isinstance(assets, list) and len(assets) < EMBEDDED_ASSETS_TRUSTED_BELOW
+
 
 def repo_key(owner: str, repo: str) -> tuple[str, str]:
     """GitHub owner and repository names are case-insensitive."""
@@ -17,12 +28,18 @@ def repo_key(owner: str, repo: str) -> tuple[str, str]:
 
 
 class Memo:
-    """Release facts learned from responses, keyed case-insensitively by repository."""
+    """Release facts learned from responses, keyed case-insensitively by repository.
+
+    Upload URLs and asset-to-release links hold for the connection's life. Complete
+    embedded asset lists hold for one statement only (``end_statement``): a join from
+    ``releases`` to ``release_assets`` then needs no request per release.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._upload_urls: dict[tuple[str, str, int], str] = {}
         self._release_of_asset: dict[int, int] = {}
+        self._statement_assets: dict[tuple[str, str, int], list[Any]] = {}
 
     def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
         """Keep a release's upload URL and which release each embedded asset belongs to."""
@@ -36,6 +53,17 @@ class Memo:
             for asset in release.get("assets") or ():
                 if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
                     self._release_of_asset[asset["id"]] = release_id
+            if embedded_assets_complete(release):
+                self._statement_assets[(*repo_key(owner, repo), release_id)] = release["assets"]
+
+    def embedded_assets(self, owner: str, repo: str, release_id: int) -> list[Any] | None:
+        """A release's complete asset list, if this statement has listed the release."""
+        return self._statement_assets.get((*repo_key(owner, repo), release_id))
+
+    def end_statement(self) -> None:
+        """Forget what holds for one statement only."""
+        with self._lock:
+            self._statement_assets.clear()
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""

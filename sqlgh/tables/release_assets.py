@@ -10,6 +10,7 @@ from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
+from sqlgh.tables.memo import embedded_assets_complete
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
 
@@ -17,10 +18,6 @@ RELEASES = "/repos/{owner}/{repo}/releases"
 ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
 ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 
-# A release list embeds each release's assets. GitHub documents no cap on that array, but
-# a list endpoint never returns more than 100 items a page, so an embedded array of 100 or
-# more may be cut short: such a release's assets are paged from its own endpoint instead.
-EMBEDDED_ASSETS_TRUSTED_BELOW = 100
 
 NAME = "release_assets"
 
@@ -84,9 +81,15 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
 
 
 def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
-    """The release's asset list, 100 a page."""
+    """The release's asset list, 100 a page; free when this statement listed the release."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
-    yield from _release_assets(api, owner, repo, release_id)
+    known = api.memo.embedded_assets(owner, repo, release_id)
+    if known is None:
+        yield from _release_assets(api, owner, repo, release_id)
+        return
+    context = _context(owner, repo, release_id)
+    for asset in known:
+        yield context, asset
 
 
 def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
@@ -112,11 +115,10 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
 
 def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Record]:
     api.memo.remember_release(owner, repo, release)
-    embedded = release.get("assets") or []
-    if len(embedded) >= EMBEDDED_ASSETS_TRUSTED_BELOW:
+    if not embedded_assets_complete(release):
         return head_start(_release_assets(api, owner, repo, release["id"]))
     context = _context(owner, repo, release["id"])
-    return iter([(context, asset) for asset in embedded])
+    return iter([(context, asset) for asset in release["assets"]])
 
 
 def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Record]:
@@ -147,7 +149,8 @@ TABLE = Table(
             "by_release",
             ("owner", "repo", "release_id"),
             fetch_by_release,
-            "1 per 100 assets of the release",
+            "1 per 100 assets of the release; none in a statement that listed the release "
+            "(its embedded assets serve, when fewer than 100)",
             cost=2,
             rows=50,
         ),
