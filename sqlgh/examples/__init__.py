@@ -1,1 +1,0 @@
-"""Runnable examples against the embedded emulator."""
