@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlgh.tables.spec import Table
+from sqlgh.tables.spec import Table, to_sql
 
 LATER: Any = object()  # a cell computed only when SQLite asks for it
 
@@ -21,12 +21,13 @@ class RowBuilder:
     """Builds rows of ``table`` holding only the columns in ``used`` (None: all)."""
 
     def __init__(self, table: Table, used: set[int] | None) -> None:
+        self.table = table
         columns = table.columns
         wanted = set(range(len(columns))) if used is None else used
         self.width = len(columns)
         # One more cell than columns, always LATER: Column(-1) (the rowid) lands there.
         cells: list[str] = []
-        namespace: dict[str, Any] = {"LATER": LATER}
+        namespace: dict[str, Any] = {"LATER": LATER, "to_sql": to_sql}
         for index, column in enumerate(columns):
             if index not in wanted:
                 cells.append("None")
@@ -34,8 +35,9 @@ class RowBuilder:
                 cells.append("LATER")
             elif column.path is None:
                 cells.append(f"ctx.get({column.name!r})")
-            elif column.top_level_key is not None:
-                cells.append(f"get({column.top_level_key!r})")
+            elif column.plain_keys is not None:
+                cell = _dig(column.plain_keys, f"v{index}")
+                cells.append(f"to_sql({cell})" if column.json else cell)
             else:
                 namespace[f"cell_{index}"] = column.get
                 cells.append(f"cell_{index}(ctx, obj)")
@@ -49,6 +51,31 @@ class RowBuilder:
     def pending(self) -> list[Any]:
         """A row whose every cell is computed on demand (a write that need not read)."""
         return [LATER] * (self.width + 1)
+
+
+def _dig(keys: tuple[str, ...], name: str) -> str:
+    """An expression for ``obj[k1][k2]...`` that gives None where a level is not an object.
+
+    ``("uploader", "login")`` -> ``(v.get('login') if type(v := get('uploader')) is dict
+    else None)``.
+    """
+    expression = f"get({keys[0]!r})"
+    for depth, key in enumerate(keys[1:]):
+        level = f"{name}_{depth}"
+        expression = f"({level}.get({key!r}) if type({level} := {expression}) is dict else None)"
+    return expression
+
+
+def row_builder(table: Table, used: set[int] | None) -> RowBuilder:
+    """The row builder of a table for a set of used columns, compiled once and reused."""
+    key = (id(table), None if used is None else frozenset(used))
+    builder = _BUILDERS.get(key)
+    if builder is None or builder.table is not table:
+        builder = _BUILDERS[key] = RowBuilder(table, used)
+    return builder
+
+
+_BUILDERS: dict[tuple[int, frozenset[int] | None], RowBuilder] = {}
 
 
 def parse_used(col_used: str | None, whole_row: str) -> set[int] | None:

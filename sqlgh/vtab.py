@@ -20,7 +20,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, RowBuilder, parse_used
+from sqlgh.rows import LATER, RowBuilder, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Record, Table
 
@@ -225,7 +225,7 @@ class Cursor:
         path = self.table.paths[indexnum]
         self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
         keys = self._key_tuples(path, constraintargs)
-        self._rows = RowBuilder(self.table, parse_used(indexname, str(WHOLE_ROW)))
+        self._rows = row_builder(self.table, parse_used(indexname, str(WHOLE_ROW)))
         self._row_number = 0
         self._path = path
         if path.unique and self._write_needs_no_read(indexname):
@@ -319,8 +319,8 @@ class Cursor:
             self._current = None
             raise remote_error(self.table, exc) from exc
         if current is not None:
-            ctx, obj = current
-            self._row = self._rows.pending() if obj is UNREAD else self._rows.build(ctx, obj)
+            obj = current[1]
+            self._row = self._rows.pending() if obj is UNREAD else self._rows.build(*current)
         self._row_number += 1
 
     def _materialize(self, key: Mapping[str, Any]) -> Record:

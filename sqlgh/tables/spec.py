@@ -44,13 +44,12 @@ class Column:
     load: Loader | None = None
     doc: str = ""
     get: Getter = field(init=False, repr=False, compare=False)
-    top_level_key: str | None = field(init=False, repr=False, compare=False)
+    plain_keys: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "get", _compile(self.name, self.path, self.json))
         keys = _plain_keys(self.path) if self.path is not None else None
-        top = keys[0] if keys is not None and len(keys) == 1 and not self.json else None
-        object.__setattr__(self, "top_level_key", top)
+        object.__setattr__(self, "plain_keys", keys)
 
     @property
     def declaration(self) -> str:
@@ -147,7 +146,7 @@ def _compile(name: str, path: str | None, as_json: bool) -> Getter:
                 if not isinstance(value, dict):
                     return None
                 value = value.get(key)
-            return _to_sql(value) if as_json else value
+            return to_sql(value) if as_json else value
 
         return nested
     expression = parse_jsonpath(path)
@@ -155,7 +154,7 @@ def _compile(name: str, path: str | None, as_json: bool) -> Getter:
     def general(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
         found = expression.find(obj)
         value = found[0].value if found else None
-        return _to_sql(value) if as_json else value
+        return to_sql(value) if as_json else value
 
     return general
 
@@ -177,9 +176,32 @@ def _plain_keys(path: str) -> tuple[str, ...] | None:
 
 # One encoder for every cell: json.dumps with options builds a new encoder per call.
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_FLAT_TEXT: dict[tuple[Any, ...], str] = {}
+_FLAT_TEXT_LIMIT = 1024
 
 
-def _to_sql(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
+def to_sql(value: Any) -> Any:
+    """A JSON value as SQLite stores it: objects and arrays become JSON text."""
+    if isinstance(value, dict):
+        return _object_text(value)
+    if isinstance(value, list):
         return _COMPACT_JSON.encode(value)
     return value
+
+
+def _object_text(value: dict[str, Any]) -> str:
+    """JSON text of an object; flat ones (every asset's uploader) are encoded once.
+
+    A flat object's items are hashable, so they key a memo. The key holds each value's
+    type too: Python has True == 1 and 1 == 1.0, JSON does not.
+    """
+    try:
+        key = (tuple(value.items()), tuple(map(type, value.values())))
+        text = _FLAT_TEXT.get(key)
+    except TypeError:  # a nested object or array is not hashable
+        return _COMPACT_JSON.encode(value)
+    if text is None:
+        if len(_FLAT_TEXT) >= _FLAT_TEXT_LIMIT:
+            _FLAT_TEXT.clear()
+        text = _FLAT_TEXT[key] = _COMPACT_JSON.encode(value)
+    return text
