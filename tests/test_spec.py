@@ -1,0 +1,64 @@
+"""Table specs: JSONPath columns, JSON text cells and the compiled row builder agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlgh.rows import LATER, row_builder
+from sqlgh.tables.spec import AccessPath, Column, Table, to_sql
+
+
+def test_json_text_tells_true_from_one() -> None:
+    # Python has True == 1 == 1.0; the memo of flat objects' text must not mix them up.
+    assert [to_sql({"a": v}) for v in (True, 1, 1.0, True, False, 0)] == [
+        '{"a":true}',
+        '{"a":1}',
+        '{"a":1.0}',
+        '{"a":true}',
+        '{"a":false}',
+        '{"a":0}',
+    ]
+
+
+def test_json_text_of_nested_values_and_scalars() -> None:
+    assert to_sql({"a": {"b": [1, None]}}) == '{"a":{"b":[1,null]}}'
+    assert to_sql([{"x": 1}]) == '[{"x":1}]'
+    assert to_sql("text") == "text"
+    assert to_sql(None) is None
+
+
+TABLE = Table(
+    name="t",
+    doc="",
+    columns=(
+        Column("owner"),
+        Column("id", "$.id", "INTEGER"),
+        Column("login", "$.uploader.login"),
+        Column("deep", "$.a.b.c"),
+        Column("uploader", "$.uploader", json=True),
+        Column("count", "$.items.`len`", "INTEGER"),
+    ),
+    paths=(AccessPath("all", ("owner",), lambda api, key: iter(()), "1", cost=1, rows=1),),
+    needs="owner",
+)
+
+OBJECTS = [
+    {"id": 1, "uploader": {"login": "octocat"}, "a": {"b": {"c": 3}}, "items": [1, 2]},
+    {"id": 2, "uploader": None, "a": {"b": "not an object"}, "items": []},
+    {"id": 3, "uploader": ["odd"], "a": 5},
+    {},
+]
+
+
+@pytest.mark.parametrize("obj", OBJECTS)
+def test_row_builder_matches_each_column_getter(obj: dict) -> None:
+    ctx = {"owner": "acme"}
+    row = row_builder(TABLE, None).build(ctx, obj)
+    assert row[:-1] == [column.get(ctx, obj) for column in TABLE.columns]
+    assert row[-1] is LATER  # the rowid cell is computed on demand
+
+
+def test_row_builder_leaves_unused_columns_empty() -> None:
+    row = row_builder(TABLE, {1, 2}).build({"owner": "acme"}, OBJECTS[0])
+    assert row[:-1] == [None, 1, "octocat", None, None, None]
+    assert row_builder(TABLE, {1, 2}) is row_builder(TABLE, {2, 1})  # compiled once
