@@ -215,8 +215,8 @@ class AssetWriter:
             return None
         if leftover.get("state") == "uploaded" and leftover.get("size") == size:
             return leftover
-        url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=leftover["id"])
-        api.client.request("DELETE", url)
+        # A retried DELETE may find the asset gone already: delete() takes 404 as done.
+        self.delete(api, {"owner": owner, "repo": repo, "id": leftover["id"]})
         return None
 
     def _replace(
