@@ -146,6 +146,21 @@ def test_primary_rate_limit_beyond_max_wait_fails_with_reset_time(
     assert len(requests_to(emulator, "GET", "/assets")) == 1
 
 
+def test_primary_rate_limit_mid_list_says_how_many_pages_were_left(
+    emulator: Emulator,
+) -> None:
+    release_id = seed(emulator, assets=250)  # 3 pages of 100
+    # Pages 2 and 3 are GitHub's /repositories/{id}/... next links; page 2 hits the limit.
+    emulator.add_fault(
+        Fault("primary_rate_limit", method="GET", path=r"^/repositories/", retry_after=3600)
+    )
+    db = connect_to(emulator, max_rate_limit_wait=5, max_concurrency=1, **FAST)
+    with pytest.raises(SqlghError) as raised:
+        names(db, release_id)
+    assert "still needed 2 of its 3 pages" in str(raised.value)
+    assert "not finished" in str(raised.value)
+
+
 def test_secondary_rate_limit_backs_off_and_says_so_once(emulator: Emulator, capsys) -> None:
     release_id = seed(emulator)
     emulator.add_fault(Fault("secondary_rate_limit", method="GET", path=ASSETS, times=3))

@@ -23,6 +23,7 @@ from sqlgh.github import cache, pages, parallel
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.pool import SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
+from sqlgh.github.ratelimit import RateLimitError
 from sqlgh.github.resilience import Resilience, rewinder
 from sqlgh.github.retry import disable_transport_retries
 
@@ -230,6 +231,26 @@ class Client:
             raise
 
     def paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Yield the items of a list endpoint (see ``_paginate``).
+
+        When a rate limit stops the list, the error says how many of its pages were left.
+        """
+        count = _PageCount()
+        try:
+            yield from self._paginate(url, params, count)
+        except RateLimitError as exc:
+            if count.total is None:
+                raise
+            left = count.total - count.done
+            raise RateLimitError(
+                exc,
+                f"{exc.explanation}; {self.display_path(url)} still needed {left} of its "
+                f"{count.total} pages",
+            ) from exc
+
+    def _paginate(
+        self, url: str, params: Mapping[str, Any] | None, count: _PageCount
+    ) -> Iterator[Any]:
         """Yield the items of a list endpoint, one page at a time, following ``rel="next"``.
 
         Pages are fetched lazily: a consumer that stops early costs no further request.
@@ -247,8 +268,9 @@ class Client:
                 )
                 next_url = links.get("next", {}).get("url")
                 query = None  # the next link carries its own query
+                count.done += 1
                 if bar is None and next_url:  # a multi-page scan
-                    total = last_page(links)
+                    total = count.total = last_page(links)
                     bar = self.progress(total=total, desc=self.display_path(url), unit="page")
                 if bar is not None:
                     bar.update(1)
@@ -256,7 +278,7 @@ class Client:
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
-                        yield from self._parallel_pages(rest, bar)
+                        yield from self._parallel_pages(rest, bar, count)
                         return
         finally:
             if bar is not None:
@@ -275,11 +297,14 @@ class Client:
         """Empty the conditional-request cache; return how many responses it held."""
         return cache.clear(self.cache) if self.cache is not None else 0
 
-    def _parallel_pages(self, urls: list[str], bar: Progress | None = None) -> Iterator[Any]:
+    def _parallel_pages(
+        self, urls: list[str], bar: Progress | None, count: _PageCount
+    ) -> Iterator[Any]:
         def one(url: str) -> list[Any]:
             return self.resilience.run("GET", lambda: self._get_page(url, None))[0]
 
         for page in self.parallel_map(one, urls):
+            count.done += 1
             if bar is not None:
                 bar.update(1)
             yield from page
@@ -363,6 +388,14 @@ class Client:
         self.log.append(
             RequestRecord(started, method, path, status, round(elapsed, 3), from_cache, remaining)
         )
+
+
+@dataclass
+class _PageCount:
+    """How far one paginated list got: pages fetched, and pages in all once known."""
+
+    done: int = 0
+    total: int | None = None
 
 
 def _origin(url: str) -> str:
