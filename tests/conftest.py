@@ -8,6 +8,7 @@ import pytest
 
 import sqlgh
 from sqlgh.emulator import Emulator
+from sqlgh.emulator.demo import seed_demo
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -16,6 +17,15 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SQLGH_CACHE_DIR", str(tmp_path_factory.mktemp("sqlgh-cache")))
         yield
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Emulator]:
+    """One emulator seeded with the demo data, shared by a test module (for read-only
+    runs, or runs whose writes later tests of the module expect)."""
+    with Emulator() as emu:
+        seed_demo(emu)
+        yield emu
 
 
 @pytest.fixture

@@ -15,28 +15,18 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sqlgh import __version__
 from sqlgh.emulator import Emulator
-from sqlgh.emulator.demo import seed_demo
 from tests.cli_helpers import ROOT, TOKEN, demo_assets, sqlgh
 
 ROCKET = (
     "SELECT name, size, download_count FROM release_assets "
     "WHERE owner = 'acme' AND repo = 'rocket' AND release_id = {release} ORDER BY size DESC LIMIT 3"
 )
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[Emulator]:
-    """One demo emulator shared by this module's runs."""
-    with Emulator() as emu:
-        seed_demo(emu)
-        yield emu
 
 
 @pytest.fixture(scope="module")

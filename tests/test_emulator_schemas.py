@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from sqlgh.emulator import Emulator
-from sqlgh.emulator.demo import seed_demo
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -49,13 +47,6 @@ def test_nullable_conversion() -> None:
     assert _to_json_schema({"type": "string", "nullable": True}) == {"type": ["string", "null"]}
     with pytest.raises(jsonschema.ValidationError):
         check({"message": 1}, "basic-error")
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        seed_demo(emu)
-        yield emu
 
 
 def get(emu: Emulator, path: str, **kwargs: object) -> requests.Response:

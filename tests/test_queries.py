@@ -10,22 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sqlgh.emulator import Emulator
-from sqlgh.emulator.demo import DIGESTS_SINCE, seed_demo
+from sqlgh.emulator.demo import DIGESTS_SINCE
 from tests.cli_helpers import QUERIES, demo_assets, demo_repositories, sqlgh
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[Emulator]:
-    """One demo emulator for the read-only reports of this module."""
-    with Emulator() as emu:
-        seed_demo(emu)
-        yield emu
 
 
 @pytest.fixture(scope="module")
