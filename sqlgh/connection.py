@@ -13,6 +13,10 @@ from sqlgh.tables import TABLES
 from sqlgh.vtab import register
 
 
+# The options left after the client took its own: the upload retries read them.
+SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts"})
+
+
 def connect(
     database: str = ":memory:",
     *,
@@ -45,6 +49,12 @@ def make_session(
     """The client and per-connection state ``connect()`` uses, with the same defaults."""
     progress = options.pop("progress", None)
     client = make_client(api_url, token, options)
+    unknown = sorted(set(options) - SESSION_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"sqlgh.connect() got unknown option(s) {', '.join(unknown)}; see "
+            "help(sqlgh.connect) for the options it takes"
+        )
     if progress is not None:
         client.progress = progress
     return Session(client, options)

@@ -290,3 +290,8 @@ def test_ghes_reads_under_api_v3() -> None:
             "GET /api/v3/repos/acme/tool/releases/latest",
         ]
         assert emu.unknown == []
+
+
+def test_unknown_connect_option_is_refused() -> None:
+    with pytest.raises(TypeError, match="unknown option.*max_concurency"):
+        sqlgh.connect(max_concurency=4, cache=False)
