@@ -12,7 +12,6 @@ from sqlgh.session import Session
 from sqlgh.tables import TABLES
 from sqlgh.vtab import register
 
-
 # The options left after the client took its own: the upload retries read them.
 SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts"})
 

@@ -293,5 +293,5 @@ def test_ghes_reads_under_api_v3() -> None:
 
 
 def test_unknown_connect_option_is_refused() -> None:
-    with pytest.raises(TypeError, match="unknown option.*max_concurency"):
+    with pytest.raises(TypeError, match=r"unknown option.*max_concurency"):
         sqlgh.connect(max_concurency=4, cache=False)
