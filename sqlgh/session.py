@@ -16,15 +16,29 @@ from sqlgh.github.client import Client
 from sqlgh.tables.memo import Memo
 from sqlgh.tables.spec import Api, Record
 
-_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*", re.S)
-_WORD = re.compile(r"[A-Za-z]+")
+_NOISE = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*"
+_NAME = r'(?:"(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)'
+# UPDATE [OR mode] [schema.]table ... / DELETE FROM [schema.]table ...
+_WRITE = re.compile(
+    rf"{_NOISE}(?P<verb>UPDATE|DELETE)\b{_NOISE}(?:OR\s+\w+\b{_NOISE}|FROM\b{_NOISE})?"
+    rf"(?:{_NAME}{_NOISE}\.{_NOISE})?(?P<table>{_NAME})",
+    re.S | re.I,
+)
 
 
-def statement_verb(sql: str) -> str:
-    """The first keyword of a statement, upper-cased, skipping blanks and comments."""
-    start = _LEADING_NOISE.match(sql)
-    match = _WORD.match(sql, start.end() if start else 0)
-    return match.group(0).upper() if match else ""
+def write_target(sql: str) -> tuple[str, str] | None:
+    """("UPDATE" or "DELETE", lower-cased table) for a statement that starts so, else None.
+
+    Statements with a WITH clause or other prefixes give None: callers then take the
+    safe path (read before writing).
+    """
+    match = _WRITE.match(sql)
+    if match is None:
+        return None
+    table = match.group("table")
+    if table[0] in '"[`':
+        table = table[1:-1].replace('""', '"')
+    return match.group("verb").upper(), table.lower()
 
 
 class Session:
@@ -42,10 +56,10 @@ class Session:
         self.statement_cache: dict[tuple[Any, ...], list[Record]] = {}
         self.rows_by_rowid: dict[tuple[str, int], Record] = {}
         self.applied: list[str] = []
-        self.verb = ""
+        self.write_target: tuple[str, str] | None = None
 
     def attach(self, connection: apsw.Connection) -> None:
-        """Follow the connection's statements (to reset the cache and know the verb)."""
+        """Follow the connection's statements (to reset the cache and know what they write)."""
         connection.trace_v2(apsw.SQLITE_TRACE_STMT, self._on_statement, id=("sqlgh", id(self)))
 
     def _on_statement(self, event: dict[str, Any]) -> None:
@@ -55,4 +69,4 @@ class Session:
         self.memo.end_statement()
         self.rows_by_rowid.clear()
         self.applied.clear()
-        self.verb = statement_verb(event.get("sql") or "")
+        self.write_target = write_target(event.get("sql") or "")

@@ -47,6 +47,11 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
     used = sorted(ii.colUsed)
     whole_row = any(c >= len(table.columns) for c in used)
     col_used = str(WHOLE_ROW) if whole_row else ",".join(str(c) for c in used)
+    constrained = {
+        table.columns[c].name
+        for i in range(ii.nConstraint)
+        if 0 <= (c := ii.get_aConstraint_iColumn(i)) < len(table.columns)
+    }
     if not candidates:
         ii.idxNum = NO_PLAN
         ii.estimatedCost = NO_PLAN_COST
@@ -62,7 +67,8 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
             ii.set_aConstraintUsage_in(constraint, True)
             has_in = True
     ii.idxNum = index
-    ii.idxStr = col_used
+    # Filter learns the used columns, and whether WHERE tests columns beyond the keys.
+    ii.idxStr = f"{col_used};{int(bool(constrained - set(path.keys)))}"
     ii.estimatedCost = path.cost * 1000.0
     ii.estimatedRows = int(path.rows)
     if path.unique and not has_in:
@@ -160,7 +166,10 @@ class VirtualTable:
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
         row = self._visited(rowid)
-        self._apply(lambda: (None, writer.delete(self.session.api, row)))
+        # A row never read (a keyed DELETE) must exist: GitHub's 404 then means a wrong
+        # id, owner or repo, not an asset that was deleted meanwhile.
+        unread = self.session.rows_by_rowid[(self.table.name, rowid)][1] is UNREAD
+        self._apply(lambda: (None, writer.delete(self.session.api, row, must_exist=unread)))
 
     def _writer(self) -> Any:
         if self.table.writer is None:
@@ -218,6 +227,9 @@ class Cursor:
         self._rows = RowBuilder(self.table, None)
         self._row: list[Any] = []
         self._row_number = 0
+        # What the statement that opened this cursor writes (a cursor outlives later
+        # statements run while it is being read).
+        self._write_target = vtable.session.write_target
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         if indexnum == NO_PLAN:
@@ -225,10 +237,11 @@ class Cursor:
         path = self.table.paths[indexnum]
         self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
         keys = self._key_tuples(path, constraintargs)
-        self._rows = row_builder(self.table, parse_used(indexname, str(WHOLE_ROW)))
+        col_used, _, filtered = (indexname or "").partition(";")
+        self._rows = row_builder(self.table, parse_used(col_used, str(WHOLE_ROW)))
         self._row_number = 0
         self._path = path
-        if path.unique and self._write_needs_no_read(indexname):
+        if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
             self._records = iter([(key, UNREAD) for key in keys])
         else:
             # Several key tuples (an IN list) are fetched concurrently, rows in key order.
@@ -282,22 +295,35 @@ class Cursor:
         self._current = None
 
     def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Every combination of the key values, each checked; NULL equals nothing in SQL,
+        so a NULL key value (a LEFT JOIN's missing row, say) gives no rows, no request."""
         choices = []
         for key, value in zip(path.keys, args, strict=False):
             column = self.table.columns[self.table.column_index(key)]
             values = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else [value]
             check = column.validate
-            choices.append([check(self.table.name, key, v) if check else v for v in values])
+            choices.append(
+                [check(self.table.name, key, v) if check else v for v in values if v is not None]
+            )
         return [dict(zip(path.keys, combo, strict=False)) for combo in itertools.product(*choices)]
 
-    def _write_needs_no_read(self, col_used: str | None) -> bool:
-        """An UPDATE or DELETE keyed by a unique id need not GET the row first."""
-        if self.session.verb not in ("UPDATE", "DELETE") or col_used is None:
+    def _write_needs_no_read(self, col_used: str, filtered: bool) -> bool:
+        """Whether this cursor feeds a keyed UPDATE or DELETE of its own table, which then
+        needs no GET before the PATCH or DELETE.
+
+        Only the statement's target qualifies (a probe of the same table in a subquery
+        must read), and only when WHERE tests nothing but the keys: a missing row must not
+        seem to exist. An UPDATE's target is the cursor that SQLite asks for every column.
+        """
+        target = self._write_target
+        if self.table.writer is None or target is None or target[1] != self.table.name:
             return False
-        if col_used == str(WHOLE_ROW):
-            return True
-        used = {int(c) for c in col_used.split(",") if c}
-        return used <= self.key_columns
+        if filtered:
+            return False
+        if target[0] == "UPDATE":
+            return col_used == str(WHOLE_ROW)
+        used = {int(c) for c in col_used.split(",") if c and c != str(WHOLE_ROW)}
+        return col_used != str(WHOLE_ROW) and used <= self.key_columns
 
     def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Record]:
         cache = self.session.statement_cache

@@ -19,11 +19,10 @@ BAD_NAMES = [
     "tool\x00",
     "tool\x7f",
     "",
-    None,
     "../../user",
     "https://github.com/acme",
 ]
-BAD_IDS = ["123", 1.5, -1, 0, None, "1 OR 1=1", b"\x01"]
+BAD_IDS = ["123", 1.5, -1, 0, "1 OR 1=1", b"\x01"]
 
 NAME_QUERIES = {
     ("release_assets", "owner"): "SELECT * FROM release_assets WHERE owner = ? AND repo = 'tool'",
@@ -67,6 +66,27 @@ def test_bad_keys_are_refused_before_any_request(
 ) -> None:
     sql = NAME_QUERIES.get(column) or ID_QUERIES[column]
     assert_refused(acme, db, sql, value, ".".join(column))
+
+
+@pytest.mark.parametrize("column", list(NAME_QUERIES) + list(ID_QUERIES))
+def test_null_key_matches_no_row_and_sends_nothing(
+    acme: Acme, db: apsw.Connection, column: tuple[str, str]
+) -> None:
+    # NULL equals nothing in SQL: no rows, as with an ordinary table, and no request.
+    sql = NAME_QUERIES.get(column) or ID_QUERIES[column]
+    assert db.execute(sql, (None,)).fetchall() == []
+    assert acme.emu.log == []
+
+
+def test_left_join_on_a_null_key_keeps_the_outer_row(acme: Acme, db: apsw.Connection) -> None:
+    db.execute("CREATE TABLE wanted(asset_id)")
+    db.execute("INSERT INTO wanted VALUES (?), (NULL)", (acme.tar["id"],))
+    rows = db.execute(
+        "SELECT w.asset_id, a.name FROM wanted w LEFT JOIN release_assets a "
+        "ON a.owner = 'acme' AND a.repo = 'tool' AND a.id = w.asset_id ORDER BY 1"
+    ).fetchall()
+    assert rows == [(None, None), (acme.tar["id"], acme.tar["name"])]
+    assert len(acme.emu.log) == 1  # only the non-NULL id was asked for
 
 
 def test_tag_with_control_characters_is_refused(acme: Acme, db: apsw.Connection) -> None:

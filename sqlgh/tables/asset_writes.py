@@ -112,8 +112,8 @@ class AssetWriter:
             _report_rename(body["name"], str(asset.get("name")))
         return f"updated {', '.join(body)} of asset {row['id']}"
 
-    def delete(self, api: Api, row: Mapping[str, Any]) -> str:
-        """DELETE one asset; an asset already gone counts as deleted."""
+    def delete(self, api: Api, row: Mapping[str, Any], *, must_exist: bool = False) -> str:
+        """DELETE one asset; one already gone counts as deleted, unless ``must_exist``."""
         require_token(api, "DELETE")
         url = api.client.url(ASSET, owner=row["owner"], repo=row["repo"], asset_id=row["id"])
         try:
@@ -121,6 +121,11 @@ class AssetWriter:
         except GitHubError as exc:
             if exc.status != 404:
                 raise
+            if must_exist:
+                raise RemoteError(
+                    f"{TABLE}: no asset {row['id']} in {row['owner']}/{row['repo']} "
+                    f"({exc.describe()})"
+                ) from exc
         api.memo.forget_asset(int(row["id"]))
         return f"deleted asset {row['id']}"
 

@@ -1,0 +1,97 @@
+"""Keyed UPDATE/DELETE skip the GET only for their own target row, and never pretend a
+missing asset exists: probes in subqueries, writes during a read, extra conditions."""
+
+from __future__ import annotations
+
+import apsw
+import pytest
+
+from sqlgh.emulator import Emulator
+from sqlgh.errors import RemoteError
+from tests.helpers import Acme, seed_acme
+
+MISSING = 2**40  # above every id the emulator hands out
+
+
+@pytest.fixture
+def acme(emulator: Emulator) -> Acme:
+    return seed_acme(emulator)
+
+
+@pytest.fixture
+def wanted(acme: Acme, db: apsw.Connection) -> apsw.Connection:
+    """A local table listing one asset that exists and one that does not."""
+    db.execute("CREATE TABLE wanted(asset_id INTEGER, present INTEGER)")
+    db.execute("INSERT INTO wanted(asset_id) VALUES (?), (?)", (acme.tar["id"], MISSING))
+    acme.emu.clear_log()
+    return db
+
+
+PROBE = (
+    "EXISTS (SELECT 1 FROM release_assets r "
+    "WHERE r.owner = 'acme' AND r.repo = 'tool' AND r.id = wanted.asset_id)"
+)
+
+
+def test_probe_in_an_update_of_a_local_table_reads_github(acme: Acme, wanted) -> None:
+    wanted.execute(f"UPDATE wanted SET present = {PROBE}")
+    rows = wanted.execute("SELECT asset_id, present FROM wanted ORDER BY asset_id").fetchall()
+    assert rows == [(acme.tar["id"], 1), (MISSING, 0)]
+
+
+def test_probe_in_a_delete_from_a_local_table_reads_github(acme: Acme, wanted) -> None:
+    wanted.execute(f"DELETE FROM wanted WHERE NOT {PROBE}")
+    assert wanted.execute("SELECT asset_id FROM wanted").fetchall() == [(acme.tar["id"],)]
+
+
+def test_a_write_run_while_a_select_is_read_does_not_change_the_select(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    ids = f"[{acme.tar['id']}, {acme.notes['id']}, {MISSING}]"
+    select = (
+        f"SELECT j.value, a.name FROM json_each('{ids}') j CROSS JOIN release_assets a "
+        "ON a.owner = 'acme' AND a.repo = 'tool' AND a.id = j.value"
+    )
+    seen = []
+    for asset_id, name in db.execute(select):
+        seen.append(name)
+        db.execute(
+            "UPDATE release_assets SET label = 'seen' WHERE owner = 'acme' AND repo = 'tool' "
+            "AND id = ?",
+            (asset_id,),
+        )
+    assert seen == [acme.tar["name"], acme.notes["name"]]
+    assert acme.emu.get_asset(acme.notes["id"])["label"] == "seen"
+
+
+def test_keyed_update_with_another_condition_skips_a_missing_id(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    db.execute(
+        "UPDATE release_assets SET label = 'X' WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND id IN ({acme.tar['id']}, {MISSING}) AND state = 'uploaded'"
+    )
+    assert db.changes() == 1
+    assert acme.emu.get_asset(acme.tar["id"])["label"] == "X"
+
+
+def test_keyed_delete_in_the_wrong_repository_fails_and_deletes_nothing(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    with pytest.raises(RemoteError) as failure:
+        db.execute(
+            "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tol' AND id = ?",
+            (acme.tar["id"],),
+        )
+    assert str(failure.value).startswith(f"release_assets: no asset {acme.tar['id']} in acme/tol")
+    assert "Nothing was changed on GitHub" in str(failure.value)
+    assert acme.emu.get_asset(acme.tar["id"]) is not None
+
+
+def test_keyed_delete_still_costs_one_request(acme: Acme, db: apsw.Connection) -> None:
+    acme.emu.clear_log()
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?",
+        (acme.notes["id"],),
+    )
+    assert [(r.method, r.status) for r in acme.emu.log] == [("DELETE", 204)]
