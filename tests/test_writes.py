@@ -367,6 +367,21 @@ def test_upload_502_leaving_starter_is_retried(acme: Acme, db: apsw.Connection) 
     assert [r.method for r in acme.emu.log if r.origin == "api"] == ["GET", "GET", "DELETE"]
 
 
+@pytest.mark.parametrize("content", [b"a new, longer notes file", b"x" * 14])
+def test_failed_plain_insert_never_touches_an_existing_asset_of_that_name(
+    acme: Acme, db: apsw.Connection, content: bytes
+) -> None:
+    # notes.txt exists (14 bytes). A 502 on the upload must not make sqlgh take the old
+    # asset for a leftover of its own: not deleted, not adopted, a conflict error instead.
+    old = acme.emu.asset_content(acme.notes["id"])
+    acme.emu.add_fault(Fault("status", origin="uploads", method="POST", status=502))
+    with pytest.raises(WriteError, match=r"already has an asset named 'notes\.txt'"):
+        insert_data(db, acme.new, "notes.txt", content)
+    assert acme.emu.asset_content(acme.notes["id"]) == old
+    assert [r.method for r in acme.emu.log if r.method != "GET"] == ["POST"]
+    assert db.last_insert_rowid() != acme.notes["id"]
+
+
 def test_dropped_upload_is_cleaned_up_and_retried(acme: Acme, db: apsw.Connection) -> None:
     acme.emu.add_fault(Fault("drop", origin="uploads"))
     insert_data(db, acme.new, "drop.bin", b"0123456789" * 1000)

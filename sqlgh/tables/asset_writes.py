@@ -7,6 +7,7 @@ and an upload that did arrive despite a broken answer is kept rather than duplic
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, WriteError
@@ -169,6 +171,7 @@ class AssetWriter:
         attempts = max(1, int(api.options.get("upload_attempts", 3)))
         backoff = float(api.options.get("retry_backoff", 1.0))
         failure: Exception | None = None
+        started = time.time()
         for attempt in range(attempts):
             try:
                 with source.open() as body:
@@ -194,7 +197,7 @@ class AssetWriter:
                 failure = exc
             except TransportError as exc:
                 failure = exc
-            arrived = self._clean_up_failed(api, owner, repo, release_id, name, source.size)
+            arrived = self._clean_up_failed(api, owner, repo, release_id, name, source, started)
             if arrived is not None:
                 asset = arrived
                 break
@@ -212,17 +215,34 @@ class AssetWriter:
         return asset
 
     def _clean_up_failed(
-        self, api: Api, owner: str, repo: str, release_id: int, name: str, size: int
+        self,
+        api: Api,
+        owner: str,
+        repo: str,
+        release_id: int,
+        name: str,
+        source: _Source,
+        started: float,
     ) -> dict | None:
-        """After a failed upload: keep a complete arrival, delete a half-made asset."""
+        """After a failed upload: keep our upload if it did arrive, delete a half-made one.
+
+        An asset of that name that is complete but not ours was there before: it is never
+        touched, and the upload stops with the usual conflict error.
+        """
         leftover = self._find(api, owner, repo, release_id, name)
         if leftover is None:
             return None
-        if leftover.get("state") == "uploaded" and leftover.get("size") == size:
+        if leftover.get("state") != "uploaded":
+            # A retried DELETE may find the asset gone already: delete() takes 404 as done.
+            self.delete(api, {"owner": owner, "repo": repo, "id": leftover["id"]})
+            return None
+        if _is_our_upload(leftover, source, started):
             return leftover
-        # A retried DELETE may find the asset gone already: delete() takes 404 as done.
-        self.delete(api, {"owner": owner, "repo": repo, "id": leftover["id"]})
-        return None
+        raise WriteError(
+            f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset named "
+            f"{leftover.get('name')!r} (id {leftover.get('id')}); it was left as it is. Use "
+            "INSERT OR REPLACE to replace it or INSERT OR IGNORE to keep it"
+        )
 
     def _replace(
         self,
@@ -331,6 +351,33 @@ class _Source:
         if self.path is not None:
             return open(self.path, "rb")
         return io.BytesIO(self.data or b"")
+
+    def digest(self) -> str:
+        """``sha256:<hex>`` of the bytes, as GitHub reports an asset's digest."""
+        sha = hashlib.sha256()
+        with self.open() as body:
+            while chunk := body.read(1 << 20):
+                sha.update(chunk)
+        return f"sha256:{sha.hexdigest()}"
+
+
+def _is_our_upload(asset: Mapping[str, Any], source: _Source, started: float) -> bool:
+    """Whether a complete asset found after a failed upload holds our bytes.
+
+    By digest when GitHub gives one; otherwise by size and by its creation time not
+    being before the upload began (a minute's leeway for clock skew).
+    """
+    if asset.get("size") != source.size:
+        return False
+    digest = asset.get("digest")
+    if isinstance(digest, str) and digest.startswith("sha256:"):
+        return digest.lower() == source.digest()
+    created = asset.get("created_at")
+    try:
+        when = datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return False
+    return when >= started - 60
 
 
 def _required_text(column: str, value: Any) -> str:
