@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -87,7 +88,8 @@ def looks_like_commands(argument: str) -> bool:
 
 def as_command(argument: str) -> str:
     """A positional argument as a shell command: a .sql file becomes ``.read FILE``."""
-    if argument.lower().endswith(".sql") and not any(c.isspace() for c in argument.strip()):
+    looks_like_file = not any(c.isspace() for c in argument.strip()) or os.path.isfile(argument)
+    if argument.lower().endswith(".sql") and looks_like_file:
         return f".read {shlex.quote(argument)}"
     return argument
 

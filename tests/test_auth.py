@@ -120,3 +120,9 @@ def test_ghes_reads_uploads_and_downloads(tmp_path) -> None:
         assert post.path.startswith("/api/uploads/repos/acme/tool/releases/")
         assert all(r.path.startswith("/api/") for r in emu.log if r.origin != "storage")
         assert emu.unknown == []
+
+
+def test_a_host_named_like_127_is_not_loopback() -> None:
+    environ = {"GH_TOKEN": "dotcom-token", "GH_ENTERPRISE_TOKEN": "ghes-token"}
+    found = find_token("https://127.attacker.example/api/v3", environ)
+    assert found is not None and found.value == "ghes-token"

@@ -21,7 +21,7 @@ import pytest
 
 from sqlgh import __version__
 from sqlgh.emulator import Emulator
-from tests.cli_helpers import ROOT, TOKEN, demo_assets, sqlgh
+from tests.cli_helpers import ROOT, TOKEN, demo_assets, demo_repositories, sqlgh
 
 ROCKET = (
     "SELECT name, size, download_count FROM release_assets "
@@ -347,3 +347,12 @@ def _interactive(emu: Emulator, home: Path, lines: list[str], timeout: float = 2
     assert finished, f"sqlgh did not exit; it showed {shown!r}"
     assert os.WEXITSTATUS(status) == 0
     return shown.decode(errors="replace")
+
+
+def test_sql_file_whose_path_has_a_space(demo: Emulator, tmp_path: Path) -> None:
+    script = tmp_path / "my report.sql"
+    script.write_text("SELECT count(*) FROM repositories WHERE owner = 'acme';\n")
+    result = sqlgh("--format", "csv", str(script), api_url=demo.api_url)
+    assert result.returncode == 0, result.stderr
+    expected = len(demo_repositories(demo.api_url, "acme"))
+    assert result.stdout.splitlines()[-1] == str(expected)

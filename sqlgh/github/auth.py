@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlgh.github.errors import AccessError, GitHubError
+from sqlgh.github.hosts import is_loopback
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
@@ -61,11 +62,7 @@ def gh_hostname(api_url: str) -> str:
 def _uses_github_com_tokens(api_url: str) -> bool:
     host = gh_hostname(api_url)
     name = urlsplit(api_url).hostname or ""
-    return host == "github.com" or host.endswith(".ghe.com") or _loopback(name)
-
-
-def _loopback(hostname: str) -> bool:
-    return hostname in ("localhost", "::1") or hostname.startswith("127.")
+    return host == "github.com" or host.endswith(".ghe.com") or is_loopback(name)
 
 
 def token_variables(api_url: str = DEFAULT_API_URL) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ which the ``sqlgh_requests`` table shows to users.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -21,6 +20,7 @@ import uritemplate
 from sqlgh import __version__
 from sqlgh.github import cache, pages, parallel
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.hosts import is_loopback
 from sqlgh.github.pool import SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
@@ -57,18 +57,6 @@ def normalize_api_url(api_url: str) -> str:
             "or https://HOST/api/v3 for GitHub Enterprise Server"
         )
     return url
-
-
-def is_loopback(hostname: str | None) -> bool:
-    """True for localhost and 127.0.0.0/8 or ::1 addresses."""
-    if not hostname:
-        return False
-    if hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
 
 
 class Client:
