@@ -97,9 +97,11 @@ def test_tag_with_control_characters_is_refused(acme: Acme, db: apsw.Connection)
 def test_tag_with_slashes_stays_one_path_segment(acme: Acme, db: apsw.Connection) -> None:
     sql = "SELECT * FROM releases WHERE owner = 'acme' AND repo = 'tool' AND tag_name = ?"
     assert db.execute(sql, ("release/%2F/1.0",)).fetchall() == []
-    (record,) = acme.emu.log
+    record, *drafts = acme.emu.log
     assert record.path == "/repos/acme/tool/releases/tags/release%2F%252F%2F1.0"
     assert record.status == 404
+    # no published release has the tag: the list is searched for a draft
+    assert [r.path for r in drafts] == ["/repos/acme/tool/releases"]
 
 
 def test_tag_git_would_refuse_is_refused(acme: Acme, db: apsw.Connection) -> None:

@@ -6,6 +6,7 @@ and nothing sent twice that should not be (POSTs are counted in the emulator's l
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -329,3 +330,12 @@ def test_plain_http_hypermedia_gets_no_token() -> None:
     assert not client._may_authenticate("http://uploads.github.com/x", True)
     assert not client._may_authenticate("https://objects.example.com/x", None)
     assert not client._may_authenticate("https://api.github.com/x", False)
+
+
+def test_unreachable_api_names_the_host_and_port() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = sqlgh.connect(api_url=f"http://127.0.0.1:{port}", token="", cache=False, retries=0)
+    with pytest.raises(SqlghError, match=rf"could not connect to 127\.0\.0\.1:{port} \("):
+        db.execute("SELECT id FROM releases WHERE owner = 'acme' AND repo = 'tool'").fetchall()

@@ -120,7 +120,8 @@ def test_get_by_id_that_finds_nothing_is_no_row(acme: Acme, db: apsw.Connection)
     assert db.execute(sql.format("id = 999999")).fetchall() == []
     assert db.execute(sql.format("tag_name = 'v9'")).fetchall() == []
     assert db.execute("SELECT * FROM repositories WHERE owner='acme' AND name='x'").fetchall() == []
-    assert [r.status for r in acme.emu.log] == [404] * 4
+    # the missing tag also searches the release list for a draft (status 200)
+    assert [r.status for r in acme.emu.log] == [404, 404, 404, 200, 404]
 
 
 def test_list_under_missing_repository_names_it(acme: Acme, db: apsw.Connection) -> None:
@@ -295,3 +296,20 @@ def test_ghes_reads_under_api_v3() -> None:
 def test_unknown_connect_option_is_refused() -> None:
     with pytest.raises(TypeError, match=r"unknown option.*max_concurency"):
         sqlgh.connect(max_concurency=4, cache=False)
+
+
+def test_tag_lookup_finds_a_draft_through_the_list(acme: Acme, db: apsw.Connection) -> None:
+    draft = acme.emu.add_release("acme", "tool", "v3.0.0", draft=True)
+    acme.emu.clear_log()
+    rows = db.execute(
+        "SELECT id, draft FROM releases WHERE owner = 'acme' AND repo = 'tool' "
+        "AND tag_name IN ('v3.0.0', 'v1.0.0') ORDER BY id"
+    ).fetchall()
+    assert rows == [(acme.old, 0), (draft["id"], 1)]
+    # v1.0.0: one GET; v3.0.0: a 404 from the by-tag endpoint, then the release list
+    # (the two tags are looked up concurrently, so in either order)
+    assert sorted((r.status, r.path.rsplit("/", 1)[-1]) for r in acme.emu.log) == [
+        (200, "releases"),
+        (200, "v1.0.0"),
+        (404, "v3.0.0"),
+    ]

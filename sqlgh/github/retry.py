@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -65,11 +66,26 @@ def explain_transport(exc: TransportError, timeout: tuple[float, float]) -> str:
         return f"could not connect within {timeout[0]:g} s (the connect_timeout option)"
     if isinstance(cause, requests.ReadTimeout):
         return f"GitHub sent nothing for {timeout[1]:g} s (the read_timeout option)"
+    unreachable = _unreachable(cause)
+    if unreachable:
+        return unreachable
     if isinstance(cause, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
         return "the connection was dropped before the answer was complete"
     if isinstance(cause, ValueError):
         return f"the answer was not the JSON expected ({cause})"
     return str(exc)
+
+
+def _unreachable(cause: BaseException) -> str | None:
+    """ "could not connect to HOST:PORT (why)" when no connection was made at all."""
+    reason = getattr(cause.args[0], "reason", None) if cause.args else None
+    if not isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return None
+    connection = getattr(reason, "conn", None)
+    where = f"{getattr(connection, 'host', '?')}:{getattr(connection, 'port', '?')}"
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return f"could not connect to {where} (the host name does not resolve)"
+    return f"could not connect to {where} ({reason.__cause__ or 'refused'})"
 
 
 def disable_transport_retries(session: requests.Session) -> None:
