@@ -22,11 +22,12 @@ def readfile(path: str) -> bytes:
         return None  # type: ignore[return-value]
 
 
-def writefile(path: str, data: bytes | str | None) -> int | None:
+def writefile(path: str, data: bytes | str | int | float | None) -> int | None:
     """Write a blob or text to a file, like the sqlite3 shell's; return the bytes written."""
     if data is None:
         return None
-    payload = data.encode() if isinstance(data, str) else bytes(data)
+    # A number is written as its text, as the sqlite3 shell does (bytes(5) would be NULs).
+    payload = data if isinstance(data, bytes) else str(data).encode()
     with open(path, "wb") as handle:
         handle.write(payload)
     return len(payload)

@@ -170,3 +170,12 @@ def test_ghes_download() -> None:
         row = db.execute(f"SELECT data FROM release_assets {KEYED}", (acme.tar["id"],))
         assert row.fetchone() == (TAR,)
         assert not [r for r in storage_requests(emu) if "authorization" in r.headers]
+
+
+def test_writefile_writes_numbers_and_text_as_text(db: apsw.Connection, tmp_path) -> None:
+    number, text = tmp_path / "n.txt", tmp_path / "t.txt"
+    assert db.execute(
+        "SELECT writefile(?, 5), writefile(?, 'héllo')", (str(number), str(text))
+    ).fetchall() == [(1, 6)]
+    assert number.read_bytes() == b"5"
+    assert text.read_text(encoding="utf-8") == "héllo"

@@ -7,6 +7,7 @@ which the ``sqlgh_requests`` table shows to users.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -107,6 +108,7 @@ class Client:
             SessionPool(self.max_concurrency, self._plain_session) if self.cache else self._pool
         )
         self._workers: Any = None
+        self._workers_lock = threading.Lock()
         self.log: deque[RequestRecord] = deque(maxlen=LOG_SIZE)
         # GitHub asks integrators to space POST/PATCH/PUT/DELETE about a second apart.
         self.mutation_interval = mutation_interval
@@ -277,8 +279,9 @@ class Client:
         sequential when concurrency is 1 or already inside a read thread."""
         if self.max_concurrency == 1 or parallel.in_worker():
             return map(fn, items)
-        if self._workers is None:
-            self._workers = parallel.worker_pool(self.max_concurrency)
+        with self._workers_lock:  # two reading threads may get here at once
+            if self._workers is None:
+                self._workers = parallel.worker_pool(self.max_concurrency)
         return parallel.ordered_map(self._workers, fn, items, self.max_concurrency)
 
     def clear_cache(self) -> int:
