@@ -71,3 +71,8 @@ class Connection(apsw.Connection):
     def __init__(self, database: str, session: Session) -> None:
         super().__init__(database)
         self.sqlgh = session
+
+    def close(self, force: bool = False) -> None:
+        """Close the database, then the client's HTTP connections and read threads."""
+        super().close(force)
+        self.sqlgh.client.close()

@@ -65,7 +65,9 @@ class Session:
     def _on_statement(self, event: dict[str, Any]) -> None:
         if event.get("trigger"):
             return
-        self.statement_cache.clear()
+        # A new dict, not clear(): a fetch still running for an earlier statement (a
+        # prefetch cut short by LIMIT) keeps filling the old one.
+        self.statement_cache = {}
         self.memo.end_statement()
         self.rows_by_rowid.clear()
         self.applied.clear()

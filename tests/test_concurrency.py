@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -120,3 +121,24 @@ def test_errors_from_a_concurrent_fetch_reach_sql(emulator: Emulator) -> None:
         db.execute(
             "SELECT * FROM releases WHERE owner = 'acme' AND repo IN ('r0', 'nope', 'r1')"
         ).fetchall()
+
+
+def _read_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("sqlgh-read")}
+
+
+def test_closing_the_connection_stops_its_read_threads(emulator: Emulator) -> None:
+    emulator.add_repo("acme", "tool")
+    release = emulator.add_release("acme", "tool", "v1")
+    for n in range(250):  # three pages: pages 2 and 3 are read on the read threads
+        emulator.add_asset("acme", "tool", release["id"], f"f{n}.bin", content=b"x")
+    others = _read_threads()  # earlier tests' connections may still have theirs
+    db = connect_to(emulator, max_concurrency=4, cache=False)
+    sql = "SELECT count(*) FROM release_assets WHERE owner='acme' AND repo='tool' AND release_id=?"
+    assert db.execute(sql, (release["id"],)).fetchall() == [(250,)]
+    assert _read_threads() - others
+    db.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _read_threads() - others:
+        time.sleep(0.02)
+    assert not _read_threads() - others

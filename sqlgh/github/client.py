@@ -284,6 +284,16 @@ class Client:
                 self._workers = parallel.worker_pool(self.max_concurrency)
         return parallel.ordered_map(self._workers, fn, items, self.max_concurrency)
 
+    def close(self) -> None:
+        """Close every pooled connection and stop the read threads."""
+        with self._workers_lock:
+            if self._workers is not None:
+                self._workers.shutdown(wait=False, cancel_futures=True)
+                self._workers = None
+        self._pool.close()
+        if self._uncached is not self._pool:
+            self._uncached.close()
+
     def clear_cache(self) -> int:
         """Empty the conditional-request cache; return how many responses it held."""
         return cache.clear(self.cache) if self.cache is not None else 0
