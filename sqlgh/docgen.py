@@ -24,6 +24,11 @@ join); sqlgh then picks the **access path** that uses the most keys, cheapest fi
 Anything else in `WHERE` (`LIKE`, `>`, `ORDER BY`, ...) is applied by SQLite to the rows
 that path returns. Run `.requests` in the shell, or read `sqlgh_requests`, to see what a
 query really cost.
+
+A key value that is NULL (a `LEFT JOIN` row with nothing to join, say) matches no row, as
+in SQL, and costs no request. Any other value that cannot be a GitHub name or id (`'a/b'`,
+`'..'`, `'12'` as text, `-1`) is refused before any request, with an error that names the
+table and column.
 """
 
 
