@@ -70,14 +70,6 @@ def token_variables(api_url: str = DEFAULT_API_URL) -> tuple[str, ...]:
     return TOKEN_VARIABLES if _uses_github_com_tokens(api_url) else ENTERPRISE_TOKEN_VARIABLES
 
 
-def token_from_environment(
-    environ: Mapping[str, str] | None = None, api_url: str = DEFAULT_API_URL
-) -> str | None:
-    """The first non-empty token among ``token_variables(api_url)``, or None."""
-    found = find_token(api_url, environ, use_gh=False)
-    return found.value if found else None
-
-
 def find_token(
     api_url: str = DEFAULT_API_URL,
     environ: Mapping[str, str] | None = None,

@@ -36,7 +36,6 @@ INSERTABLE = frozenset(
     {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
 )
 EDITABLE = ("name", "label", "state")
-KEYS = ("owner", "repo", "release_id", "id")
 
 # A run of other characters, with the periods around it, becomes one period.
 _NOT_STORED = re.compile(r"\.*[^A-Za-z0-9._-][^A-Za-z0-9_-]*")
