@@ -20,7 +20,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, RowBuilder, parse_used, row_builder
+from sqlgh.rows import LATER, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Record, Table
 
@@ -224,7 +224,7 @@ class Cursor:
         self._records: Iterator[Record] = iter(())
         self._current: Record | None = None
         self._path: AccessPath | None = None
-        self._rows = RowBuilder(self.table, None)
+        self._rows = row_builder(self.table, None)
         self._row: list[Any] = []
         self._row_number = 0
         # What the statement that opened this cursor writes (a cursor outlives later

@@ -186,11 +186,7 @@ class AssetWriter:
                 break
             except GitHubError as exc:
                 if exc.status == 422 and "already_exists" in exc.error_codes:
-                    raise WriteError(
-                        f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset "
-                        f"named {name!r}; use INSERT OR REPLACE to replace it or INSERT OR "
-                        "IGNORE to keep it"
-                    ) from exc
+                    raise _name_taken(owner, repo, release_id, repr(name)) from exc
                 if exc.status < 500:
                     raise
                 failure = exc
@@ -237,11 +233,8 @@ class AssetWriter:
             return None
         if _is_our_upload(leftover, source, started):
             return leftover
-        raise WriteError(
-            f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset named "
-            f"{leftover.get('name')!r} (id {leftover.get('id')}); it was left as it is. Use "
-            "INSERT OR REPLACE to replace it or INSERT OR IGNORE to keep it"
-        )
+        taken = f"{leftover.get('name')!r} (id {leftover.get('id')}), left as it is"
+        raise _name_taken(owner, repo, release_id, taken)
 
     def _replace(
         self,
@@ -358,6 +351,14 @@ class _Source:
             while chunk := body.read(1 << 20):
                 sha.update(chunk)
         return f"sha256:{sha.hexdigest()}"
+
+
+def _name_taken(owner: str, repo: str, release_id: int, asset: str) -> WriteError:
+    """The conflict error of an upload onto a name the release already has."""
+    return WriteError(
+        f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset named {asset}; "
+        "use INSERT OR REPLACE to replace it or INSERT OR IGNORE to keep it"
+    )
 
 
 def _is_our_upload(asset: Mapping[str, Any], source: _Source, started: float) -> bool:
