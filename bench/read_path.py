@@ -26,6 +26,7 @@ from common import EmulatorProcess, markdown_table
 from serve import ORG, TOKEN
 
 import sqlgh
+from sqlgh.emulator import Emulator
 from sqlgh.tables import release_assets
 from sqlgh.tables.spec import AccessPath, Api, Record
 from sqlgh.vtab import register
@@ -82,22 +83,14 @@ def requests_table() -> str:
 
 
 def _assets(count: int) -> list[dict]:
-    template = {
-        "url": "https://api.github.com/repos/o/r/releases/assets/1",
-        "browser_download_url": "https://github.com/o/r/releases/download/v1/tool.tar.gz",
-        "id": 1,
-        "node_id": "RA_kwDOabc",
-        "name": "tool.tar.gz",
-        "label": None,
-        "state": "uploaded",
-        "content_type": "application/gzip",
-        "size": 123456,
-        "digest": "sha256:" + "0" * 64,
-        "download_count": 42,
-        "created_at": "2024-01-01T00:00:00Z",
-        "updated_at": "2024-01-01T00:00:00Z",
-        "uploader": {"login": "octocat", "id": 1, "type": "User", "site_admin": False},
-    }
+    """``count`` decoded assets shaped exactly as the emulator (and GitHub) serve them,
+    with the full 19-field ``uploader`` object."""
+    emulator = Emulator()
+    emulator.add_repo("o", "r")
+    release = emulator.add_release("o", "r", "v1")
+    template = emulator.add_asset(
+        "o", "r", release["id"], "tool.tar.gz", size=123456, content_type="application/gzip"
+    )
     text = json.dumps([{**template, "id": i + 1, "name": f"tool-{i}.tar.gz"} for i in range(count)])
     return json.loads(text)
 

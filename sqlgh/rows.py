@@ -3,7 +3,8 @@
 SQLite asks ``Cursor.Column`` once per cell, and each of those calls crosses from C into
 Python. ``RowBuilder`` therefore computes the used cells of a record at once, with a
 function compiled for the query's columns (top-level JSON fields by a plain ``dict.get``),
-so ``Column`` is a list index.
+so ``Column`` is a list index; when no cell is deferred, it is the row's own C-level
+``__getitem__``, which spares SQLite a Python call per cell.
 Cells that need a request (a download) are left as ``LATER`` and computed on demand.
 """
 
@@ -25,7 +26,6 @@ class RowBuilder:
         columns = table.columns
         wanted = set(range(len(columns))) if used is None else used
         self.width = len(columns)
-        # One more cell than columns, always LATER: Column(-1) (the rowid) lands there.
         cells: list[str] = []
         namespace: dict[str, Any] = {"LATER": LATER, "to_sql": to_sql}
         for index, column in enumerate(columns):
@@ -41,7 +41,14 @@ class RowBuilder:
             else:
                 namespace[f"cell_{index}"] = column.get
                 cells.append(f"cell_{index}(ctx, obj)")
-        cells.append("LATER")
+        # One more cell than columns, for Column(-1): the rowid, when a plain field gives it.
+        rowid = table.columns[table.column_index(table.rowid)] if table.rowid else None
+        if rowid is not None and rowid.plain_keys is not None and not rowid.json:
+            cells.append(_dig(rowid.plain_keys, "rowid"))
+        else:
+            cells.append("LATER")
+        # Every cell SQLite may ask for is a value: Column can be the row's own indexing.
+        self.direct = "LATER" not in cells
         # The row is one list display, compiled once per query: a loop over cells costs
         # a Python iteration per cell, and this is the hot path of every SELECT.
         source = f"def build(ctx, obj):\n    get = obj.get\n    return [{', '.join(cells)}]\n"

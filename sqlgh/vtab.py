@@ -226,6 +226,7 @@ class Cursor:
         self._path: AccessPath | None = None
         self._rows = row_builder(self.table, None)
         self._row: list[Any] = []
+        self._direct = False
         self._row_number = 0
         # What the statement that opened this cursor writes (a cursor outlives later
         # statements run while it is being read).
@@ -241,9 +242,12 @@ class Cursor:
         self._rows = row_builder(self.table, parse_used(col_used, str(WHOLE_ROW)))
         self._row_number = 0
         self._path = path
+        self.__dict__.pop("Column", None)
+        self._direct = False
         if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
             self._records = iter([(key, UNREAD) for key in keys])
         else:
+            self._direct = self._rows.direct
             # Several key tuples (an IN list) are fetched concurrently, rows in key order.
             fetches = [functools.partial(self._fetch, path, key) for key in keys]
             window = self.session.client.max_concurrency
@@ -252,9 +256,6 @@ class Cursor:
 
     def Eof(self) -> bool:
         return self._current is None
-
-    def Next(self) -> None:
-        self._advance()
 
     def Rowid(self) -> int:
         if self.rowid_index is None:
@@ -269,7 +270,8 @@ class Cursor:
         return rowid
 
     def Column(self, number: int) -> Any:
-        value = self._row[number]  # the hot path: one list index per cell
+        # Shadowed, row by row, by the row's own __getitem__ when no cell is deferred.
+        value = self._row[number]
         return self._cell(number) if value is LATER else value
 
     def _cell(self, number: int) -> Any:
@@ -345,9 +347,17 @@ class Cursor:
             self._current = None
             raise remote_error(self.table, exc) from exc
         if current is not None:
-            obj = current[1]
-            self._row = self._rows.pending() if obj is UNREAD else self._rows.build(*current)
+            if self._direct:
+                # APSW looks Column up on every call: a C callable spares a Python frame.
+                self._row = row = self._rows.build(*current)
+                self.Column = row.__getitem__  # type: ignore[method-assign]
+            elif current[1] is UNREAD:
+                self._row = self._rows.pending()
+            else:
+                self._row = self._rows.build(*current)
         self._row_number += 1
+
+    Next = _advance
 
     def _materialize(self, key: Mapping[str, Any]) -> Record:
         """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from sqlgh.rows import LATER, row_builder
+from sqlgh.rows import row_builder
 from sqlgh.tables.spec import AccessPath, Column, Table, to_sql
 
 
@@ -18,6 +20,29 @@ def test_json_text_tells_true_from_one() -> None:
         '{"a":false}',
         '{"a":0}',
     ]
+
+
+def test_json_text_of_flat_objects_follows_every_value_and_type() -> None:
+    # The memo is looked up by the first value; any other difference must still show.
+    seen = [
+        {"login": "octocat", "id": 1, "site_admin": False},
+        {"login": "octocat", "id": 1, "site_admin": 0},
+        {"login": "octocat", "id": 1.0, "site_admin": False},
+        {"login": "octocat", "id": 2, "site_admin": False},
+        {"login": "octocat", "id": 1, "site_admin": False, "type": "User"},
+        {"login": "octocat", "id": 1, "site_admin": False},
+    ]
+    assert [to_sql(v) for v in seen] == [
+        '{"login":"octocat","id":1,"site_admin":false}',
+        '{"login":"octocat","id":1,"site_admin":0}',
+        '{"login":"octocat","id":1.0,"site_admin":false}',
+        '{"login":"octocat","id":2,"site_admin":false}',
+        '{"login":"octocat","id":1,"site_admin":false,"type":"User"}',
+        '{"login":"octocat","id":1,"site_admin":false}',
+    ]
+    assert to_sql({}) == "{}"
+    assert to_sql({"a": [1], "b": True}) == '{"a":[1],"b":true}'
+    assert to_sql({"login": "octocat", "more": {"x": 1}}) == '{"login":"octocat","more":{"x":1}}'
 
 
 def test_json_text_of_nested_values_and_scalars() -> None:
@@ -55,10 +80,21 @@ def test_row_builder_matches_each_column_getter(obj: dict) -> None:
     ctx = {"owner": "acme"}
     row = row_builder(TABLE, None).build(ctx, obj)
     assert row[:-1] == [column.get(ctx, obj) for column in TABLE.columns]
-    assert row[-1] is LATER  # the rowid cell is computed on demand
+    assert row[-1] == obj.get("id")  # Column(-1), the rowid, from the rowid column
 
 
 def test_row_builder_leaves_unused_columns_empty() -> None:
     row = row_builder(TABLE, {1, 2}).build({"owner": "acme"}, OBJECTS[0])
     assert row[:-1] == [None, 1, "octocat", None, None, None]
     assert row_builder(TABLE, {1, 2}) is row_builder(TABLE, {2, 1})  # compiled once
+
+
+def test_row_builder_is_direct_only_when_no_cell_waits_for_a_request() -> None:
+    # A direct row is handed to SQLite as it is; a LATER cell needs Cursor.Column.
+    loaded = Column("blob", load=lambda api, ctx, obj: b"")
+    with_download = dataclasses.replace(TABLE, name="t2", columns=(*TABLE.columns, loaded))
+    assert row_builder(TABLE, None).direct
+    assert row_builder(with_download, {1}).direct
+    assert not row_builder(with_download, None).direct
+    no_rowid_column = dataclasses.replace(TABLE, name="t3", rowid=None)
+    assert not row_builder(no_rowid_column, {1}).direct  # the rowid is a row number

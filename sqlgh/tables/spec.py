@@ -176,8 +176,13 @@ def _plain_keys(path: str) -> tuple[str, ...] | None:
 
 # One encoder for every cell: json.dumps with options builds a new encoder per call.
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-_FLAT_TEXT: dict[tuple[Any, ...], str] = {}
+_SCALARS = (str, int, float, bool, type(None))
+_NUMBERS = (int, float)  # bool is an int
+# A flat object's JSON text by its first value: (the object, its text, the keys whose
+# values are numbers or booleans, with their types).
+_FLAT_TEXT: dict[Any, tuple[dict[str, Any], str, tuple[tuple[str, type], ...]]] = {}
 _FLAT_TEXT_LIMIT = 1024
+_EMPTY = object()
 
 
 def to_sql(value: Any) -> Any:
@@ -190,18 +195,30 @@ def to_sql(value: Any) -> Any:
 
 
 def _object_text(value: dict[str, Any]) -> str:
-    """JSON text of an object; flat ones (every asset's uploader) are encoded once.
+    """JSON text of an object; flat ones (every asset's ``uploader``) are encoded once.
 
-    A flat object's items are hashable, so they key a memo. The key holds each value's
-    type too: Python has True == 1 and 1 == 1.0, JSON does not.
+    The memo is found by the object's first value (a login, say) and used only if the
+    stored object is equal to this one, with the same type wherever a value is a number
+    or boolean (Python has True == 1 and 1 == 1.0; JSON does not). Equal objects whose
+    keys come in another order share one text: the same JSON object.
     """
+    first = next(iter(value.values()), _EMPTY)
+    if first is _EMPTY:
+        return "{}"
     try:
-        key = (tuple(value.items()), tuple(map(type, value.values())))
-        text = _FLAT_TEXT.get(key)
-    except TypeError:  # a nested object or array is not hashable
+        entry = _FLAT_TEXT.get(first)
+    except TypeError:  # an object or array first: not flat
         return _COMPACT_JSON.encode(value)
-    if text is None:
+    if entry is not None and entry[0] == value:
+        for key, kind in entry[2]:
+            if type(value[key]) is not kind:
+                break
+        else:
+            return entry[1]
+    text = _COMPACT_JSON.encode(value)
+    if all(type(v) in _SCALARS for v in value.values()):
         if len(_FLAT_TEXT) >= _FLAT_TEXT_LIMIT:
             _FLAT_TEXT.clear()
-        text = _FLAT_TEXT[key] = _COMPACT_JSON.encode(value)
+        typed = tuple((k, type(v)) for k, v in value.items() if isinstance(v, _NUMBERS))
+        _FLAT_TEXT[first] = (dict(value), text, typed)
     return text
