@@ -28,7 +28,7 @@ from serve import ORG, TOKEN
 import sqlgh
 from sqlgh.emulator import Emulator
 from sqlgh.tables import release_assets
-from sqlgh.tables.spec import AccessPath, Api, Record
+from sqlgh.tables.spec import AccessPath, Api, Batch
 from sqlgh.vtab import register
 
 ROWS = 50_000
@@ -100,9 +100,9 @@ def row_production(count: int = ROWS, repeat: int = 5) -> str:
     assets = _assets(count)
     context = {"owner": "o", "repo": "r", "release_id": 7}
 
-    def from_memory(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
-        for asset in assets:
-            yield context, asset
+    def from_memory(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
+        for start in range(0, count, 100):  # pages of 100, as GitHub serves them
+            yield context, assets[start : start + 100]
 
     path = AccessPath("memory", ("owner", "repo"), from_memory, "0", cost=1, rows=count)
     table = dataclasses.replace(release_assets.TABLE, name="bench_assets", paths=(path,))

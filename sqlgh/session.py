@@ -14,7 +14,7 @@ import apsw
 
 from sqlgh.github.client import Client
 from sqlgh.tables.memo import Memo
-from sqlgh.tables.spec import Api, Record
+from sqlgh.tables.spec import Api, Batch, Record
 
 _NOISE = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*"
 _NAME = r'(?:"(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)'
@@ -53,7 +53,7 @@ class Session:
         self.memo = Memo()
         self.options = dict(options or {})
         self.api = Api(client, self.memo, self.options)
-        self.statement_cache: dict[tuple[Any, ...], list[Record]] = {}
+        self.statement_cache: dict[tuple[Any, ...], list[Batch]] = {}
         self.rows_by_rowid: dict[tuple[str, int], Record] = {}
         self.applied: list[str] = []
         self.write_target: tuple[str, str] | None = None

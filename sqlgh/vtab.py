@@ -22,12 +22,13 @@ from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.rows import LATER, parse_used, row_builder
 from sqlgh.session import Session
-from sqlgh.tables.spec import AccessPath, Record, Table
+from sqlgh.tables.spec import AccessPath, Batch, Record, Table
 
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
 WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
 UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE/DELETE need not GET
+PAGES_AHEAD = 2  # pages each concurrently drained key of an IN list may be ahead
 
 
 def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
@@ -221,8 +222,11 @@ class Cursor:
         ]
         self.key_columns: frozenset[int] = frozenset()
         self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
-        self._records: Iterator[Record] = iter(())
-        self._current: Record | None = None
+        # Rows are walked a batch (a page) at a time: _ctx and _obj are the current row.
+        self._batches: Iterator[Batch] = iter(())
+        self._objects: Iterator[Mapping[str, Any]] = iter(())
+        self._ctx: Mapping[str, Any] = {}
+        self._obj: Mapping[str, Any] | None = None
         self._path: AccessPath | None = None
         self._rows = row_builder(self.table, None)
         self._row: list[Any] = []
@@ -245,28 +249,29 @@ class Cursor:
         self.__dict__.pop("Column", None)
         self._direct = False
         if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
-            self._records = iter([(key, UNREAD) for key in keys])
+            self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
             self._direct = self._rows.direct
             # Several key tuples (an IN list) are fetched concurrently, rows in key order.
             fetches = [functools.partial(self._fetch, path, key) for key in keys]
             window = self.session.client.max_concurrency
-            self._records = parallel.chain(fetches, window, self.session.client.per_page)
+            self._batches = parallel.chain(fetches, window, PAGES_AHEAD)
         self._advance()
 
     def Eof(self) -> bool:
-        return self._current is None
+        return self._obj is None
 
     def Rowid(self) -> int:
         if self.rowid_index is None:
             return self._row_number
-        ctx, obj = self._current  # type: ignore[misc]
+        ctx, obj = self._ctx, self._obj
+        assert obj is not None
         if obj is UNREAD:
             rowid = int(ctx[self.table.columns[self.rowid_index].name])
         else:
             rowid = self.getters[self.rowid_index](ctx, obj)
         if self.table.writer is not None:
-            self.session.rows_by_rowid[(self.table.name, rowid)] = self._current  # type: ignore[assignment]
+            self.session.rows_by_rowid[(self.table.name, rowid)] = (ctx, obj)
         return rowid
 
     def Column(self, number: int) -> Any:
@@ -278,7 +283,7 @@ class Cursor:
         """A cell computed on demand: a download, the rowid, or a row not yet read."""
         if number == -1:
             return self.Rowid()
-        ctx, obj = self._current  # type: ignore[misc]
+        ctx, obj = self._ctx, self._obj
         if obj is UNREAD:
             ctx, obj = self._materialize(ctx)
         return self.getters[number](ctx, obj)
@@ -287,14 +292,14 @@ class Cursor:
         # An UPDATE reads unchanged columns this way: key columns are free, the rest
         # (including downloads) are never fetched just to be written back unchanged.
         if number in self.key_columns:
-            ctx, obj = self._current  # type: ignore[misc]
+            ctx, obj = self._ctx, self._obj
             name = self.table.columns[number].name
             return ctx[name] if name in ctx else self.getters[number](ctx, obj)
         return apsw.no_change
 
     def Close(self) -> None:
-        self._records = iter(())
-        self._current = None
+        self._batches = self._objects = iter(())
+        self._obj = None
 
     def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         """Every combination of the key values, each checked; NULL equals nothing in SQL,
@@ -327,50 +332,65 @@ class Cursor:
         used = {int(c) for c in col_used.split(",") if c and c != str(WHOLE_ROW)}
         return col_used != str(WHOLE_ROW) and used <= self.key_columns
 
-    def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Record]:
+    def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Batch]:
         cache = self.session.statement_cache
         cache_key = (self.table.name, path.name, *key.values())
         hit = cache.get(cache_key)
         if hit is not None:
             yield from hit
             return
-        collected: list[Record] = []
-        for record in path.fetch(self.session.api, key):
-            collected.append(record)
-            yield record
+        collected: list[Batch] = []
+        for batch in path.fetch(self.session.api, key):
+            collected.append(batch)
+            yield batch
         cache[cache_key] = collected
 
     def _advance(self) -> None:
-        try:
-            current = self._current = next(self._records, None)
-        except (GitHubError, TransportError, SqlghError) as exc:
-            self._current = None
-            raise remote_error(self.table, exc) from exc
-        if current is not None:
+        obj = next(self._objects, None)
+        if obj is None:
+            obj = self._next_batch()
+        self._obj = obj
+        if obj is not None:
             if self._direct:
                 # APSW looks Column up on every call: a C callable spares a Python frame.
-                self._row = row = self._rows.build(*current)
+                self._row = row = self._rows.build(self._ctx, obj)
                 self.Column = row.__getitem__  # type: ignore[method-assign]
-            elif current[1] is UNREAD:
+            elif obj is UNREAD:
                 self._row = self._rows.pending()
             else:
-                self._row = self._rows.build(*current)
+                self._row = self._rows.build(self._ctx, obj)
         self._row_number += 1
 
     Next = _advance
+
+    def _next_batch(self) -> Mapping[str, Any] | None:
+        """The first object of the next batch that has one; None at the end."""
+        try:
+            for ctx, objects in self._batches:
+                self._objects = iter(objects)
+                obj = next(self._objects, None)
+                if obj is not None:
+                    self._ctx = ctx
+                    return obj
+        except (GitHubError, TransportError, SqlghError) as exc:
+            self._batches = iter(())
+            self._obj = None
+            raise remote_error(self.table, exc) from exc
+        return None
 
     def _materialize(self, key: Mapping[str, Any]) -> Record:
         """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""
         path = self._path
         assert path is not None
+        rows = ((ctx, obj) for ctx, objects in path.fetch(self.session.api, key) for obj in objects)
         try:
-            record = next(path.fetch(self.session.api, key), None)
+            record = next(rows, None)
         except (GitHubError, TransportError, SqlghError) as exc:
             raise remote_error(self.table, exc) from exc
         if record is None:
             shown = ", ".join(f"{k} = {v!r}" for k, v in key.items())
             raise RemoteError(f"{self.table.name}: no row with {shown}")
-        self._current = record
+        self._ctx, self._obj = record
         return record
 
 

@@ -220,14 +220,14 @@ class Client:
                 return None
             raise
 
-    def paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        """Yield the items of a list endpoint (see ``_paginate``).
+    def pages(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
+        """Yield the pages of a list endpoint, each a list of items (see ``_pages``).
 
         When a rate limit stops the list, the error says how many of its pages were left.
         """
         count = _PageCount()
         try:
-            yield from self._paginate(url, params, count)
+            yield from self._pages(url, params, count)
         except RateLimitError as exc:
             if count.total is None:
                 raise
@@ -238,10 +238,15 @@ class Client:
                 f"{count.total} pages",
             ) from exc
 
-    def _paginate(
+    def paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Yield the items of a list endpoint, page after page."""
+        for page in self.pages(url, params):
+            yield from page
+
+    def _pages(
         self, url: str, params: Mapping[str, Any] | None, count: _PageCount
-    ) -> Iterator[Any]:
-        """Yield the items of a list endpoint, one page at a time, following ``rel="next"``.
+    ) -> Iterator[list[Any]]:
+        """Yield the pages of a list endpoint, following ``rel="next"``.
 
         Pages are fetched lazily: a consumer that stops early costs no further request.
         With ``max_concurrency`` > 1, once the consumer reads past the first page and its
@@ -264,7 +269,7 @@ class Client:
                     bar = self.progress(total=total, desc=self.display_path(url), unit="page")
                 if bar is not None:
                     bar.update(1)
-                yield from page
+                yield page
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
@@ -300,7 +305,7 @@ class Client:
 
     def _parallel_pages(
         self, urls: list[str], bar: Progress | None, count: _PageCount
-    ) -> Iterator[Any]:
+    ) -> Iterator[list[Any]]:
         def one(url: str) -> list[Any]:
             return self.resilience.run("GET", lambda: self._get_page(url, None))[0]
 
@@ -308,7 +313,7 @@ class Client:
             count.done += 1
             if bar is not None:
                 bar.update(1)
-            yield from page
+            yield page
 
     def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""

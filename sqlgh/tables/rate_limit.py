@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 RATE_LIMIT = "/rate_limit"
 
@@ -30,12 +30,17 @@ def _iso(epoch: Any) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def fetch(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """One GET of /rate_limit; a row per resource, in GitHub's order."""
     overview = api.client.get_json(api.client.url(RATE_LIMIT))
-    for resource, budget in (overview.get("resources") or {}).items():
-        if isinstance(budget, Mapping):
-            yield {}, {**budget, "resource": resource, "reset": _iso(budget.get("reset"))}
+    yield (
+        {},
+        [
+            {**budget, "resource": resource, "reset": _iso(budget.get("reset"))}
+            for resource, budget in (overview.get("resources") or {}).items()
+            if isinstance(budget, Mapping)
+        ],
+    )
 
 
 TABLE = Table(

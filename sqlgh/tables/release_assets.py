@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import partial
+from itertools import chain
 from typing import Any
 
 from sqlgh.github.parallel import head_start
@@ -12,7 +13,7 @@ from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.memo import embedded_assets_complete
 from sqlgh.tables.remote import listing
-from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 RELEASES = "/repos/{owner}/{repo}/releases"
 ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
@@ -71,36 +72,35 @@ def _context(owner: str, repo: str, release_id: int | None) -> dict[str, Any]:
     return {"owner": owner, "repo": repo, "release_id": release_id}
 
 
-def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """One GET of the asset; no row when GitHub answers 404."""
     client = api.client
     url = client.url(ASSET, owner=key["owner"], repo=key["repo"], asset_id=key["id"])
     asset = client.get_json_or_none(url)
     if asset is not None:
-        yield _context(key["owner"], key["repo"], api.memo.release_of(key["id"])), asset
+        yield _context(key["owner"], key["repo"], api.memo.release_of(key["id"])), [asset]
 
 
-def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The release's asset list, 100 a page; free when this statement listed the release."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
     known = api.memo.embedded_assets(owner, repo, release_id)
     if known is None:
         yield from _release_assets(api, owner, repo, release_id)
-        return
-    context = _context(owner, repo, release_id)
-    for asset in known:
-        yield context, asset
+    else:
+        yield _context(owner, repo, release_id), known
 
 
-def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The release's asset list, keeping the one asset asked for."""
-    for record in fetch_by_release(api, key):
-        if record[1].get("id") == key["id"]:
-            yield record
-            return
+    for context, assets in fetch_by_release(api, key):
+        for asset in assets:
+            if asset.get("id") == key["id"]:
+                yield context, [asset]
+                return
 
 
-def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """Every asset of every release: the release list, with its embedded asset arrays.
 
     Releases whose asset list must be paged are started concurrently (their first page),
@@ -108,27 +108,27 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
     """
     owner, repo = key["owner"], key["repo"]
     url = api.client.url(RELEASES, owner=owner, repo=repo)
-    releases = listing(api, url, f"repository {owner}/{repo}")
-    for records in api.client.parallel_map(partial(_assets_of, api, owner, repo), releases):
-        yield from records
+    releases = chain.from_iterable(listing(api, url, f"repository {owner}/{repo}"))
+    for batches in api.client.parallel_map(partial(_assets_of, api, owner, repo), releases):
+        yield from batches
 
 
-def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Record]:
+def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Batch]:
     api.memo.remember_release(owner, repo, release)
     if not embedded_assets_complete(release):
         return head_start(_release_assets(api, owner, repo, release["id"]))
-    context = _context(owner, repo, release["id"])
-    return iter([(context, asset) for asset in release["assets"]])
+    return iter([(_context(owner, repo, release["id"]), release["assets"])])
 
 
-def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Record]:
+def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Batch]:
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
     context = _context(owner, repo, release_id)
     parent = f"release {release_id} of {owner}/{repo}"
-    for asset in listing(api, url, parent):
-        if isinstance(asset.get("id"), int):
-            api.memo.remember_asset(asset["id"], release_id)
-        yield context, asset
+    for page in listing(api, url, parent):
+        for asset in page:
+            if isinstance(asset.get("id"), int):
+                api.memo.remember_asset(asset["id"], release_id)
+        yield context, page
 
 
 TABLE = Table(

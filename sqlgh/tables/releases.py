@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlgh.tables import keys
 from sqlgh.tables.remote import listing
-from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 RELEASES = "/repos/{owner}/{repo}/releases"
 RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
@@ -46,24 +46,25 @@ def _columns() -> tuple[Column, ...]:
     )
 
 
-def _remembered(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Record:
-    api.memo.remember_release(owner, repo, release)
-    return {"owner": owner, "repo": repo}, release
+def _remembered(api: Api, owner: str, repo: str, releases: list[Any]) -> Batch:
+    for release in releases:
+        api.memo.remember_release(owner, repo, release)
+    return {"owner": owner, "repo": repo}, releases
 
 
-def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Record]:
+def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
     release = api.client.get_json_or_none(url)
     if release is not None:
-        yield _remembered(api, key["owner"], key["repo"], release)
+        yield _remembered(api, key["owner"], key["repo"], [release])
 
 
-def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """GET one release by id."""
     url = api.client.url(RELEASE, owner=key["owner"], repo=key["repo"], release_id=key["id"])
     return _one(api, key, url)
 
 
-def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """GET the published release of a tag; failing that, look for a draft in the list.
 
     GitHub's by-tag endpoint serves published releases only. Drafts are visible to a
@@ -74,22 +75,21 @@ def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
     if found or not api.client.has_token:
         yield from found
         return
-    for record in fetch_by_repo(api, key):
-        if record[1].get("tag_name") == key["tag_name"]:
-            yield record
+    for context, releases in fetch_by_repo(api, key):
+        yield context, [r for r in releases if r.get("tag_name") == key["tag_name"]]
 
 
-def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """GET the latest release (GitHub's choice: newest non-draft, non-prerelease)."""
     return _one(api, key, api.client.url(LATEST, owner=key["owner"], repo=key["repo"]))
 
 
-def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The repository's release list, newest first, 100 a page."""
     owner, repo = key["owner"], key["repo"]
     url = api.client.url(RELEASES, owner=owner, repo=repo)
-    for release in listing(api, url, f"repository {owner}/{repo}"):
-        yield _remembered(api, owner, repo, release)
+    for page in listing(api, url, f"repository {owner}/{repo}"):
+        yield _remembered(api, owner, repo, page)
 
 
 TABLE = Table(

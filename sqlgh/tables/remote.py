@@ -19,10 +19,10 @@ def not_visible(api: Api) -> str:
 
 def listing(
     api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None
-) -> Iterator[Any]:
-    """Page through a list endpoint; a 404 becomes an error naming the missing parent."""
+) -> Iterator[list[Any]]:
+    """The pages of a list endpoint; a 404 becomes an error naming the missing parent."""
     try:
-        yield from api.client.paginate(url, params)
+        yield from api.client.pages(url, params)
     except GitHubError as exc:
         if exc.status == 404:
             raise RemoteError(

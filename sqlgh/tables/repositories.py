@@ -8,7 +8,7 @@ from typing import Any
 from sqlgh.errors import RemoteError
 from sqlgh.tables import keys
 from sqlgh.tables.remote import listing
-from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 ORG_REPOS = "/orgs/{owner}/repos"
 USER_REPOS = "/users/{owner}/repos"
@@ -31,30 +31,30 @@ COLUMNS = (
 )
 
 
-def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """GET one repository."""
     url = api.client.url(REPO, owner=key["owner"], repo=key["name"])
     repository = api.client.get_json_or_none(url)
     if repository is not None:
-        yield {"owner": key["owner"]}, repository
+        yield {"owner": key["owner"]}, [repository]
 
 
-def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """An organization's repositories; for a user, the user's public repositories."""
     owner = key["owner"]
     context = {"owner": owner}
     yielded = False
     try:
-        for repository in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
+        for page in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
             yielded = True
-            yield context, repository
+            yield context, page
         return
     except RemoteError:
         if yielded:
             raise
     # Not an organization: GitHub answers 404 for a user's login on /orgs.
-    for repository in listing(api, api.client.url(USER_REPOS, owner=owner), f"owner {owner}"):
-        yield context, repository
+    for page in listing(api, api.client.url(USER_REPOS, owner=owner), f"owner {owner}"):
+        yield context, page
 
 
 TABLE = Table(

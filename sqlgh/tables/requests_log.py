@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlgh.github.client import RequestRecord
-from sqlgh.tables.spec import AccessPath, Api, Column, Record, Table
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 
 def iso_time(epoch: float) -> str:
@@ -33,10 +33,9 @@ def as_row(seq: int, record: RequestRecord) -> dict[str, Any]:
     }
 
 
-def fetch_log(api: Api, key: Mapping[str, Any]) -> Iterator[Record]:
+def fetch_log(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """A snapshot of the client's request log, oldest first."""
-    for seq, record in enumerate(list(api.client.log), start=1):
-        yield {}, as_row(seq, record)
+    yield {}, [as_row(seq, record) for seq, record in enumerate(list(api.client.log), start=1)]
 
 
 TABLE = Table(

@@ -8,7 +8,7 @@ A table is data, not code: a list of ``Column``s (name, JSONPath, SQL type) and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,9 @@ from sqlgh.tables.memo import Memo
 # A row before it becomes a tuple: (context, object). The context carries the key columns
 # the request was made with (owner, repo, release_id) that GitHub's JSON does not repeat.
 Record = tuple[Mapping[str, Any], Mapping[str, Any]]
+# What an access path yields: objects that share one context, typically a page of a list.
+# Rows are walked a page at a time, so no per-row tuple is made or kept.
+Batch = tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]
 Getter = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
 Validator = Callable[[str, str, Any], Any]
 Loader = Callable[["Api", Mapping[str, Any], Mapping[str, Any]], Any]
@@ -66,7 +69,7 @@ class Api:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-Fetch = Callable[[Api, Mapping[str, Any]], Iterator[Record]]
+Fetch = Callable[[Api, Mapping[str, Any]], Iterator[Batch]]
 
 
 @dataclass(frozen=True)
