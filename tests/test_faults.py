@@ -302,6 +302,29 @@ def test_read_only_token_writing_is_told_it_needs_contents_write() -> None:
             )
 
 
+def test_sso_403_says_to_authorize_the_token_and_where(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("sso_required", path="/releases/"))
+    with pytest.raises(SqlghError) as caught:
+        names(connect_to(emulator), release_id)
+    text = str(caught.value)
+    assert "release_assets: the organization enforces SAML single sign-on" in text
+    assert "/orgs/acme/sso?authorization_request=AZ42" in text  # where to authorize it
+    assert "permission" not in text and TOKEN not in text
+
+
+def test_ip_allow_list_403_is_not_blamed_on_the_token(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("ip_allow_list", path="/releases/"))
+    with pytest.raises(
+        SqlghError,
+        match="release_assets: the organization accepts requests "
+        "only from addresses on its IP allow list",
+    ) as caught:
+        names(connect_to(emulator), release_id)
+    assert "permission" not in str(caught.value)
+
+
 def test_bearer_token_to_api_and_uploads_only(emulator: Emulator) -> None:
     release_id = seed(emulator, assets=1)
     db = connect_to(emulator, **FAST)

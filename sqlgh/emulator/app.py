@@ -196,6 +196,24 @@ class App:
             return json_response(
                 status, error(message, status, SECONDARY_DOCS), _retry_after(fault)
             )
+        if kind == "sso_required":
+            # Header and message as GitHub sends them for a token not authorized for an
+            # organization that enforces SAML single sign-on (octokit/rest.js#663 and
+            # GitHub's "Authorizing a personal access token for use with SAML SSO").
+            sso = f"required; url={self.shapes.web}/orgs/acme/sso?authorization_request=AZ42"
+            message = (
+                "Resource protected by organization SAML enforcement. You must grant your "
+                "Personal Access token access to this organization."
+            )
+            return json_response(403, error(message, 403), [("X-GitHub-SSO", sso)])
+        if kind == "ip_allow_list":
+            # Message as quoted in SalesforceFoundation/NPSP#7247.
+            message = (
+                "Although you appear to have the correct authorization credentials, the "
+                "`acme` organization has an IP allow list enabled, and your IP address is "
+                "not permitted to access this resource."
+            )
+            return json_response(403, error(message, 403))
         return None
 
     def _identity(self, request: Request) -> tuple[Identity | None, bool]:

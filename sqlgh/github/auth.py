@@ -129,10 +129,7 @@ def explain_access(error: GitHubError, token_source: str | None) -> GitHubError:
             )
         return AccessError(error, text)
     if error.status == 403:
-        whose = f"the token from {token_source}" if token_source else "an anonymous request"
-        return AccessError(
-            error, f"{whose} may not do this; the request needs the {permission} permission"
-        )
+        return AccessError(error, _forbidden(error, token_source, permission))
     if error.status == 404 and write:
         return AccessError(
             error,
@@ -140,3 +137,23 @@ def explain_access(error: GitHubError, token_source: str | None) -> GitHubError:
             f"{permission} permission on the repository)",
         )
     return error
+
+
+def _forbidden(error: GitHubError, token_source: str | None, permission: str) -> str:
+    """What a 403 that is no rate limit means: SAML SSO, an IP allow list, or permissions."""
+    sso = {k.lower(): v for k, v in error.headers.items()}.get("x-github-sso", "")
+    if sso.startswith("required"):
+        # GitHub names the page where the token is authorized: "required; url=<page>".
+        url = sso.partition("url=")[2].strip()
+        where = f" at {url}" if url else " (GitHub settings > Personal access tokens)"
+        return (
+            "the organization enforces SAML single sign-on and the token is not authorized "
+            f"for it; authorize the token for the organization{where}"
+        )
+    if "ip allow list" in error.message.lower():
+        return (
+            "the organization accepts requests only from addresses on its IP allow list, "
+            "and this machine's is not; run from an allowed network or ask an owner"
+        )
+    whose = f"the token from {token_source}" if token_source else "an anonymous request"
+    return f"{whose} may not do this; the request needs the {permission} permission"
