@@ -43,6 +43,12 @@ def test_status_burst_then_disarms(emu: Emulator) -> None:
     assert requests.get(f"{releases_url(emu)}/tags/v1", timeout=10).ok  # path did not match
 
 
+def test_fault_after_lets_the_first_requests_through(emu: Emulator) -> None:
+    emu.add_fault(Fault(status=500, after=2, times=1, path=r"/releases$"))
+    statuses = [requests.get(releases_url(emu), timeout=10).status_code for _ in range(4)]
+    assert statuses == [200, 200, 500, 200]
+
+
 def test_fault_filters_and_clear(emu: Emulator) -> None:
     emu.add_fault(Fault(status=503, method="POST", times=-1))
     emu.add_fault(Fault(status=500, origin="storage", times=-1))

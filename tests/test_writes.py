@@ -192,6 +192,33 @@ def test_replace_whose_first_rename_fails_keeps_the_old(acme: Acme, db: apsw.Con
     assert_replace_left_old_unchanged(acme)
 
 
+def test_replace_that_cannot_restore_the_old_name_keeps_both(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # The rename of the new upload into place is refused with GitHub's 422 for a taken
+    # name; the old asset's first rename (aside) passes, its rename back fails.
+    new_asset = rf"/assets/(?!{acme.notes['id']}$)\d+$"
+    acme.emu.add_fault(Fault("status", method="PATCH", path=new_asset, status=422, times=-1))
+    old_asset = rf"/assets/{acme.notes['id']}$"
+    acme.emu.add_fault(
+        Fault("status", method="PATCH", path=old_asset, status=500, after=1, times=-1)
+    )
+    with pytest.raises(WriteError, match="both are kept") as failure:
+        insert_data(db, acme.new, "notes.txt", b"new", "OR REPLACE")
+    text = str(failure.value)
+    old = acme.emu.get_asset(acme.notes["id"])
+    assert old["name"].startswith("sqlgh-old-") and f"{old['name']!r}" in text
+    assert acme.emu.asset_content(acme.notes["id"]) == b"release notes\n"  # not lost
+    new = [
+        a
+        for a in acme.emu.list_assets("acme", "tool", acme.new)
+        if a["name"].startswith("sqlgh-new-")
+    ]
+    assert len(new) == 1 and f"(id {new[0]['id']})" in text
+    assert acme.emu.asset_content(new[0]["id"]) == b"new"
+    assert "DELETE" not in [r.method for r in acme.emu.log]
+
+
 # UPDATE ---------------------------------------------------------------------------------
 
 

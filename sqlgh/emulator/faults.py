@@ -24,7 +24,8 @@ KINDS = (
 class Fault:
     """One switch. It matches requests by ``method``, ``path`` (a regex searched in the
     raw path) and ``origin`` ("api", "uploads", "storage" or "web"); None matches any.
-    It fires ``times`` times (a negative number: forever), then disarms."""
+    It lets the first ``after`` matching requests through, then fires ``times`` times (a
+    negative number: forever), then disarms."""
 
     kind: str = "status"
     method: str | None = None
@@ -34,7 +35,9 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     retry_after: int | None = None
+    after: int = 0
     fired: int = field(default=0, init=False)
+    passed: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -76,6 +79,9 @@ class Faults:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(origin, method, path):
+                    if fault.passed < fault.after:
+                        fault.passed += 1
+                        continue
                     fault.fired += 1
                     if fault.times >= 0 and fault.fired >= fault.times:
                         self._faults.remove(fault)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlgh.errors import InputError, RemoteError, WriteError
+from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.auth import where_tokens_come_from
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.transfer import upload
@@ -36,6 +36,8 @@ INSERTABLE = frozenset(
     {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
 )
 EDITABLE = ("name", "label", "state")
+# What a step of a write can fail with (SqlghError: a 404 or 422 already explained).
+_FAILURES = (GitHubError, TransportError, SqlghError)
 
 # A run of other characters, with the periods around it, becomes one period.
 _NOT_STORED = re.compile(r"\.*[^A-Za-z0-9._-][^A-Za-z0-9_-]*")
@@ -266,28 +268,38 @@ class AssetWriter:
             label,
             content_type,
         )
+        aside = f"sqlgh-old-{tag}-{name}"
         try:
-            self._patch(api, owner, repo, existing["id"], {"name": f"sqlgh-old-{tag}-{name}"})
-        except (GitHubError, TransportError) as exc:
+            self._patch(api, owner, repo, existing["id"], {"name": aside})
+        except _FAILURES as exc:
             self._delete_quietly(api, owner, repo, new["id"])
             raise WriteError(
                 f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
             ) from exc
         try:
             self._patch(api, owner, repo, new["id"], {"name": name})
-        except (GitHubError, TransportError) as exc:
-            self._patch(api, owner, repo, existing["id"], {"name": name})
+        except _FAILURES as exc:
+            try:
+                self._patch(api, owner, repo, existing["id"], {"name": name})
+            except _FAILURES as restoring:
+                # Both assets are kept: nothing is lost, and the user can finish by hand.
+                raise WriteError(
+                    f"{TABLE}: could not replace {name!r}: renaming the new upload into place "
+                    f"failed ({exc}), and so did renaming the old asset back ({restoring}); "
+                    f"both are kept: the old one as {aside!r} (id {existing['id']}), the new "
+                    f"one as {new['name']!r} (id {new['id']}). Rename asset {existing['id']} "
+                    f"back to {name!r} with UPDATE, or the new one into place"
+                ) from exc
             self._delete_quietly(api, owner, repo, new["id"])
             raise WriteError(
                 f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
             ) from exc
         try:
             self.delete(api, {"owner": owner, "repo": repo, "id": existing["id"]})
-        except (GitHubError, TransportError) as exc:
+        except _FAILURES as exc:
             raise WriteError(
                 f"{TABLE}: replaced {name!r} (new id {new['id']}), but the old asset "
-                f"{existing['id']} could not be deleted and remains as "
-                f"'sqlgh-old-{tag}-{name}': {exc}"
+                f"{existing['id']} could not be deleted and remains as {aside!r}: {exc}"
             ) from exc
         return int(new["id"]), f"replaced {name!r} (id {existing['id']} -> {new['id']})"
 
@@ -308,7 +320,7 @@ class AssetWriter:
     def _delete_quietly(self, api: Api, owner: str, repo: str, asset_id: int) -> None:
         try:
             self.delete(api, {"owner": owner, "repo": repo, "id": asset_id})
-        except (GitHubError, TransportError):
+        except _FAILURES:
             print(f"sqlgh: could not delete temporary asset {asset_id}", file=sys.stderr)
 
 
