@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlgh.tables.spec import Table, to_sql
+from sqlgh.tables.spec import Table, object_text, to_sql
 
 LATER: Any = object()  # a cell computed only when SQLite asks for it
 
@@ -27,7 +27,7 @@ class RowBuilder:
         wanted = set(range(len(columns))) if used is None else used
         self.width = len(columns)
         cells: list[str] = []
-        namespace: dict[str, Any] = {"LATER": LATER, "to_sql": to_sql}
+        namespace: dict[str, Any] = {"LATER": LATER, "to_sql": to_sql, "object_text": object_text}
         for index, column in enumerate(columns):
             if index not in wanted:
                 cells.append("None")
@@ -37,7 +37,13 @@ class RowBuilder:
                 cells.append(f"ctx.get({column.name!r})")
             elif column.plain_keys is not None:
                 cell = _dig(column.plain_keys, f"v{index}")
-                cells.append(f"to_sql({cell})" if column.json else cell)
+                if column.json:  # objects (the common case) skip to_sql's dispatch
+                    value = f"j{index}"
+                    cell = (
+                        f"(object_text({value}) if type({value} := {cell}) is dict "
+                        f"else to_sql({value}))"
+                    )
+                cells.append(cell)
             else:
                 namespace[f"cell_{index}"] = column.get
                 cells.append(f"cell_{index}(ctx, obj)")

@@ -353,8 +353,7 @@ class Cursor:
         if obj is not None:
             if self._direct:
                 # APSW looks Column up on every call: a C callable spares a Python frame.
-                self._row = row = self._rows.build(self._ctx, obj)
-                self.Column = row.__getitem__  # type: ignore[method-assign]
+                self.Column = self._rows.build(self._ctx, obj).__getitem__  # type: ignore[method-assign]
             elif obj is UNREAD:
                 self._row = self._rows.pending()
             else:

@@ -191,13 +191,13 @@ _EMPTY = object()
 def to_sql(value: Any) -> Any:
     """A JSON value as SQLite stores it: objects and arrays become JSON text."""
     if isinstance(value, dict):
-        return _object_text(value)
+        return object_text(value)
     if isinstance(value, list):
         return _COMPACT_JSON.encode(value)
     return value
 
 
-def _object_text(value: dict[str, Any]) -> str:
+def object_text(value: dict[str, Any]) -> str:
     """JSON text of an object; flat ones (every asset's ``uploader``) are encoded once.
 
     The memo is found by the object's first value (a login, say) and used only if the
