@@ -4,6 +4,7 @@ and that object storage never sees the token."""
 from __future__ import annotations
 
 import hashlib
+import os
 
 import apsw
 import pytest
@@ -12,6 +13,7 @@ from helpers import NOTES, TAR, Acme, seed_acme
 
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import RemoteError, SqlghError
+from sqlgh.github.body import Decoded
 
 KEYED = "WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
 
@@ -179,3 +181,27 @@ def test_writefile_writes_numbers_and_text_as_text(db: apsw.Connection, tmp_path
     ).fetchall() == [(1, 6)]
     assert number.read_bytes() == b"5"
     assert text.read_text(encoding="utf-8") == "héllo"
+
+
+def test_downloads_reuse_the_storage_connection(acme: Acme, tmp_path) -> None:
+    db = connect_to(acme.emu, cache=False)  # then downloads use client.session
+    big = acme.emu.add_asset("acme", "tool", acme.new, "big.bin", size=3 * (1 << 20) + 5)
+    for n in range(3):
+        path = download(db, big["id"], f"{tmp_path}/{n}/")
+        assert os.path.getsize(path) == big["size"]
+    pools = db.sqlgh.client.session.get_adapter(acme.emu.storage_url).poolmanager.pools
+    port = int(acme.emu.storage_url.rsplit(":", 1)[1])
+    (storage,) = [pools[key] for key in pools.keys() if key.key_port == port]  # noqa: SIM118
+    idle = [connection for connection in storage.pool.queue if connection is not None]
+    assert storage.num_requests == 3
+    assert [connection.is_connected for connection in idle] == [True]  # kept alive
+
+
+def test_decoded_bodies_fill_buffers_across_pieces() -> None:
+    pieces = Decoded(iter([b"abc", b"", b"defgh", b"i"]))
+    buffer = memoryview(bytearray(4))
+    read = []
+    while count := pieces.readinto(buffer):
+        read.append(bytes(buffer[:count]))
+    assert read == [b"abc", b"defg", b"h", b"i"]
+    assert pieces.readinto(buffer) == 0

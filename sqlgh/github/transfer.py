@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import urljoin
 
 import requests
 import uritemplate
 
+from sqlgh.github.body import HashBehind, chunks
 from sqlgh.github.client import Client
 from sqlgh.github.errors import TransportError
 from sqlgh.github.progress import ReadingProgress
 
-CHUNK = 1 << 20
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-OCTET_STREAM = {"Accept": "application/octet-stream"}
+# Bytes as stored: the digest is of those, and curl, too, asks for no encoding.
+OCTET_STREAM = {"Accept": "application/octet-stream", "Accept-Encoding": "identity"}
 
 
 def upload(
@@ -80,18 +79,19 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
                 total = int(length) if length.isdigit() else None
                 label = name or asset_url.rsplit("/", 1)[-1]
                 bar = client.progress(total=total, desc=f"download {label}", unit="B")
-            writer = _WriteBehind(sink, digest)
+            hasher = HashBehind(digest)
             try:
-                for chunk in response.iter_content(CHUNK):
-                    writer.write(chunk)
+                for chunk in chunks(response, hasher):
+                    sink.write(chunk)
+                    hasher.hash(chunk)
                     written += len(chunk)
                     bar.update(len(chunk))
-                writer.close()
+                hasher.close()
                 return written, digest.hexdigest()
             except requests.RequestException as exc:
                 failure = TransportError("GET", client.display_path(url), exc)
             finally:
-                writer.close()  # every byte counted in ``written`` is on disk before a resume
+                hasher.close()  # every byte counted in ``written`` is hashed before a resume
                 response.close()
             if attempt + 1 < policy.attempts:
                 client.resilience.sleep(policy.delay(attempt))
@@ -99,47 +99,6 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
     finally:
         if bar is not None:
             bar.close()
-
-
-class _WriteBehind:
-    """Writes and hashes chunks on a second thread while the next chunk is read.
-
-    Socket reads, file writes and SHA-256 all release the GIL, so checking the digest
-    overlaps with the download instead of adding to it. At most ``DEPTH`` chunks wait.
-    """
-
-    DEPTH = 4
-
-    def __init__(self, sink: BinaryIO, digest: Any) -> None:
-        self._sink, self._digest = sink, digest
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.DEPTH)
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    self._sink.write(chunk)
-                    self._digest.update(chunk)
-                except BaseException as exc:  # raised again in the reading thread
-                    self._error = exc
-
-    def write(self, chunk: bytes) -> None:
-        """Queue a chunk; raise the writer's error, if it had one."""
-        if self._error is not None:
-            raise self._error
-        self._queue.put(chunk)
-
-    def close(self) -> None:
-        """Wait until every queued chunk is written; raise the writer's error, if any."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            raise self._error
 
 
 def _open(client: Client, asset_url: str, offset: int) -> tuple[requests.Response, str]:
