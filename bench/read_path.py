@@ -85,12 +85,12 @@ def requests_table() -> str:
 def _assets(count: int) -> list[dict]:
     """``count`` decoded assets shaped exactly as the emulator (and GitHub) serve them,
     with the full 19-field ``uploader`` object."""
-    emulator = Emulator()
-    emulator.add_repo("o", "r")
-    release = emulator.add_release("o", "r", "v1")
-    template = emulator.add_asset(
-        "o", "r", release["id"], "tool.tar.gz", size=123456, content_type="application/gzip"
-    )
+    with Emulator() as emulator:
+        emulator.add_repo("o", "r")
+        release = emulator.add_release("o", "r", "v1")
+        template = emulator.add_asset(
+            "o", "r", release["id"], "tool.tar.gz", size=123456, content_type="application/gzip"
+        )
     text = json.dumps([{**template, "id": i + 1, "name": f"tool-{i}.tar.gz"} for i in range(count)])
     return json.loads(text)
 

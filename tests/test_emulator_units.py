@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -102,3 +103,12 @@ def test_demo_checksums_match_digests() -> None:
             digest, name = line.split("  ")
             asset = next(a for a in release.assets.values() if a.name == name)
             assert emu.get_asset(asset.id)["digest"] == f"sha256:{digest}"
+
+
+def test_an_emulator_never_stopped_still_removes_its_spool_folder() -> None:
+    emulator = Emulator()
+    spool = emulator._spool_dir
+    assert os.path.isdir(spool)
+    del emulator
+    gc.collect()
+    assert not os.path.exists(spool)

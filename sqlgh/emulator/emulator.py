@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import weakref
 from typing import Any
 
 from sqlgh.emulator.app import App, RequestRecord
@@ -55,6 +56,10 @@ class Emulator:
             identities[token] = Identity(account, bool(spec.get("write", False)))
             self._state.default_author = self._state.default_author or account
         self._spool_dir = tempfile.mkdtemp(prefix="sqlgh-emulator-")
+        # Uploaded bytes go away with the emulator even if stop() is never called.
+        self._remove_spool = weakref.finalize(
+            self, shutil.rmtree, self._spool_dir, ignore_errors=True
+        )
         api = Server(host, port, "api")
         servers = [api]
         origin = f"http://{host}:{api.port}"
@@ -107,7 +112,7 @@ class Emulator:
             for server in self._loop.servers:
                 server.server_close()
         self._state.discard_all()
-        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        self._remove_spool()
 
     def __enter__(self) -> Emulator:
         return self.start()
