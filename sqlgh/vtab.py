@@ -29,6 +29,9 @@ NO_PLAN_COST = 1e300
 WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
 UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE/DELETE need not GET
 PAGES_AHEAD = 2  # pages each concurrently drained key of an IN list may be ahead
+# Cursor.Eof as C callables (APSW looks Eof up on every call): no Python frame per row.
+_NOT_AT_END = False.__bool__
+_AT_END = True.__bool__
 
 
 def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
@@ -256,9 +259,11 @@ class Cursor:
             fetches = [functools.partial(self._fetch, path, key) for key in keys]
             window = self.session.client.max_concurrency
             self._batches = parallel.chain(fetches, window, PAGES_AHEAD)
+        self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
 
     def Eof(self) -> bool:
+        # Shadowed from Filter on by _NOT_AT_END / _AT_END, C callables: SQLite asks per row.
         return self._obj is None
 
     def Rowid(self) -> int:
@@ -300,6 +305,7 @@ class Cursor:
     def Close(self) -> None:
         self._batches = self._objects = iter(())
         self._obj = None
+        self.Eof = _AT_END  # type: ignore[method-assign]
 
     def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         """Every combination of the key values, each checked; NULL equals nothing in SQL,
@@ -358,6 +364,8 @@ class Cursor:
                 self._row = self._rows.pending()
             else:
                 self._row = self._rows.build(self._ctx, obj)
+        else:
+            self.Eof = _AT_END  # type: ignore[method-assign]
         self._row_number += 1
 
     Next = _advance
@@ -374,6 +382,7 @@ class Cursor:
         except (GitHubError, TransportError, SqlghError) as exc:
             self._batches = iter(())
             self._obj = None
+            self.Eof = _AT_END  # type: ignore[method-assign]
             raise remote_error(self.table, exc) from exc
         return None
 
