@@ -16,7 +16,9 @@ What keeps the cache cheap (see docs/performance.md):
   SQLite writes a tenth of the pages and no WAL checkpoint runs in the middle of a scan);
 - a 304 does not rewrite the stored entry (requests-cache would store the whole body again
   because ``Date`` and the rate-limit headers changed);
-- one serializer is shared by every backend (building one costs about a millisecond).
+- one serializer is shared by every backend (building one costs about a millisecond);
+- the key is a hash of the method, the URL as sent and the ``Accept`` header (requests-cache's
+  default key re-parses and normalizes the URL, which sqlgh builds the same way every time).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import requests
 import requests_cache
 from requests_cache.models import CachedResponse
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
+
+from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
 log = logging.getLogger(__name__)
@@ -156,10 +160,29 @@ def open_backend(path: str | os.PathLike[str]) -> ResponseCache:
     return ResponseCache(str(target), wal=True, fast_save=True, serializer=SERIALIZER)
 
 
+class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
+    """requests-cache's session, reading the environment once per host."""
+
+
+def request_key(request: requests.PreparedRequest, match_headers: Any = None, **_: Any) -> str:
+    """The cache key of a request: its method, URL as sent and ``Accept`` header, and the
+    headers a stored response's ``Vary`` names (``Authorization`` never: one file per token)."""
+    headers = request.headers
+    names = headers.keys() if match_headers is True else match_headers or ()
+    parts = [request.method or "", request.url or "", headers.get("Accept", "")]
+    parts += sorted(
+        f"{name.lower()}={headers.get(name, '')}"
+        for name in names
+        if name.lower() != "authorization"
+    )
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
+
+
 def cached_session(backend: requests_cache.SQLiteCache) -> requests_cache.CachedSession:
     """A session that stores GET 200s with validators and revalidates every one of them."""
-    return requests_cache.CachedSession(
+    return CachedSession(
         backend=backend,
+        key_fn=request_key,
         expire_after=requests_cache.EXPIRE_IMMEDIATELY,
         cache_control=False,
         always_revalidate=True,
