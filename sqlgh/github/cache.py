@@ -12,8 +12,10 @@ What keeps the cache cheap (see docs/performance.md):
 - responses are stored on a writer thread of their own, so a request hands its page on at
   once instead of waiting for serialization and SQLite (a lookup of a key whose store is
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all);
-- stored responses are compressed (zlib level 1: GitHub's JSON shrinks about tenfold, so
-  SQLite writes a tenth of the pages and no WAL checkpoint runs in the middle of a scan);
+- stored bodies are compressed (zlib level 1: GitHub's JSON shrinks about tenfold, so
+  SQLite writes a tenth of the pages and no WAL checkpoint runs in the middle of a scan),
+  before pickling, so that pickle copies the small compressed body while holding the GIL
+  (zlib lets go of it);
 - a 304 does not rewrite the stored entry (requests-cache would store the whole body again
   because ``Date`` and the rate-limit headers changed);
 - one serializer is shared by every backend (building one costs about a millisecond);
@@ -55,10 +57,28 @@ class _SharedPipeline(SerializerPipeline):
         return self
 
 
-_ZLIB = Stage(dumps=partial(zlib.compress, level=1), loads=zlib.decompress)
+def _compress_body(fields: dict[str, Any]) -> dict[str, Any]:
+    body = fields.pop("_content", None)
+    if body:
+        fields["_content_zlib"] = zlib.compress(body, 1)
+    elif body is not None:
+        fields["_content"] = body
+    return fields
+
+
+def _decompress_body(fields: dict[str, Any]) -> dict[str, Any]:
+    packed = fields.pop("_content_zlib", None)
+    if packed is not None:
+        try:
+            fields["_content"] = zlib.decompress(packed)
+        except zlib.error as exc:  # requests-cache treats a ValueError as a miss
+            raise ValueError(f"a stored body does not decompress: {exc}") from exc
+    return fields
+
+
 SERIALIZER = _SharedPipeline(
-    [CattrStage(), Stage(pickle), _ZLIB],
-    name="pickle+zlib",
+    [CattrStage(), Stage(dumps=_compress_body, loads=_decompress_body), Stage(pickle)],
+    name="pickle+zlib-body",
     is_binary=True,
 )
 
