@@ -12,11 +12,15 @@ release of 5,000 assets. Contenders:
   release with 100 or more is paged from its ``/assets``, as sqlgh does);
 - the same loop with 8 threads (one per repository, then one per page);
 - sqlgh: ``... WHERE owner = ? AND repo IN (SELECT name FROM repositories WHERE owner = ?)``
-  (``max_concurrency`` 8, the default), and for comparison the join spelling.
+  (``max_concurrency`` 8, the default), and for comparison the join spelling. The org shape
+  selects five columns; the big shape ``SELECT *`` (every column but the hidden ``data``
+  and ``path``), as the issue asks. Each run connects, queries and closes the connection
+  (closing waits for the cache's queued stores).
 
-Requests are counted by the emulator (its own log); rate-limit units are read from
-``GET /rate_limit`` before and after a second run (sqlgh's second run uses the cache the
-first one filled; the others have no cache).
+Every contender decodes every page it fetches. Requests are counted by the emulator (its
+own log); rate-limit units are read from ``GET /rate_limit`` before and after a second run
+(sqlgh's second run uses the cache the first one filled; the others have no cache). Each
+timed sqlgh run starts with an empty cache file, so it pays for storing every response.
 """
 
 from __future__ import annotations
@@ -51,6 +55,15 @@ SQL_IN = (
 )
 SQL_JOIN = (
     "SELECT r.name, a.release_id, a.id, a.name, a.size FROM repositories r "
+    "JOIN release_assets a ON a.owner = r.owner AND a.repo = r.name WHERE r.owner = ?"
+)
+# The big shape: every column (the issue asks for SELECT * there).
+SQL_IN_ALL = (
+    "SELECT * FROM release_assets "
+    "WHERE owner = ? AND repo IN (SELECT name FROM repositories WHERE owner = ?)"
+)
+SQL_JOIN_ALL = (
+    "SELECT a.* FROM repositories r "
     "JOIN release_assets a ON a.owner = r.owner AND a.repo = r.name WHERE r.owner = ?"
 )
 
@@ -148,28 +161,32 @@ def _threaded_pages(session: requests.Session, url: str, threads: int) -> int:
 def sqlgh_job(api_url: str, sql: str, cache_path: str, params: tuple, cache: bool = True) -> int:
     """sqlgh with the default options (cache on, ``max_concurrency`` 8)."""
     db = sqlgh.connect(api_url=api_url, token=TOKEN, cache_path=cache_path, cache=cache)
-    return len(db.execute(sql, params).fetchall())
+    try:
+        return len(db.execute(sql, params).fetchall())
+    finally:
+        db.close()
 
 
-def _no_cache(api_url: str, cache_path: str) -> int:
-    return sqlgh_job(api_url, SQL_IN, cache_path, (ORG, ORG), cache=False)
-
-
-def contenders(api_url: str, cache_dir: str) -> list[tuple[str, Callable[[str], int], int]]:
+def contenders(api_url: str, shape: str) -> list[tuple[str, Callable[[str], int], int]]:
     """(name, job(fresh cache path), runs) in the order the table shows them."""
+    sql_in, sql_join = (SQL_IN_ALL, SQL_JOIN_ALL) if shape == "big" else (SQL_IN, SQL_JOIN)
     return [
         ("PyGithub, default throttle", lambda _: pygithub_job(api_url, True), 1),
         ("PyGithub, seconds_between_requests=0", lambda _: pygithub_job(api_url, False), 3),
         ("requests loop, sequential", lambda _: loop_job(api_url), 0),
         ("requests loop, 8 threads", lambda _: threaded_job(api_url), 0),
-        ("sqlgh, IN (SELECT ...)", lambda p: sqlgh_job(api_url, SQL_IN, p, (ORG, ORG)), 0),
-        ("sqlgh, IN (SELECT ...), cache=False", lambda p: _no_cache(api_url, p), 0),
-        ("sqlgh, JOIN", lambda p: sqlgh_job(api_url, SQL_JOIN, p, (ORG,)), 0),
+        ("sqlgh, IN (SELECT ...)", lambda p: sqlgh_job(api_url, sql_in, p, (ORG, ORG)), 0),
+        (
+            "sqlgh, IN (SELECT ...), cache=False",
+            lambda p: sqlgh_job(api_url, sql_in, p, (ORG, ORG), cache=False),
+            0,
+        ),
+        ("sqlgh, JOIN", lambda p: sqlgh_job(api_url, sql_join, p, (ORG,)), 0),
     ]
 
 
 def measure(shape: str, latency: float, repeat: int) -> list[list[object]]:
-    """One table: each contender's median time, requests, units on a second run."""
+    """One table: each contender's median and best time, requests, units on a second run."""
     rows: list[list[object]] = []
     with EmulatorProcess(shape, latency) as emu, tempfile.TemporaryDirectory() as tmp:
         runs_done = 0
@@ -179,7 +196,7 @@ def measure(shape: str, latency: float, repeat: int) -> list[list[object]]:
             runs_done += 1
             return str(Path(tmp) / f"cache-{runs_done}.sqlite")
 
-        for name, job, runs in contenders(emu.api_url, tmp):
+        for name, job, runs in contenders(emu.api_url, shape):
             emu.served()
             assets = job(fresh_cache())  # first run: count requests
             requests_made = emu.served()
@@ -188,8 +205,9 @@ def measure(shape: str, latency: float, repeat: int) -> list[list[object]]:
             job(cache)  # second run, same cache file
             second_units = emu.core_used(TOKEN) - used
             emu.served()
-            median, _ = median_time(lambda job=job: job(fresh_cache()), runs or repeat)
-            rows.append([name, f"{median:.3f}", requests_made, second_units, assets])
+            median, times = median_time(lambda job=job: job(fresh_cache()), runs or repeat)
+            best = f"{min(times):.3f}"
+            rows.append([name, f"{median:.3f}", best, requests_made, second_units, assets])
     return rows
 
 
@@ -200,7 +218,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, nargs="*", default=[0.0, 0.05])
     parser.add_argument("--shape", nargs="*", default=["org", "big"])
     args = parser.parse_args()
-    header = ["contender", "median s", "requests", "units, 2nd run", "assets"]
+    header = ["contender", "median s", "best s", "requests", "units, 2nd run", "assets"]
     for shape in args.shape:
         for latency in args.latency:
             print(f"\n### shape {shape}, latency {latency * 1000:.0f} ms\n", flush=True)

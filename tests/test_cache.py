@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
+import threading
 import tracemalloc
+import zlib
 from pathlib import Path
 
 from conftest import TOKEN, connect_to
 
 from sqlgh.emulator import Emulator
-from sqlgh.github.cache import cache_file
+from sqlgh.github.cache import SERIALIZER, cache_file
 
 QUERY = "SELECT id, name, size FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
@@ -23,6 +27,17 @@ def _seed(emu: Emulator) -> dict:
 
 def _core_remaining(db) -> int:
     return db.execute("SELECT remaining FROM rate_limit WHERE resource = 'core'").fetchone()[0]
+
+
+def _stored(path: Path) -> dict[str, bytes]:
+    """The cache file's stored responses as they are on disk, by key."""
+    with sqlite3.connect(path) as con:
+        return dict(con.execute("SELECT key, value FROM responses"))
+
+
+def _body(blob: bytes) -> bytes:
+    """The body of a stored response, which is kept zlib-compressed."""
+    return zlib.decompress(pickle.loads(blob)["_content_zlib"])
 
 
 def test_second_query_revalidates_and_costs_nothing(emulator: Emulator, tmp_path: Path) -> None:
@@ -66,6 +81,10 @@ def test_file_per_token_identity(emulator: Emulator, tmp_path: Path, monkeypatch
         assert TOKEN not in path.name
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes()
+    db.close()
+    # the bodies are compressed on disk: look inside them too
+    blobs = _stored(cache_file(TOKEN, tmp_path)).values()
+    assert blobs and all(TOKEN.encode() not in blob + _body(blob) for blob in blobs)
 
 
 def test_downloads_and_writes_are_not_cached(emulator: Emulator, tmp_path: Path) -> None:
@@ -130,3 +149,46 @@ def test_upload_with_the_cache_on_streams_from_disk(emulator: Emulator, tmp_path
         for a in emulator.list_assets("acme", "tool", release["id"])
         if a["name"] == "big.bin"
     ] == [32 << 20]
+
+
+def test_stored_compressed_and_kept_as_is_on_304(emulator: Emulator, tmp_path: Path) -> None:
+    """A 304 leaves the stored entry alone (requests-cache would rewrite it, body and all,
+    since the 304's headers differ: here its X-GitHub-Request-Id)."""
+    _seed(emulator)
+    path = tmp_path / "c.sqlite"
+    db = connect_to(emulator, cache_path=path)
+    first = db.execute(QUERY).fetchall()
+    db.close()
+    before = _stored(path)
+    assert before and all(_body(blob).startswith(b"[") for blob in before.values())
+    again = connect_to(emulator, cache_path=path)
+    emulator.clear_log()
+    assert again.execute(QUERY).fetchall() == first
+    assert [r.status for r in emulator.log if r.path.endswith("/releases")] == [304]
+    again.close()
+    assert _stored(path) == before
+
+
+def test_storing_is_off_the_query_path(emulator: Emulator, tmp_path: Path, monkeypatch) -> None:
+    """A query does not wait for its responses to be stored; a lookup of a response still
+    being stored waits for it (so the second query revalidates); close() stores the rest."""
+    _seed(emulator)
+    gate, storing = threading.Event(), threading.Event()
+    dumps = SERIALIZER.dumps
+
+    def held(value: object) -> object:
+        storing.set()
+        assert gate.wait(10), "the test never opened the gate"
+        return dumps(value)
+
+    monkeypatch.setattr(SERIALIZER, "dumps", held)
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    rows = db.execute(QUERY).fetchall()  # would hang here if stores were on the way
+    assert rows and storing.wait(10) and not gate.is_set()
+    emulator.clear_log()
+    threading.Timer(0.2, gate.set).start()
+    assert db.execute(QUERY).fetchall() == rows
+    sent = [r for r in emulator.log if r.path.endswith("/releases")]
+    assert [r.status for r in sent] == [304]
+    db.close()
+    assert len(_stored(tmp_path / "c.sqlite")) == 1  # the release list, stored once

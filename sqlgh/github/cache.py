@@ -6,19 +6,152 @@ limit. Only GET responses of 200 that carry a validator are stored; downloads (s
 bytes) and writes bypass the cache. The token itself is never stored or used in a name:
 the file is named after a hash of it, and requests-cache leaves ``Authorization`` out of
 the stored requests.
+
+What keeps the cache cheap (see docs/performance.md):
+
+- responses are stored on a writer thread of their own, so a request hands its page on at
+  once instead of waiting for serialization and SQLite (a lookup of a key whose store is
+  still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all);
+- stored bodies are compressed (zlib level 1: GitHub's JSON shrinks about tenfold, so
+  SQLite writes a tenth of the pages and no WAL checkpoint runs in the middle of a scan),
+  before pickling, so that pickle copies the small compressed body while holding the GIL
+  (zlib lets go of it);
+- a 304 does not rewrite the stored entry (requests-cache would store the whole body again
+  because ``Date`` and the rate-limit headers changed);
+- one serializer is shared by every backend (building one costs about a millisecond);
+- the key is a hash of the method, the URL as sent and the ``Accept`` header (requests-cache's
+  default key re-parses and normalizes the URL, which sqlgh builds the same way every time).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import pickle
+import threading
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import requests
 import requests_cache
+from requests_cache.models import CachedResponse
+from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
+
+from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
+log = logging.getLogger(__name__)
+
+
+class _SharedPipeline(SerializerPipeline):
+    """A serializer every backend can share: it holds no per-backend state."""
+
+    def copy(self) -> SerializerPipeline:
+        """The pipeline itself (requests-cache copies it per table, rebuilding converters)."""
+        return self
+
+
+def _compress_body(fields: dict[str, Any]) -> dict[str, Any]:
+    body = fields.pop("_content", None)
+    if body:
+        fields["_content_zlib"] = zlib.compress(body, 1)
+    elif body is not None:
+        fields["_content"] = body
+    return fields
+
+
+def _decompress_body(fields: dict[str, Any]) -> dict[str, Any]:
+    packed = fields.pop("_content_zlib", None)
+    if packed is not None:
+        try:
+            fields["_content"] = zlib.decompress(packed)
+        except zlib.error as exc:  # requests-cache treats a ValueError as a miss
+            raise ValueError(f"a stored body does not decompress: {exc}") from exc
+    return fields
+
+
+SERIALIZER = _SharedPipeline(
+    [CattrStage(), Stage(dumps=_compress_body, loads=_decompress_body), Stage(pickle)],
+    name="pickle+zlib-body",
+    is_binary=True,
+)
+
+
+class ResponseCache(requests_cache.SQLiteCache):
+    """requests-cache's SQLite backend, stored compressed on a writer thread, that keeps an
+    entry as it is on a 304."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[None]] = {}
+
+    def save_response(
+        self,
+        response: requests.Response,
+        cache_key: str | None = None,
+        expires: datetime | None = None,
+    ) -> None:
+        """Queue a response for storing, unless it is a stored one GitHub just revalidated."""
+        if getattr(response, "revalidated", False):
+            return  # same body and ETag: only Date and the rate-limit headers changed
+        key = cache_key or self.create_key(response.request)
+        snapshot = CachedResponse.from_response(response, expires=expires)
+        with self._guard:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlgh-cache")
+            stored = self._writer.submit(self._store, snapshot, key, expires)
+            self._pending[key] = stored
+        stored.add_done_callback(partial(self._stored, key))
+
+    def get_response(self, key: str, default: Any = None) -> CachedResponse | None:
+        """The stored response of ``key``, once a store of it still on its way has landed."""
+        pending = self._pending.get(key)
+        if pending is not None:
+            wait([pending])
+        return super().get_response(key, default)
+
+    def flush(self) -> None:
+        """Wait until every queued response is stored."""
+        with self._guard:
+            pending = list(self._pending.values())
+        wait(pending)
+
+    def delete(self, *keys: str, **kwargs: Any) -> None:
+        """Delete responses (after the stores queued before)."""
+        self.flush()
+        super().delete(*keys, **kwargs)
+
+    def clear(self) -> None:
+        """Empty the cache (after the stores queued before)."""
+        self.flush()
+        super().clear()
+
+    def close(self) -> None:
+        """Store what is queued, stop the writer thread, close the SQLite connections."""
+        with self._guard:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+        super().close()
+
+    def _store(self, response: CachedResponse, key: str, expires: datetime | None) -> None:
+        try:
+            super().save_response(response, key, expires)
+        except Exception:  # a cache that cannot store must not fail the query
+            log.warning("sqlgh: could not store a response in the cache", exc_info=True)
+
+    def _stored(self, key: str, stored: Future[None]) -> None:
+        with self._guard:
+            if self._pending.get(key) is stored:
+                del self._pending[key]
 
 
 def default_cache_dir() -> Path:
@@ -40,17 +173,36 @@ def cache_file(token: str | None, directory: str | os.PathLike[str] | None = Non
     return base / f"http-{identity(token)}.sqlite"
 
 
-def open_backend(path: str | os.PathLike[str]) -> requests_cache.SQLiteCache:
+def open_backend(path: str | os.PathLike[str]) -> ResponseCache:
     """The shared SQLite backend at ``path`` (parent directories are made, mode 0700)."""
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return requests_cache.SQLiteCache(str(target), wal=True, fast_save=True)
+    return ResponseCache(str(target), wal=True, fast_save=True, serializer=SERIALIZER)
+
+
+class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
+    """requests-cache's session, reading the environment once per host."""
+
+
+def request_key(request: requests.PreparedRequest, match_headers: Any = None, **_: Any) -> str:
+    """The cache key of a request: its method, URL as sent and ``Accept`` header, and the
+    headers a stored response's ``Vary`` names (``Authorization`` never: one file per token)."""
+    headers = request.headers
+    names = headers.keys() if match_headers is True else match_headers or ()
+    parts = [request.method or "", request.url or "", headers.get("Accept", "")]
+    parts += sorted(
+        f"{name.lower()}={headers.get(name, '')}"
+        for name in names
+        if name.lower() != "authorization"
+    )
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
 
 
 def cached_session(backend: requests_cache.SQLiteCache) -> requests_cache.CachedSession:
     """A session that stores GET 200s with validators and revalidates every one of them."""
-    return requests_cache.CachedSession(
+    return CachedSession(
         backend=backend,
+        key_fn=request_key,
         expire_after=requests_cache.EXPIRE_IMMEDIATELY,
         cache_control=False,
         always_revalidate=True,
@@ -59,8 +211,9 @@ def cached_session(backend: requests_cache.SQLiteCache) -> requests_cache.Cached
     )
 
 
-def clear(backend: requests_cache.SQLiteCache) -> int:
+def clear(backend: ResponseCache) -> int:
     """Empty the cache; return how many responses it held."""
+    backend.flush()
     count = len(backend.responses)
     backend.clear()
     return count

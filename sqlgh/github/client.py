@@ -22,7 +22,7 @@ from sqlgh import __version__
 from sqlgh.github import cache, pages, parallel
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.hosts import is_loopback
-from sqlgh.github.pool import SessionPool
+from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
 from sqlgh.github.resilience import Resilience, rewinder
@@ -92,6 +92,7 @@ class Client:
                 f"refusing to send a token over plain http to {self._origin}; use https"
             )
         self._token = token or None
+        self._auth = BearerAuth(token) if token else None
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         self.timeout = timeout
         # Retries and rate limits: sqlgh/github/resilience.py (urllib3 never retries).
@@ -162,9 +163,7 @@ class Client:
         to loopback. ``authenticate=False`` never sends it (object storage).
         """
         shown = self.display_path(url, params)
-        send_headers = dict(headers or {})
-        if self._token and self._may_authenticate(url, authenticate):
-            send_headers["Authorization"] = f"Bearer {self._token}"
+        auth = self._auth if self._auth and self._may_authenticate(url, authenticate) else None
         if method in MUTATIONS:
             self._space_mutation()
         started = time.time()
@@ -176,7 +175,8 @@ class Client:
                 params=params,
                 json=json,
                 data=data,
-                headers=send_headers,
+                headers=headers,
+                auth=auth,
                 stream=stream,
                 timeout=self.timeout,
                 allow_redirects=allow_redirects,
@@ -324,11 +324,11 @@ class Client:
             return session.request(method, url, **kwargs)
 
     def _new_session(self) -> requests.Session:
-        made = cache.cached_session(self.cache) if self.cache else requests.Session()
+        made = cache.cached_session(self.cache) if self.cache else PlainSession()
         return self._configure(made)
 
     def _plain_session(self) -> requests.Session:
-        return self._configure(requests.Session())
+        return self._configure(PlainSession())
 
     def _configure(self, session: requests.Session) -> requests.Session:
         disable_transport_retries(session)

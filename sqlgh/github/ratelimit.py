@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from requests.structures import CaseInsensitiveDict
+
 from sqlgh.github.errors import ExplainedError, GitHubError
 
 RATE_LIMIT_STATUS = frozenset({403, 429})
@@ -30,6 +32,8 @@ class RateLimitError(ExplainedError):
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
+    if isinstance(headers, CaseInsensitiveDict):  # requests' own: no scan needed
+        return headers.get(name)
     for key, value in headers.items():
         if key.lower() == name:
             return value
