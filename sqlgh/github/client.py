@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 import uritemplate
 
@@ -417,6 +418,12 @@ def _int_header(value: str | None) -> int | None:
 
 
 def _decode(response: requests.Response, shown: str) -> Any:
+    # orjson parses GitHub's UTF-8 JSON several times faster than the json module, the
+    # largest cost of a long list on a fast link; anything it refuses gets a second look.
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return response.json()
     except ValueError as exc:
