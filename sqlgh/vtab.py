@@ -32,6 +32,7 @@ PAGES_AHEAD = 2  # pages each concurrently drained key of an IN list may be ahea
 # Cursor.Eof as C callables (APSW looks Eof up on every call): no Python frame per row.
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
+_END_OF_BATCH: Any = object()
 
 
 def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
@@ -352,11 +353,11 @@ class Cursor:
         cache[cache_key] = collected
 
     def _advance(self) -> None:
-        obj = next(self._objects, None)
-        if obj is None:
+        obj = next(self._objects, _END_OF_BATCH)
+        if obj is _END_OF_BATCH:
             obj = self._next_batch()
         self._obj = obj
-        if obj is not None:
+        if obj is not None:  # pages hold objects only (the client checks): None is the end
             if self._direct:
                 # APSW looks Column up on every call: a C callable spares a Python frame.
                 self.Column = self._rows.build(self._ctx, obj).__getitem__  # type: ignore[method-assign]
@@ -375,8 +376,8 @@ class Cursor:
         try:
             for ctx, objects in self._batches:
                 self._objects = iter(objects)
-                obj = next(self._objects, None)
-                if obj is not None:
+                obj = next(self._objects, _END_OF_BATCH)
+                if obj is not _END_OF_BATCH:
                     self._ctx = ctx
                     return obj
         except (GitHubError, TransportError, SqlghError) as exc:

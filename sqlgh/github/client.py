@@ -348,9 +348,10 @@ class Client:
         """One page of a list: its items and its ``Link`` relations."""
         response = self._send("GET", url, params=query)
         page = _decode(response, self.display_path(url, query))
-        if not isinstance(page, list):
+        if not isinstance(page, list) or not all(type(item) is dict for item in page):
+            cache.forget(response)
             shown = self.display_path(url, query)
-            raise TransportError("GET", shown, ValueError("expected a JSON list"))
+            raise TransportError("GET", shown, ValueError("expected a JSON list of objects"))
         return page, response.links
 
     def display_path(self, url: str, params: Mapping[str, Any] | None = None) -> str:
