@@ -8,7 +8,8 @@ import os
 
 import apsw
 import pytest
-from conftest import connect_to
+import requests
+from conftest import TOKEN, connect_to
 from helpers import NOTES, TAR, Acme, seed_acme
 
 from sqlgh.emulator import Emulator, Fault
@@ -205,3 +206,32 @@ def test_decoded_bodies_fill_buffers_across_pieces() -> None:
         read.append(bytes(buffer[:count]))
     assert read == [b"abc", b"defg", b"h", b"i"]
     assert pieces.readinto(buffer) == 0
+
+
+def test_uploaded_assets_download_whole_by_range_and_cut(acme: Acme, tmp_path) -> None:
+    # An uploaded asset is spooled to a file, which the emulator's storage sends with
+    # sendfile(2): the bytes, a Range from the middle, and a cut body must all hold.
+    db = connect_to(acme.emu)
+    content = os.urandom(300_000)
+    source = tmp_path / "up.bin"
+    source.write_bytes(content)
+    db.execute(
+        "INSERT INTO release_assets(owner, repo, release_id, path) VALUES ('acme', 'tool', ?, ?)",
+        (acme.new, str(source)),
+    )
+    asset_id = db.last_insert_rowid()
+    (data,) = db.execute(f"SELECT data FROM release_assets {KEYED}", (asset_id,)).fetchone()
+    assert data == content
+    storage = acme.emu.storage_url
+    api = f"{acme.emu.api_url}/repos/acme/tool/releases/assets/{asset_id}"
+    headers = {"Accept": "application/octet-stream", "Authorization": f"Bearer {TOKEN}"}
+    signed = requests.get(api, headers=headers, allow_redirects=False, timeout=10)
+    assert signed.status_code == 302 and signed.headers["Location"].startswith(storage)
+    ranged = requests.get(signed.headers["Location"], headers={"Range": "bytes=1000-"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content == content[1000:]
+    acme.emu.add_fault(Fault("drop", origin="storage", times=-1))
+    target = tmp_path / "out"
+    target.mkdir()
+    with pytest.raises(RemoteError):
+        download(db, asset_id, str(target))
+    assert list(target.iterdir()) == []

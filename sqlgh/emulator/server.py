@@ -96,6 +96,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if response.stream is None:
                 self.wfile.write(head + response.body[:limit])
+            elif response.file is not None:
+                # A spooled upload goes out through sendfile(2), as a real object store
+                # would serve it, without spending this process's CPU on copies.
+                self.wfile.write(head)
+                path, offset = response.file
+                with open(path, "rb") as source:
+                    self.connection.sendfile(source, offset, limit)
             else:
                 self.wfile.write(head)
                 self._write_stream(response, limit)

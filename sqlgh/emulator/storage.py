@@ -18,7 +18,7 @@ import time
 from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
-from sqlgh.emulator.blobs import Blob
+from sqlgh.emulator.blobs import Blob, FileBlob
 from sqlgh.emulator.state import Asset, State
 from sqlgh.emulator.wire import Request, Response
 
@@ -133,4 +133,5 @@ class Storage:
             headers=headers,
             stream=blob.chunks(start, end),
             length=end - start,
+            file=(blob.path, start) if isinstance(blob, FileBlob) else None,
         )

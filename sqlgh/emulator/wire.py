@@ -67,7 +67,8 @@ class Request:
 
 @dataclass
 class Response:
-    """What to send. A ``stream`` of ``length`` bytes replaces ``body`` when set.
+    """What to send. A ``stream`` of ``length`` bytes replaces ``body`` when set; when
+    ``file`` names where the stream's bytes lie on disk, they are sent from there.
 
     ``drop`` sends the headers and half the body, then closes the connection; ``abort``
     sends nothing and closes it; ``close`` closes it after a complete response.
@@ -79,6 +80,7 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     stream: Iterable[bytes] | None = None
     length: int | None = None
+    file: tuple[str, int] | None = None  # (path, offset) of a stream the kernel can send
     drop: bool = False
     abort: bool = False
     close: bool = False
