@@ -233,6 +233,7 @@ class Cursor:
         self._obj: Mapping[str, Any] | None = None
         self._path: AccessPath | None = None
         self._rows = row_builder(self.table, None)
+        self._build = self._rows.build
         self._row: list[Any] = []
         self._direct = False
         self._row_number = 0
@@ -248,6 +249,7 @@ class Cursor:
         keys = self._key_tuples(path, constraintargs)
         col_used, _, filtered = (indexname or "").partition(";")
         self._rows = row_builder(self.table, parse_used(col_used, str(WHOLE_ROW)))
+        self._build = self._rows.build
         self._row_number = 0
         self._path = path
         self.__dict__.pop("Column", None)
@@ -356,18 +358,18 @@ class Cursor:
         obj = next(self._objects, _END_OF_BATCH)
         if obj is _END_OF_BATCH:
             obj = self._next_batch()
+            if obj is None:  # pages hold objects only (the client checks): None is the end
+                self._obj = None
+                self.Eof = _AT_END  # type: ignore[method-assign]
+                return
         self._obj = obj
-        if obj is not None:  # pages hold objects only (the client checks): None is the end
-            if self._direct:
-                # APSW looks Column up on every call: a C callable spares a Python frame.
-                self.Column = self._rows.build(self._ctx, obj).__getitem__  # type: ignore[method-assign]
-            elif obj is UNREAD:
-                self._row = self._rows.pending()
-            else:
-                self._row = self._rows.build(self._ctx, obj)
-        else:
-            self.Eof = _AT_END  # type: ignore[method-assign]
+        if self._direct:
+            # APSW looks Column up on every call: a C callable spares a Python frame. (A
+            # direct row has its rowid in a column, so no row number is kept.)
+            self.Column = self._build(self._ctx, obj).__getitem__  # type: ignore[method-assign]
+            return
         self._row_number += 1
+        self._row = self._rows.pending() if obj is UNREAD else self._build(self._ctx, obj)
 
     Next = _advance
 
