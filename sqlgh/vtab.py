@@ -254,6 +254,11 @@ class Cursor:
         self._path = path
         self.__dict__.pop("Column", None)
         self._direct = False
+        # SQLite filters a cursor again for each outer row of a nested loop: nothing of
+        # the previous scan (a page it stopped in) may carry over.
+        self._objects = iter(())
+        self._obj = None
+        self._ctx = {}
         if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
@@ -294,7 +299,8 @@ class Cursor:
         ctx, obj = self._ctx, self._obj
         if obj is UNREAD:
             ctx, obj = self._materialize(ctx)
-        return self.getters[number](ctx, obj)
+        value = self._row[number] = self.getters[number](ctx, obj)  # once per row
+        return value
 
     def ColumnNoChange(self, number: int) -> Any:
         # An UPDATE reads unchanged columns this way: key columns are free, the rest
@@ -358,7 +364,7 @@ class Cursor:
         obj = next(self._objects, _END_OF_BATCH)
         if obj is _END_OF_BATCH:
             obj = self._next_batch()
-            if obj is None:  # pages hold objects only (the client checks): None is the end
+            if obj is _END_OF_BATCH:
                 self._obj = None
                 self.Eof = _AT_END  # type: ignore[method-assign]
                 return
@@ -373,8 +379,8 @@ class Cursor:
 
     Next = _advance
 
-    def _next_batch(self) -> Mapping[str, Any] | None:
-        """The first object of the next batch that has one; None at the end."""
+    def _next_batch(self) -> Any:
+        """The first object of the next batch that has one; _END_OF_BATCH at the end."""
         try:
             for ctx, objects in self._batches:
                 self._objects = iter(objects)
@@ -387,7 +393,7 @@ class Cursor:
             self._obj = None
             self.Eof = _AT_END  # type: ignore[method-assign]
             raise remote_error(self.table, exc) from exc
-        return None
+        return _END_OF_BATCH
 
     def _materialize(self, key: Mapping[str, Any]) -> Record:
         """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""

@@ -49,6 +49,14 @@ def test_data_follows_the_redirect_without_the_token(acme: Acme, db: apsw.Connec
     assert "authorization" not in storage.headers
 
 
+def test_data_used_twice_in_a_row_is_downloaded_once(acme: Acme, db: apsw.Connection) -> None:
+    row = db.execute(
+        f"SELECT length(data), data FROM release_assets {KEYED}", (acme.tar["id"],)
+    ).fetchone()
+    assert row == (len(TAR), TAR)
+    assert len(storage_requests(acme.emu)) == 1
+
+
 def test_data_is_not_fetched_unless_used(acme: Acme, db: apsw.Connection) -> None:
     sql = "SELECT * FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
     assert len(db.execute(sql).fetchall()) == 4
@@ -235,3 +243,17 @@ def test_uploaded_assets_download_whole_by_range_and_cut(acme: Acme, tmp_path) -
     with pytest.raises(RemoteError):
         download(db, asset_id, str(target))
     assert list(target.iterdir()) == []
+
+
+def test_an_empty_uploaded_asset_downloads_as_empty(acme: Acme, tmp_path) -> None:
+    db = connect_to(acme.emu)
+    source = tmp_path / "empty.txt"
+    source.write_bytes(b"")
+    db.execute(
+        "INSERT INTO release_assets(owner, repo, release_id, path) VALUES ('acme', 'tool', ?, ?)",
+        (acme.new, str(source)),
+    )
+    asset_id = db.last_insert_rowid()
+    assert db.execute(f"SELECT data FROM release_assets {KEYED}", (asset_id,)).fetchone() == (b"",)
+    assert download(db, asset_id, str(tmp_path / "empty-copy.txt")).endswith("empty-copy.txt")
+    assert (tmp_path / "empty-copy.txt").read_bytes() == b""

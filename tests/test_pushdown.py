@@ -184,6 +184,39 @@ def test_join_that_supplies_keys_works(acme: Acme, db: apsw.Connection) -> None:
 # filters left to SQLite, OR, missing keys -------------------------------------------------
 
 
+def test_a_cursor_filtered_again_starts_afresh(acme: Acme, db: apsw.Connection) -> None:
+    # SQLite filters the subquery's cursor once per release; a scan that stopped inside a
+    # page (LIMIT 1) must not hand its leftover rows to the next one.
+    rows = db.execute(
+        "SELECT r.tag_name, (SELECT a.name || ' of ' || a.release_id FROM release_assets a "
+        "WHERE a.owner = 'acme' AND a.repo = 'tool' AND a.release_id = r.id "
+        "LIMIT 1) FROM releases r WHERE r.owner = 'acme' AND r.repo = 'tool' ORDER BY r.id"
+    ).fetchall()
+    assert rows == [
+        ("v1.0.0", f"tool-1.0.0.zip of {acme.old}"),
+        ("v1.1.0", f"tool-1.1.0.tar.gz of {acme.new}"),
+        ("v2.0.0-rc.1", None),
+    ]
+
+
+def test_exists_per_outer_row_sees_only_its_own_release(acme: Acme, db: apsw.Connection) -> None:
+    rc = db.execute(
+        "SELECT id FROM releases WHERE owner = 'acme' AND repo = 'tool' AND tag_name = ?",
+        ("v2.0.0-rc.1",),
+    ).fetchone()[0]
+    db.execute("CREATE TEMP TABLE wanted(release_id INTEGER, has_assets INTEGER)")
+    db.execute("INSERT INTO wanted(release_id) VALUES (?), (?), (?)", (acme.new, rc, acme.old))
+    db.execute(
+        "UPDATE wanted SET has_assets = EXISTS (SELECT 1 FROM release_assets a WHERE "
+        "a.owner = 'acme' AND a.repo = 'tool' AND a.release_id = wanted.release_id)"
+    )
+    assert db.execute("SELECT release_id, has_assets FROM wanted").fetchall() == [
+        (acme.new, 1),
+        (rc, 0),
+        (acme.old, 1),
+    ]
+
+
 def test_like_filter_gives_right_rows(acme: Acme, db: apsw.Connection) -> None:
     sql = ASSETS.format(cols="name") + " AND release_id = ? AND name LIKE 'tool-%'"
     assert db.execute(sql, (acme.new,)).fetchall() == [("tool-1.1.0.tar.gz",)]

@@ -96,7 +96,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if response.stream is None:
                 self.wfile.write(head + response.body[:limit])
-            elif response.file is not None:
+            elif response.file is not None and limit > 0:
                 # A spooled upload goes out through sendfile(2), as a real object store
                 # would serve it, without spending this process's CPU on copies.
                 self.wfile.write(head)

@@ -19,7 +19,11 @@ EMBEDDED_ASSETS_TRUSTED_BELOW = 100
 def embedded_assets_complete(release: Mapping[str, Any]) -> bool:
     """Whether a release's embedded ``assets`` array can be trusted to be whole."""
     assets = release.get("assets")
-    return isinstance(assets, list) and len(assets) < EMBEDDED_ASSETS_TRUSTED_BELOW
+    return (
+        isinstance(assets, list)
+        and len(assets) < EMBEDDED_ASSETS_TRUSTED_BELOW
+        and all(type(asset) is dict for asset in assets)
+    )
 
 
 def repo_key(owner: str, repo: str) -> tuple[str, str]:
