@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import TOKEN, connect_to
 
 from sqlgh.emulator import Emulator
-from sqlgh.github.cache import SERIALIZER, cache_file
+from sqlgh.github.cache import SERIALIZER, cache_file, cached_session, open_backend
 
 QUERY = "SELECT id, name, size FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
@@ -192,3 +192,17 @@ def test_storing_is_off_the_query_path(emulator: Emulator, tmp_path: Path, monke
     assert [r.status for r in sent] == [304]
     db.close()
     assert len(_stored(tmp_path / "c.sqlite")) == 1  # the release list, stored once
+
+
+def test_a_response_arriving_after_close_is_not_stored(emulator: Emulator, tmp_path: Path) -> None:
+    # A read thread can finish its request after the connection closed the cache: the
+    # store is dropped instead of reopening the file on a new writer thread.
+    emulator.add_repo("octocat", "late")
+    backend = open_backend(tmp_path / "late.sqlite")
+    session = cached_session(backend)
+    backend.close()
+    response = session.get(f"{emulator.api_url}/repos/octocat/late", timeout=10)
+    assert response.status_code == 200
+    assert backend._writer is None
+    reopened = sqlite3.connect(tmp_path / "late.sqlite")
+    assert reopened.execute("SELECT count(*) FROM responses").fetchone() == (0,)

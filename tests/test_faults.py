@@ -313,6 +313,18 @@ def test_sso_403_says_to_authorize_the_token_and_where(emulator: Emulator) -> No
     assert "permission" not in text and TOKEN not in text
 
 
+def test_sso_404_is_explained_not_taken_for_a_missing_asset(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    (asset,) = emulator.list_assets("acme", "tool", release_id)[:1]
+    emulator.add_fault(Fault("sso_required", path="/releases/", status=404, times=-1))
+    db = connect_to(emulator)
+    by_id = "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+    with pytest.raises(SqlghError, match="release_assets: the organization enforces SAML"):
+        db.execute(by_id, (asset["id"],)).fetchall()
+    with pytest.raises(SqlghError, match="release_assets: the organization enforces SAML"):
+        names(db, release_id)
+
+
 def test_ip_allow_list_403_is_not_blamed_on_the_token(emulator: Emulator) -> None:
     release_id = seed(emulator)
     emulator.add_fault(Fault("ip_allow_list", path="/releases/"))

@@ -205,7 +205,8 @@ class App:
                 "Resource protected by organization SAML enforcement. You must grant your "
                 "Personal Access token access to this organization."
             )
-            return json_response(403, error(message, 403), [("X-GitHub-SSO", sso)])
+            status = fault.status or 403
+            return json_response(status, error(message, status), [("X-GitHub-SSO", sso)])
         if kind == "ip_allow_list":
             # Message as quoted in SalesforceFoundation/NPSP#7247.
             message = (

@@ -15,7 +15,7 @@ KINDS = (
     "upload_502_starter",  # the upload leaves a `starter` asset of size 0, answers 502
     "primary_rate_limit",  # 403, x-ratelimit-remaining 0, reset in `retry_after` s (60)
     "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
-    "sso_required",  # 403 of an organization enforcing SAML SSO, with X-GitHub-SSO
+    "sso_required",  # 403 (or `status`) of an org enforcing SAML SSO, with X-GitHub-SSO
     "ip_allow_list",  # 403 of an organization whose IP allow list leaves the caller out
 )
 

@@ -128,6 +128,9 @@ def explain_access(error: GitHubError, token_source: str | None) -> GitHubError:
                 "expired or revoked); create a new one or fix the setting"
             )
         return AccessError(error, text)
+    if error.status in (403, 404) and _sso_page(error) is not None:
+        # GitHub may answer 404 as well as 403 for an SSO-protected resource.
+        return AccessError(error, _sso_required(_sso_page(error) or ""))
     if error.status == 403:
         return AccessError(error, _forbidden(error, token_source, permission))
     if error.status == 404 and write:
@@ -139,17 +142,26 @@ def explain_access(error: GitHubError, token_source: str | None) -> GitHubError:
     return error
 
 
-def _forbidden(error: GitHubError, token_source: str | None, permission: str) -> str:
-    """What a 403 that is no rate limit means: SAML SSO, an IP allow list, or permissions."""
+def _sso_page(error: GitHubError) -> str | None:
+    """The page GitHub names for authorizing the token (``X-GitHub-SSO: required;
+    url=<page>``): "" when it names none, None when SSO is not what refused the request."""
     sso = {k.lower(): v for k, v in error.headers.items()}.get("x-github-sso", "")
-    if sso.startswith("required"):
-        # GitHub names the page where the token is authorized: "required; url=<page>".
-        url = sso.partition("url=")[2].strip()
-        where = f" at {url}" if url else " (GitHub settings > Personal access tokens)"
-        return (
-            "the organization enforces SAML single sign-on and the token is not authorized "
-            f"for it; authorize the token for the organization{where}"
-        )
+    if not sso.startswith("required"):
+        return None
+    return sso.partition("url=")[2].strip()
+
+
+def _sso_required(url: str) -> str:
+    where = f" at {url}" if url else " (GitHub settings > Personal access tokens)"
+    return (
+        "the organization enforces SAML single sign-on and the token is not authorized "
+        f"for it; authorize the token for the organization{where}"
+    )
+
+
+def _forbidden(error: GitHubError, token_source: str | None, permission: str) -> str:
+    """What a 403 that is neither a rate limit nor SSO means: an IP allow list, or
+    permissions."""
     if "ip allow list" in error.message.lower():
         return (
             "the organization accepts requests only from addresses on its IP allow list, "

@@ -92,6 +92,7 @@ class ResponseCache(requests_cache.SQLiteCache):
         self._guard = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[None]] = {}
+        self._closed = False
 
     def save_response(
         self,
@@ -105,6 +106,8 @@ class ResponseCache(requests_cache.SQLiteCache):
         key = cache_key or self.create_key(response.request)
         snapshot = CachedResponse.from_response(response, expires=expires)
         with self._guard:
+            if self._closed:  # a read thread finishing after close(): not worth reopening
+                return
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlgh-cache")
             stored = self._writer.submit(self._store, snapshot, key, expires)
@@ -138,6 +141,7 @@ class ResponseCache(requests_cache.SQLiteCache):
         """Store what is queued, stop the writer thread, close the SQLite connections."""
         with self._guard:
             writer, self._writer = self._writer, None
+            self._closed = True
         if writer is not None:
             writer.shutdown(wait=True)
         super().close()

@@ -21,7 +21,7 @@ import uritemplate
 
 from sqlgh import __version__
 from sqlgh.github import cache, pages, parallel
-from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.errors import AccessError, GitHubError, TransportError
 from sqlgh.github.hosts import is_loopback
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
@@ -217,7 +217,7 @@ class Client:
         try:
             return self.get_json(url)
         except GitHubError as exc:
-            if exc.status == 404:
+            if exc.status == 404 and not isinstance(exc, AccessError):  # SSO may say 404
                 return None
             raise
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlgh.errors import RemoteError
-from sqlgh.github.errors import GitHubError
+from sqlgh.github.errors import AccessError, GitHubError
 from sqlgh.tables.spec import Api
 
 
@@ -24,7 +24,7 @@ def listing(
     try:
         yield from api.client.pages(url, params)
     except GitHubError as exc:
-        if exc.status == 404:
+        if exc.status == 404 and not isinstance(exc, AccessError):  # not SSO's 404
             raise RemoteError(
                 f"{parent} does not exist, {not_visible(api)} ({exc.describe()})"
             ) from exc
