@@ -24,4 +24,11 @@ class RemoteError(SqlghError):
 
 
 class WriteError(SqlghError):
-    """A write could not be done (or only partly): the message says what was applied."""
+    """A write could not be done (or only partly): the message says what was applied.
+
+    ``changed`` is True when this row's write did change something on GitHub.
+    """
+
+    def __init__(self, message: str, *, changed: bool = False) -> None:
+        super().__init__(message)
+        self.changed = changed

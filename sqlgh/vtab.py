@@ -201,7 +201,9 @@ class VirtualTable:
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
             applied = self.session.applied
-            if applied:
+            if getattr(exc, "changed", False) and not applied:
+                note = " The remaining rows were not attempted."
+            elif applied:
                 note = (
                     f" Already applied on GitHub by this statement (not undone): "
                     f"{'; '.join(applied)}. The remaining rows were not attempted."

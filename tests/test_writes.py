@@ -206,6 +206,7 @@ def test_replace_that_cannot_restore_the_old_name_keeps_both(
     with pytest.raises(WriteError, match="both are kept") as failure:
         insert_data(db, acme.new, "notes.txt", b"new", "OR REPLACE")
     text = str(failure.value)
+    assert "Nothing was changed" not in text
     old = acme.emu.get_asset(acme.notes["id"])
     assert old["name"].startswith("sqlgh-old-") and f"{old['name']!r}" in text
     assert acme.emu.asset_content(acme.notes["id"]) == b"release notes\n"  # not lost
@@ -217,6 +218,21 @@ def test_replace_that_cannot_restore_the_old_name_keeps_both(
     assert len(new) == 1 and f"(id {new[0]['id']})" in text
     assert acme.emu.asset_content(new[0]["id"]) == b"new"
     assert "DELETE" not in [r.method for r in acme.emu.log]
+
+
+@pytest.mark.parametrize("renamed", ["old", "new"])
+def test_replace_whose_rename_answer_is_lost_but_applied_completes(
+    acme: Acme, db: apsw.Connection, renamed: str
+) -> None:
+    # The connection drops after GitHub applied the PATCH: sqlgh reads the asset's name
+    # to tell, and carries on instead of undoing a rename that happened.
+    old_asset = rf"/assets/{acme.notes['id']}$"
+    path = old_asset if renamed == "old" else rf"/assets/(?!{acme.notes['id']}$)\d+$"
+    acme.emu.add_fault(Fault("drop", method="PATCH", path=path, times=-1))
+    new_id = insert_data(db, acme.new, "notes.txt", b"new notes", "OR REPLACE")
+    assert names(acme.emu, acme.new) == ["broken.bin", "notes.txt", "tool-1.1.0.tar.gz"]
+    assert acme.emu.asset_content(new_id) == b"new notes"
+    assert acme.emu.get_asset(acme.notes["id"]) is None
 
 
 # UPDATE ---------------------------------------------------------------------------------

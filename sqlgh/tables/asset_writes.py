@@ -269,39 +269,79 @@ class AssetWriter:
             content_type,
         )
         aside = f"sqlgh-old-{tag}-{name}"
+        old_id, new_id = int(existing["id"]), int(new["id"])
+        where = (api, owner, repo)
+        # A rename whose answer is lost may still have been applied: each failure is
+        # judged by the asset's name as GitHub now has it.
         try:
-            self._patch(api, owner, repo, existing["id"], {"name": aside})
+            self._patch(api, owner, repo, old_id, {"name": aside})
         except _FAILURES as exc:
-            self._delete_quietly(api, owner, repo, new["id"])
-            raise WriteError(
-                f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
-            ) from exc
-        try:
-            self._patch(api, owner, repo, new["id"], {"name": name})
-        except _FAILURES as exc:
-            try:
-                self._patch(api, owner, repo, existing["id"], {"name": name})
-            except _FAILURES as restoring:
-                # Both assets are kept: nothing is lost, and the user can finish by hand.
+            if self._name_now(*where, old_id, name, exc) != aside:
+                self._delete_quietly(api, owner, repo, new_id)
                 raise WriteError(
-                    f"{TABLE}: could not replace {name!r}: renaming the new upload into place "
-                    f"failed ({exc}), and so did renaming the old asset back ({restoring}); "
-                    f"both are kept: the old one as {aside!r} (id {existing['id']}), the new "
-                    f"one as {new['name']!r} (id {new['id']}). Rename asset {existing['id']} "
-                    f"back to {name!r} with UPDATE, or the new one into place"
+                    f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
                 ) from exc
-            self._delete_quietly(api, owner, repo, new["id"])
-            raise WriteError(
-                f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
-            ) from exc
         try:
-            self.delete(api, {"owner": owner, "repo": repo, "id": existing["id"]})
+            self._patch(api, owner, repo, new_id, {"name": name})
+        except _FAILURES as exc:
+            if self._name_now(*where, new_id, name, exc) != name:
+                self._put_back(*where, old_id, new_id, name, exc)
+                self._delete_quietly(api, owner, repo, new_id)
+                raise WriteError(
+                    f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
+                ) from exc
+        try:
+            self.delete(api, {"owner": owner, "repo": repo, "id": old_id})
         except _FAILURES as exc:
             raise WriteError(
-                f"{TABLE}: replaced {name!r} (new id {new['id']}), but the old asset "
-                f"{existing['id']} could not be deleted and remains as {aside!r}: {exc}"
+                f"{TABLE}: replaced {name!r} (new id {new_id}), but the old asset "
+                f"{old_id} could not be deleted and remains as {aside!r}: {exc}",
+                changed=True,
             ) from exc
         return int(new["id"]), f"replaced {name!r} (id {existing['id']} -> {new['id']})"
+
+    def _name_now(
+        self, api: Api, owner: str, repo: str, asset_id: int, name: str, failure: Exception
+    ) -> str | None:
+        """The asset's current name (None: gone), to judge a rename that failed."""
+        url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
+        try:
+            asset = api.client.get_json_or_none(url)
+        except _FAILURES as exc:
+            raise WriteError(
+                f"{TABLE}: replacing {name!r} stopped with a rename whose outcome is unknown "
+                f"({failure}), and asset {asset_id} could not be read to tell ({exc}); look "
+                f"at the release's assets: names starting with 'sqlgh-' are this replace's",
+                changed=True,
+            ) from exc
+        return None if asset is None else str(asset.get("name"))
+
+    def _put_back(
+        self,
+        api: Api,
+        owner: str,
+        repo: str,
+        old_id: int,
+        new_id: int,
+        name: str,
+        failure: Exception,
+    ) -> None:
+        """Give the old asset its name again; if that fails, keep both and say where."""
+        try:
+            self._patch(api, owner, repo, old_id, {"name": name})
+        except _FAILURES as exc:
+            old_name = self._name_now(api, owner, repo, old_id, name, exc)
+            if old_name == name:  # the rename back went through after all
+                return
+            new_name = self._name_now(api, owner, repo, new_id, name, exc)
+            raise WriteError(
+                f"{TABLE}: could not replace {name!r}: renaming the new upload into place "
+                f"failed ({failure}), and so did renaming the old asset back ({exc}); both "
+                f"are kept: the old one as {old_name!r} (id {old_id}), the new one as "
+                f"{new_name!r} (id {new_id}). Rename asset {old_id} back to {name!r} with "
+                "UPDATE, or the new one into place",
+                changed=True,
+            ) from failure
 
     def _patch(self, api: Api, owner: str, repo: str, asset_id: int, body: dict) -> dict:
         url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
