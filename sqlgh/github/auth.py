@@ -128,9 +128,10 @@ def explain_access(error: GitHubError, token_source: str | None) -> GitHubError:
                 "expired or revoked); create a new one or fix the setting"
             )
         return AccessError(error, text)
-    if error.status in (403, 404) and _sso_page(error) is not None:
+    sso_page = _sso_page(error)
+    if error.status in (403, 404) and sso_page is not None:
         # GitHub may answer 404 as well as 403 for an SSO-protected resource.
-        return AccessError(error, _sso_required(_sso_page(error) or ""))
+        return AccessError(error, _sso_required(sso_page))
     if error.status == 403:
         return AccessError(error, _forbidden(error, token_source, permission))
     if error.status == 404 and write:
@@ -145,7 +146,7 @@ def explain_access(error: GitHubError, token_source: str | None) -> GitHubError:
 def _sso_page(error: GitHubError) -> str | None:
     """The page GitHub names for authorizing the token (``X-GitHub-SSO: required;
     url=<page>``): "" when it names none, None when SSO is not what refused the request."""
-    sso = {k.lower(): v for k, v in error.headers.items()}.get("x-github-sso", "")
+    sso = error.headers.get("x-github-sso", "")
     if not sso.startswith("required"):
         return None
     return sso.partition("url=")[2].strip()

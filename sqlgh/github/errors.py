@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 
 class GitHubError(Exception):
@@ -29,7 +30,8 @@ class GitHubError(Exception):
         self.method = method
         self.path = path
         self.errors = errors or []
-        self.headers = headers or {}
+        # Looked up by name as HTTP does: without regard to case.
+        self.headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
         super().__init__(self.describe())
 
     @property
