@@ -254,13 +254,10 @@ class Cursor:
         self._build = self._rows.build
         self._row_number = 0
         self._path = path
-        self.__dict__.pop("Column", None)
-        self._direct = False
         # SQLite filters a cursor again for each outer row of a nested loop: nothing of
         # the previous scan (a page it stopped in) may carry over.
-        self._objects = iter(())
-        self._obj = None
-        self._ctx = {}
+        self._end_scan()
+        self._direct = False
         if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
@@ -314,8 +311,14 @@ class Cursor:
         return apsw.no_change
 
     def Close(self) -> None:
+        self._end_scan()
+
+    def _end_scan(self) -> None:
+        """Drop the scan in progress: its pages, its current row, its C shortcuts."""
         self._batches = self._objects = iter(())
         self._obj = None
+        self._ctx = {}
+        self.__dict__.pop("Column", None)
         self.Eof = _AT_END  # type: ignore[method-assign]
 
     def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -367,8 +370,7 @@ class Cursor:
         if obj is _END_OF_BATCH:
             obj = self._next_batch()
             if obj is _END_OF_BATCH:
-                self._obj = None
-                self.Eof = _AT_END  # type: ignore[method-assign]
+                self._end_scan()
                 return
         self._obj = obj
         if self._direct:
@@ -391,9 +393,7 @@ class Cursor:
                     self._ctx = ctx
                     return obj
         except (GitHubError, TransportError, SqlghError) as exc:
-            self._batches = iter(())
-            self._obj = None
-            self.Eof = _AT_END  # type: ignore[method-assign]
+            self._end_scan()
             raise remote_error(self.table, exc) from exc
         return _END_OF_BATCH
 
