@@ -270,26 +270,21 @@ class AssetWriter:
         )
         aside = f"sqlgh-old-{tag}-{name}"
         old_id, new_id = int(existing["id"]), int(new["id"])
-        where = (api, owner, repo)
         # A rename whose answer is lost may still have been applied: each failure is
         # judged by the asset's name as GitHub now has it.
         try:
             self._patch(api, owner, repo, old_id, {"name": aside})
         except _FAILURES as exc:
-            if self._name_now(*where, old_id, name, exc) != aside:
+            if self._name_now(api, owner, repo, old_id, name, exc) != aside:
                 self._delete_quietly(api, owner, repo, new_id)
-                raise WriteError(
-                    f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
-                ) from exc
+                raise _unchanged(name, exc) from exc
         try:
             self._patch(api, owner, repo, new_id, {"name": name})
         except _FAILURES as exc:
-            if self._name_now(*where, new_id, name, exc) != name:
-                self._put_back(*where, old_id, new_id, name, exc)
+            if self._name_now(api, owner, repo, new_id, name, exc) != name:
+                self._put_back(api, owner, repo, old_id, new_id, name, exc)
                 self._delete_quietly(api, owner, repo, new_id)
-                raise WriteError(
-                    f"{TABLE}: could not replace {name!r}, it is unchanged: {exc}"
-                ) from exc
+                raise _unchanged(name, exc) from exc
         try:
             self.delete(api, {"owner": owner, "repo": repo, "id": old_id})
         except _FAILURES as exc:
@@ -298,7 +293,7 @@ class AssetWriter:
                 f"{old_id} could not be deleted and remains as {aside!r}: {exc}",
                 changed=True,
             ) from exc
-        return int(new["id"]), f"replaced {name!r} (id {existing['id']} -> {new['id']})"
+        return new_id, f"replaced {name!r} (id {old_id} -> {new_id})"
 
     def _name_now(
         self, api: Api, owner: str, repo: str, asset_id: int, name: str, failure: Exception
@@ -403,6 +398,10 @@ class _Source:
             while chunk := body.read(1 << 20):
                 sha.update(chunk)
         return f"sha256:{sha.hexdigest()}"
+
+
+def _unchanged(name: str, failure: Exception) -> WriteError:
+    return WriteError(f"{TABLE}: could not replace {name!r}, it is unchanged: {failure}")
 
 
 def _name_taken(owner: str, repo: str, release_id: int, asset: str) -> WriteError:
