@@ -9,6 +9,7 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import zstandard
 from conftest import TOKEN, connect_to
 
 from sqlgh.emulator import Emulator
@@ -36,8 +37,8 @@ def _stored(path: Path) -> dict[str, bytes]:
 
 
 def _body(blob: bytes) -> bytes:
-    """The body of a stored response, which is kept zlib-compressed."""
-    return zlib.decompress(pickle.loads(blob)["_content_zlib"])
+    """The body of a stored response, which is kept Zstandard-compressed."""
+    return zstandard.decompress(pickle.loads(blob)["_content_zstd"])
 
 
 def test_second_query_revalidates_and_costs_nothing(emulator: Emulator, tmp_path: Path) -> None:
@@ -167,6 +168,46 @@ def test_stored_compressed_and_kept_as_is_on_304(emulator: Emulator, tmp_path: P
     assert [r.status for r in emulator.log if r.path.endswith("/releases")] == [304]
     again.close()
     assert _stored(path) == before
+
+
+def _rerun_with_bodies_changed(emulator: Emulator, path: Path, change) -> tuple[list, list]:
+    """Run the query, rewrite every stored response's fields (pickled, as on disk) with
+    ``change``, and run it again on a new connection: (first rows, rows again)."""
+    _seed(emulator)
+    db = connect_to(emulator, cache_path=path)
+    first = db.execute(QUERY).fetchall()
+    db.close()
+    with sqlite3.connect(path) as con:
+        for key, blob in con.execute("SELECT key, value FROM responses").fetchall():
+            fields = change(pickle.loads(blob))
+            con.execute("UPDATE responses SET value = ? WHERE key = ?", (pickle.dumps(fields), key))
+    emulator.clear_log()
+    return first, connect_to(emulator, cache_path=path).execute(QUERY).fetchall()
+
+
+def test_bodies_stored_with_zlib_are_still_served(emulator: Emulator, tmp_path: Path) -> None:
+    """A cache file written by an earlier sqlgh (bodies zlib-compressed) keeps serving."""
+
+    def to_zlib(fields: dict) -> dict:
+        fields["_content_zlib"] = zlib.compress(zstandard.decompress(fields.pop("_content_zstd")))
+        return fields
+
+    first, again = _rerun_with_bodies_changed(emulator, tmp_path / "c.sqlite", to_zlib)
+    assert again == first
+    assert [r.status for r in emulator.log if r.path.endswith("/releases")] == [304]
+
+
+def test_a_body_that_does_not_decompress_is_a_miss(emulator: Emulator, tmp_path: Path) -> None:
+    """A damaged stored body is not served: the request goes out unconditional."""
+
+    def damage(fields: dict) -> dict:
+        fields["_content_zstd"] = b"not zstandard"
+        return fields
+
+    first, again = _rerun_with_bodies_changed(emulator, tmp_path / "c.sqlite", damage)
+    assert again == first
+    sent = [r for r in emulator.log if r.path.endswith("/releases")]
+    assert [r.status for r in sent] == [200] and "if-none-match" not in sent[0].headers
 
 
 def test_storing_is_off_the_query_path(emulator: Emulator, tmp_path: Path, monkeypatch) -> None:

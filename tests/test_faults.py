@@ -10,12 +10,15 @@ import socket
 import time
 
 import pytest
+import requests
 from conftest import TOKEN, connect_to
+from urllib3.util.retry import Retry
 
 import sqlgh
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.faults import Fault
 from sqlgh.errors import SqlghError
+from sqlgh.github.adapter import GitHubAdapter
 from sqlgh.github.client import Client
 from sqlgh.github.retry import IDEMPOTENT
 
@@ -264,8 +267,16 @@ def test_patch_and_delete_are_retried_on_5xx(emulator: Emulator) -> None:
 def test_urllib3_never_retries_on_its_own() -> None:
     client = Client("http://127.0.0.1:9", "t")
     for adapter in client.session.adapters.values():
+        assert isinstance(adapter, GitHubAdapter)
         assert adapter.max_retries.total == 0  # type: ignore[attr-defined]
     assert "POST" not in IDEMPOTENT
+    # a session of the user's keeps its own adapters, with their retries switched off
+    own = requests.Session()
+    mounted = own.get_adapter("https://api.github.com")
+    mounted.max_retries = Retry(total=5)  # type: ignore[attr-defined]
+    Client("http://127.0.0.1:9", "t", session=own)
+    assert own.get_adapter("https://api.github.com") is mounted
+    assert mounted.max_retries.total == 0  # type: ignore[attr-defined]
 
 
 # --- authentication ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ import requests
 import uritemplate
 
 from sqlgh import __version__
-from sqlgh.github import cache, pages, parallel
+from sqlgh.github import adapter, cache, pages, parallel
 from sqlgh.github.errors import AccessError, GitHubError, TransportError
 from sqlgh.github.hosts import is_loopback
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
@@ -103,7 +103,9 @@ class Client:
         self.max_concurrency = 1 if session else max(1, int(max_concurrency))
         self.cache = cache.open_backend(cache_path) if cache_path else None
         self._pool = SessionPool(self.max_concurrency, self._new_session)
-        self.session = self._pool.add(self._configure(session) if session else self._new_session())
+        self.session = self._pool.add(
+            self._configure(session, own=False) if session else self._new_session()
+        )
         # Writes and streamed downloads never touch the cache: requests-cache would read a
         # whole upload body into memory just to compute a cache key.
         self._uncached = (
@@ -331,8 +333,11 @@ class Client:
     def _plain_session(self) -> requests.Session:
         return self._configure(PlainSession())
 
-    def _configure(self, session: requests.Session) -> requests.Session:
-        disable_transport_retries(session)
+    def _configure(self, session: requests.Session, own: bool = True) -> requests.Session:
+        if own:
+            adapter.mount(session)
+        else:
+            disable_transport_retries(session)
         session.headers.update(
             {
                 "Accept": "application/vnd.github+json",

@@ -22,6 +22,8 @@ from sqlgh.github.errors import GitHubError, TransportError
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PATCH", "PUT"})
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+# read=False re-raises read errors as they are (a ReadTimeout stays a ReadTimeout).
+NEVER_RETRY = Retry(total=0, connect=0, read=False, redirect=0, status=0, other=0)
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,11 @@ def _unreachable(cause: BaseException) -> str | None:
 
 
 def disable_transport_retries(session: requests.Session) -> None:
-    """Mount adapters that never retry on their own: every retry is decided above them."""
-    # read=False re-raises read errors as they are (a ReadTimeout stays a ReadTimeout).
-    never = Retry(total=0, connect=0, read=False, redirect=0, status=0, other=0)
+    """Switch off urllib3's retries in a session's adapters (a session given by the user;
+    sqlgh's own sessions mount ``adapter.GitHubAdapter``): every retry is decided above."""
     for prefix in ("https://", "http://"):
         adapter = session.adapters.get(prefix)
         if isinstance(adapter, HTTPAdapter):
-            adapter.max_retries = never
+            adapter.max_retries = NEVER_RETRY
         else:
-            session.mount(prefix, HTTPAdapter(max_retries=never))
+            session.mount(prefix, HTTPAdapter(max_retries=NEVER_RETRY))
