@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -46,16 +43,6 @@ class EmulatorProcess:
         self.process.stdin.write("quit\n")  # type: ignore[union-attr]
         self.process.stdin.close()  # type: ignore[union-attr]
         self.process.wait(timeout=30)
-
-
-def median_time(run: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
-    """Median wall time of ``repeat`` runs, and every time."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), times
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:

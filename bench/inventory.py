@@ -21,13 +21,16 @@ Every contender decodes every page it fetches. Requests are counted by the emula
 own log); rate-limit units are read from ``GET /rate_limit`` before and after a second run
 (sqlgh's second run uses the cache the first one filled; the others have no cache). Each
 timed sqlgh run starts with an empty cache file, so it pays for storing every response.
+Timed runs alternate between the contenders, one run of each per round.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,7 +40,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import EmulatorProcess, markdown_table, median_time
+from common import EmulatorProcess, markdown_table
 from serve import ORG, TOKEN
 
 import sqlgh
@@ -186,8 +189,11 @@ def contenders(api_url: str, shape: str) -> list[tuple[str, Callable[[str], int]
 
 
 def measure(shape: str, latency: float, repeat: int) -> list[list[object]]:
-    """One table: each contender's median and best time, requests, units on a second run."""
-    rows: list[list[object]] = []
+    """One table: each contender's median and best time, requests, units on a second run.
+
+    Timed runs alternate between contenders round by round, so that a change in the
+    host's load reaches them all alike (the host this was written on moves by 20-40%).
+    """
     with EmulatorProcess(shape, latency) as emu, tempfile.TemporaryDirectory() as tmp:
         runs_done = 0
 
@@ -196,19 +202,27 @@ def measure(shape: str, latency: float, repeat: int) -> list[list[object]]:
             runs_done += 1
             return str(Path(tmp) / f"cache-{runs_done}.sqlite")
 
-        for name, job, runs in contenders(emu.api_url, shape):
+        jobs = contenders(emu.api_url, shape)
+        counted: list[tuple[int, int, int]] = []
+        for _name, job, _runs in jobs:
             emu.served()
             assets = job(fresh_cache())  # first run: count requests
             requests_made = emu.served()
             cache = str(Path(tmp) / f"cache-{runs_done}.sqlite")
             used = emu.core_used(TOKEN)
             job(cache)  # second run, same cache file
-            second_units = emu.core_used(TOKEN) - used
-            emu.served()
-            median, times = median_time(lambda job=job: job(fresh_cache()), runs or repeat)
-            best = f"{min(times):.3f}"
-            rows.append([name, f"{median:.3f}", best, requests_made, second_units, assets])
-    return rows
+            counted.append((requests_made, emu.core_used(TOKEN) - used, assets))
+        times: list[list[float]] = [[] for _ in jobs]
+        for round_number in range(repeat):
+            for index, (_name, job, runs) in enumerate(jobs):
+                if round_number < (runs or repeat):
+                    started = time.perf_counter()
+                    job(fresh_cache())
+                    times[index].append(time.perf_counter() - started)
+        return [
+            [name, f"{statistics.median(t):.3f}", f"{min(t):.3f}", *counts]
+            for (name, _job, _runs), t, counts in zip(jobs, times, counted, strict=True)
+        ]
 
 
 def main() -> int:
