@@ -6,7 +6,7 @@ Two things differ from requests' own ``HTTPAdapter``:
   since urllib3's ``Retry`` would resend a POST on some connection errors;
 - a response that is not streamed is read in one piece. requests reads a body in 10 KiB
   pieces, each through several layers of urllib3 and ``http.client``; for a page of
-  release assets (about 145 KB) one read takes a sixth less CPU, and for a release list
+  release assets (about 145 KB) one read takes 15% less CPU, and for a release list
   carrying thousands of embedded assets (7 MB) a quarter of it (docs/performance.md).
 """
 

@@ -13,7 +13,7 @@ What keeps the cache cheap (see docs/performance.md):
   once instead of waiting for serialization and SQLite (a lookup of a key whose store is
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all);
 - stored bodies are compressed with Zstandard at level 1, before pickling: GitHub's JSON
-  shrinks 25-30 fold, so SQLite writes a few pages where it would write hundreds and no
+  shrinks 26-32 fold, so SQLite writes a few pages where it would write hundreds and no
   WAL checkpoint runs in the middle of a scan, and pickle copies only the small compressed
   body while holding the GIL. Zstandard packs and unpacks a 7 MB release list in 4 and
   1.5 ms, against zlib's 20 and 13 ms at its fastest level (docs/performance.md); entries
