@@ -21,12 +21,14 @@ Every contender decodes every page it fetches. Requests are counted by the emula
 own log); rate-limit units are read from ``GET /rate_limit`` before and after a second run
 (sqlgh's second run uses the cache the first one filled; the others have no cache). Each
 timed sqlgh run starts with an empty cache file, so it pays for storing every response.
-Timed runs alternate between the contenders, one run of each per round.
+Timed runs alternate between the contenders, one run of each per round, each after a
+garbage collection outside the timer.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import tempfile
@@ -213,9 +215,10 @@ def measure(shape: str, latency: float, repeat: int) -> list[list[object]]:
             job(cache)  # second run, same cache file
             counted.append((requests_made, emu.core_used(TOKEN) - used, assets))
         times: list[list[float]] = [[] for _ in jobs]
-        for round_number in range(repeat):
+        for round_number in range(max(repeat, *(runs for _name, _job, runs in jobs))):
             for index, (_name, job, runs) in enumerate(jobs):
                 if round_number < (runs or repeat):
+                    gc.collect()  # not the garbage of the contender before
                     started = time.perf_counter()
                     job(fresh_cache())
                     times[index].append(time.perf_counter() - started)

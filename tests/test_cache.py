@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+import struct
 import threading
 import tracemalloc
 import zlib
 from pathlib import Path
 
+import pytest
 import zstandard
 from conftest import TOKEN, connect_to
 
@@ -197,14 +199,41 @@ def test_bodies_stored_with_zlib_are_still_served(emulator: Emulator, tmp_path: 
     assert [r.status for r in emulator.log if r.path.endswith("/releases")] == [304]
 
 
-def test_a_body_that_does_not_decompress_is_a_miss(emulator: Emulator, tmp_path: Path) -> None:
-    """A damaged stored body is not served: the request goes out unconditional."""
+def _flip_a_bit(packed: bytes) -> bytes:
+    """The stored body with one bit flipped in the middle of its compressed data."""
+    middle = len(packed) // 2
+    return packed[:middle] + bytes([packed[middle] ^ 0x10]) + packed[middle + 1 :]
 
-    def damage(fields: dict) -> dict:
-        fields["_content_zstd"] = b"not zstandard"
+
+def _declare_a_huge_size(packed: bytes) -> bytes:
+    """The stored body with its Zstandard frame header claiming 32 TiB of content."""
+    descriptor = packed[4]
+    single_segment = (descriptor >> 5) & 1
+    start = 5 + (0 if single_segment else 1) + (0, 1, 2, 4)[descriptor & 3]
+    width = (single_segment, 2, 4, 8)[descriptor >> 6]
+    return (
+        packed[:4]
+        + bytes([(3 << 6) | (descriptor & 0x3F)])
+        + packed[5:start]
+        + struct.pack("<Q", 1 << 45)
+        + packed[start + width :]
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda _: b"not zstandard", _flip_a_bit, _declare_a_huge_size],
+    ids=["garbage", "one bit flipped", "huge declared size"],
+)
+def test_a_damaged_body_is_a_miss(emulator: Emulator, tmp_path: Path, damage) -> None:
+    """A damaged stored body is never served: the request goes out unconditional, and the
+    rows are right (a flipped bit is caught by the stored checksum)."""
+
+    def change(fields: dict) -> dict:
+        fields["_content_zstd"] = damage(fields["_content_zstd"])
         return fields
 
-    first, again = _rerun_with_bodies_changed(emulator, tmp_path / "c.sqlite", damage)
+    first, again = _rerun_with_bodies_changed(emulator, tmp_path / "c.sqlite", change)
     assert again == first
     sent = [r for r in emulator.log if r.path.endswith("/releases")]
     assert [r.status for r in sent] == [200] and "if-none-match" not in sent[0].headers

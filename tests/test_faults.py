@@ -48,7 +48,7 @@ def requests_to(emu: Emulator, method: str, pattern: str = "") -> list:
 
 
 # --- reads: retried, and the result is whole ----------------------------------------------
-@pytest.mark.parametrize("kind", ["status", "drop", "truncated", "non_json"])
+@pytest.mark.parametrize("kind", ["status", "drop", "truncated", "non_json", "overlong"])
 def test_list_recovers_from_transient_faults(emulator: Emulator, kind: str) -> None:
     release_id = seed(emulator)
     emulator.add_fault(Fault(kind, method="GET", path=ASSETS, times=2))

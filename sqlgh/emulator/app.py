@@ -168,6 +168,8 @@ class App:
                 response.length //= 2
         elif fault is not None and fault.kind == "drop":
             response.drop = True
+        elif fault is not None and fault.kind == "overlong":
+            response.declared, response.close = 1 << 40, True
         return response
 
     def _fault_response(self, fault: Fault) -> Response | None:

@@ -10,6 +10,7 @@ KINDS = (
     "status",  # answer `status` (default 500) with a JSON error body
     "drop",  # close the connection mid-body (lists, downloads) or mid-upload
     "truncated",  # a well-framed response whose JSON body is cut in half
+    "overlong",  # declares a Content-Length of 1 TiB, sends the body, closes (a bad proxy)
     "non_json",  # an HTML page instead of JSON (status default 200)
     "slow",  # sleep `delay` seconds, then answer normally
     "upload_502_starter",  # the upload leaves a `starter` asset of size 0, answers 502

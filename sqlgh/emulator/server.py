@@ -84,7 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         if response.content_type:
             lines.append(f"Content-Type: {response.content_type}")
         if status not in (204, 304):
-            lines.append(f"Content-Length: {response.size}")
+            declared = response.size if response.declared is None else response.declared
+            lines.append(f"Content-Length: {declared}")
         lines += [f"{k}: {v}" for k, v in response.headers]
         if self.close_connection:
             lines.append("Connection: close")

@@ -72,6 +72,7 @@ class Response:
 
     ``drop`` sends the headers and half the body, then closes the connection; ``abort``
     sends nothing and closes it; ``close`` closes it after a complete response.
+    ``declared`` is a Content-Length to send instead of the true one (a fault).
     """
 
     status: int
@@ -80,6 +81,7 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     stream: Iterable[bytes] | None = None
     length: int | None = None
+    declared: int | None = None
     file: tuple[str, int] | None = None  # (path, offset) of a stream the kernel can send
     drop: bool = False
     abort: bool = False

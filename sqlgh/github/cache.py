@@ -68,7 +68,10 @@ _UNPACK = {"_content_zstd": zstandard.decompress, "_content_zlib": zlib.decompre
 def _compress_body(fields: dict[str, Any]) -> dict[str, Any]:
     body = fields.pop("_content", None)
     if body:
-        fields["_content_zstd"] = zstandard.compress(body, ZSTD_LEVEL)
+        # The content's checksum makes a damaged body a miss rather than wrong data. A new
+        # compressor each time: one is not safe to share between writer threads.
+        packer = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+        fields["_content_zstd"] = packer.compress(body)
     elif body is not None:
         fields["_content"] = body
     return fields
@@ -81,7 +84,9 @@ def _decompress_body(fields: dict[str, Any]) -> dict[str, Any]:
             continue
         try:
             fields["_content"] = unpack(packed)
-        except (zstandard.ZstdError, zlib.error) as exc:  # requests-cache: ValueError = miss
+        except (zstandard.ZstdError, zlib.error, MemoryError) as exc:
+            # requests-cache takes a ValueError for a miss. MemoryError: a damaged frame
+            # header can declare a size zstandard then fails to allocate.
             raise ValueError(f"a stored body does not decompress: {exc}") from exc
     return fields
 
