@@ -28,7 +28,7 @@ PIECE = 1 << 20
 
 
 class GitHubAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` that never retries and reads a whole body at once."""
+    """An ``HTTPAdapter`` that never retries and reads a body that is not streamed at once."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(max_retries=NEVER_RETRY, **options)
@@ -40,7 +40,8 @@ class GitHubAdapter(HTTPAdapter):
         response = super().send(request, stream=stream, **options)
         if not stream and not response.is_redirect:
             # iter_content raises what Response.content would (ChunkedEncodingError for a
-            # cut body, and so on); None as the size is one read of the whole body.
+            # cut body, and so on); None as the size is one read of the whole body. _content
+            # is where requests keeps a body it has read (Response.content returns it).
             length = response.headers.get("Content-Length", "")
             whole = length.isdigit() and int(length) <= ONE_READ_MAX
             response._content = b"".join(response.iter_content(None if whole else PIECE))

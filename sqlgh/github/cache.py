@@ -62,7 +62,7 @@ class _SharedPipeline(SerializerPipeline):
 
 
 ZSTD_LEVEL = 1
-# How a stored body is unpacked, by the field it is stored under (zlib: sqlgh 0.1's cache).
+# How a stored body is unpacked, by the field it is stored under (zlib: earlier builds).
 _UNPACK = {"_content_zstd": zstandard.decompress, "_content_zlib": zlib.decompress}
 
 
