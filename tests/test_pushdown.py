@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import apsw
 import pytest
-from conftest import connect_to
+from conftest import TOKEN, connect_to
 from helpers import Acme, paths, seed_acme
 
 from sqlgh import vtab
 from sqlgh.emulator import Emulator
-from sqlgh.errors import MissingKeysError
+from sqlgh.emulator.faults import Fault
+from sqlgh.errors import MissingKeysError, RemoteError
+from sqlgh.github.client import Client
 
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
@@ -67,15 +69,19 @@ def test_limit_stops_after_first_page(acme: Acme, big: int, db: apsw.Connection)
     assert len(acme.emu.log) == 1
 
 
-def test_repo_scan_pages_a_release_with_100_or_more_assets(
+def test_repo_scan_checks_a_long_embedded_asset_array_with_one_request(
     acme: Acme, big: int, db: apsw.Connection
 ) -> None:
     rows = db.execute(ASSETS.format(cols="release_id, name")).fetchall()
     assert len(rows) == 250 + 4
-    assert sum(1 for r, _ in rows if r == big) == 250
-    assert paths(acme.emu)[0] == "GET /repos/acme/tool/releases"
-    assert paths(acme.emu)[1] == f"GET /repos/acme/tool/releases/{big}/assets"
-    assert len(acme.emu.log) == 4  # the release list + 3 pages of the big release
+    assert sorted(n for r, n in rows if r == big) == [f"file-{n:03}.bin" for n in range(250)]
+    # The release list embeds all 250; asked one asset a page, the release's asset list
+    # says it holds 250, so the embedded array serves and no page of 100 is fetched.
+    assert paths(acme.emu) == [
+        "GET /repos/acme/tool/releases",
+        f"GET /repos/acme/tool/releases/{big}/assets",
+    ]
+    assert acme.emu.log[1].query["per_page"] == ["1"]
 
 
 def test_repo_scan_with_capped_embedded_assets_misses_nothing() -> None:
@@ -88,7 +94,28 @@ def test_repo_scan_with_capped_embedded_assets_misses_nothing() -> None:
         assert {f"file-{n:03}.bin" for n in range(150)} <= names
         assert len(names) == 150 + 4
         assert {"tool-1.0.0.zip", acme.tar["name"]} <= names
-        assert len(emu.log) == 3  # the release list + 2 pages of the big release
+        # The list, the count (150, not the 100 embedded), then 2 pages of 100.
+        assert [r.query.get("per_page") for r in emu.log] == [["100"], ["1"], ["100"], ["100"]]
+
+
+def test_a_release_gone_before_its_count_is_named(
+    acme: Acme, big: int, db: apsw.Connection
+) -> None:
+    acme.emu.add_fault(Fault(method="GET", path=f"/releases/{big}/assets", status=404))
+    with pytest.raises(RemoteError, match=f"release {big} of acme/tool does not exist"):
+        db.execute(ASSETS.format(cols="name")).fetchall()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 250])
+def test_client_counts_a_list_with_one_request(acme: Acme, count: int) -> None:
+    release = acme.emu.add_release("acme", "tool", "v3.0.0")
+    add_assets(acme.emu, release["id"], count)
+    client = Client(acme.emu.api_url, TOKEN)
+    url = client.url(
+        "/repos/{owner}/{repo}/releases/{id}/assets", owner="acme", repo="tool", id=release["id"]
+    )
+    assert client.count(url) == count
+    assert len(acme.emu.log) == 1
 
 
 # IN lists -------------------------------------------------------------------------------
@@ -149,14 +176,25 @@ def test_three_table_join_lists_once_per_parent(acme: Acme, db: apsw.Connection)
     assert acme.emu.unknown == []
 
 
-def test_join_pages_assets_of_a_release_with_100_or_more(
-    acme: Acme, big: int, db: apsw.Connection
-) -> None:
+def test_join_checks_a_long_embedded_array_once(acme: Acme, big: int, db: apsw.Connection) -> None:
     names = [name for _, tag, name in db.execute(THREE_TABLE_JOIN) if tag == "v3.0.0"]
     assert names == [f"file-{n:03}.bin" for n in range(250)]
-    asset_pages = [p for p in paths(acme.emu) if f"/releases/{big}/assets" in p]
-    assert len(asset_pages) == 3  # only the big release is paged, 100 assets a page
-    assert len(acme.emu.log) == 1 + 3 + 3
+    asset_requests = [r for r in acme.emu.log if f"/releases/{big}/assets" in r.path]
+    assert [r.query["per_page"] for r in asset_requests] == [["1"]]  # the count, no pages
+    assert len(acme.emu.log) == 1 + 3 + 1
+
+
+def test_join_pages_a_long_embedded_array_that_is_cut_short() -> None:
+    with Emulator(embedded_assets_cap=100) as emu:
+        seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 150)
+        rows = connect_to(emu).execute(THREE_TABLE_JOIN).fetchall()
+        assert [n for _, tag, n in rows if tag == "v3.0.0"] == [
+            f"file-{n:03}.bin" for n in range(150)
+        ]
+        asset_requests = [r for r in emu.log if f"/releases/{release['id']}/assets" in r.path]
+        assert len(asset_requests) == 1 + 2  # the count, then 2 pages
 
 
 def test_embedded_assets_are_reused_within_one_statement_only(

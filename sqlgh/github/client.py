@@ -241,6 +241,21 @@ class Client:
                 f"{count.total} pages",
             ) from exc
 
+    def count(self, url: str, params: Mapping[str, Any] | None = None) -> int | None:
+        """How many items a list endpoint holds, from one request for a page of one item.
+
+        With one item a page, the page number of GitHub's ``rel="last"`` link is the item
+        count. None when the answer does not tell: a list paged by cursor (``next`` without
+        ``last``), or a server that ignored ``per_page``.
+        """
+        query = {**(params or {}), "per_page": 1}
+        page, links = self.resilience.run("GET", lambda: self._get_page(url, query))
+        if len(page) > 1:
+            return None
+        if "last" in links:
+            return last_page(links)
+        return None if "next" in links else len(page)
+
     def paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         """Yield the items of a list endpoint, page after page."""
         for page in self.pages(url, params):

@@ -12,18 +12,18 @@ from typing import Any
 
 # A release list embeds each release's assets. GitHub documents no cap on that array, but
 # a list endpoint never returns more than 100 items a page, so an embedded array of 100 or
-# more may be cut short: only shorter ones are taken as a release's complete asset list.
+# more may be cut short: it is used only once the release's asset list, asked for one
+# asset a page, says it holds that many (tables/release_assets.py). Shorter ones are
+# taken as the release's whole asset list.
 EMBEDDED_ASSETS_TRUSTED_BELOW = 100
 
 
-def embedded_assets_complete(release: Mapping[str, Any]) -> bool:
-    """Whether a release's embedded ``assets`` array can be trusted to be whole."""
+def embedded_asset_array(release: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A release's embedded ``assets`` array, when it is an array of objects."""
     assets = release.get("assets")
-    return (
-        isinstance(assets, list)
-        and len(assets) < EMBEDDED_ASSETS_TRUSTED_BELOW
-        and all(type(asset) is dict for asset in assets)
-    )
+    if isinstance(assets, list) and all(type(asset) is dict for asset in assets):
+        return assets
+    return None
 
 
 def repo_key(owner: str, repo: str) -> tuple[str, str]:
@@ -34,9 +34,9 @@ def repo_key(owner: str, repo: str) -> tuple[str, str]:
 class Memo:
     """Release facts learned from responses, keyed case-insensitively by repository.
 
-    Upload URLs and asset-to-release links hold for the connection's life. Complete
-    embedded asset lists hold for one statement only (``end_statement``): a join from
-    ``releases`` to ``release_assets`` then needs no request per release.
+    Upload URLs and asset-to-release links hold for the connection's life. Embedded asset
+    arrays hold for one statement only (``end_statement``): a join from ``releases`` to
+    ``release_assets`` then needs no request per release, or one to check a long array.
     """
 
     def __init__(self) -> None:
@@ -57,11 +57,13 @@ class Memo:
             for asset in release.get("assets") or ():
                 if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
                     self._release_of_asset[asset["id"]] = release_id
-            if embedded_assets_complete(release):
-                self._statement_assets[(*repo_key(owner, repo), release_id)] = release["assets"]
+            embedded = embedded_asset_array(release)
+            if embedded is not None:
+                self._statement_assets[(*repo_key(owner, repo), release_id)] = embedded
 
     def embedded_assets(self, owner: str, repo: str, release_id: int) -> list[Any] | None:
-        """A release's complete asset list, if this statement has listed the release."""
+        """A release's embedded asset array, if this statement has listed the release (an
+        array of 100 or more may be cut short: see ``EMBEDDED_ASSETS_TRUSTED_BELOW``)."""
         return self._statement_assets.get((*repo_key(owner, repo), release_id))
 
     def end_statement(self) -> None:

@@ -11,8 +11,8 @@ from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
-from sqlgh.tables.memo import embedded_assets_complete
-from sqlgh.tables.remote import listing
+from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, embedded_asset_array
+from sqlgh.tables.remote import list_length, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 RELEASES = "/repos/{owner}/{repo}/releases"
@@ -72,6 +72,10 @@ def _context(owner: str, repo: str, release_id: int | None) -> dict[str, Any]:
     return {"owner": owner, "repo": repo, "release_id": release_id}
 
 
+def _parent(owner: str, repo: str, release_id: int) -> str:
+    return f"release {release_id} of {owner}/{repo}"
+
+
 def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """One GET of the asset; no row when GitHub answers 404."""
     client = api.client
@@ -85,10 +89,11 @@ def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The release's asset list, 100 a page; free when this statement listed the release."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
     known = api.memo.embedded_assets(owner, repo, release_id)
-    if known is None:
+    whole = None if known is None else _whole(api, owner, repo, release_id, known)
+    if whole is None:
         yield from _release_assets(api, owner, repo, release_id)
     else:
-        yield _context(owner, repo, release_id), known
+        yield _context(owner, repo, release_id), whole
 
 
 def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -115,16 +120,35 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Batch]:
     api.memo.remember_release(owner, repo, release)
-    if not embedded_assets_complete(release):
+    embedded = embedded_asset_array(release)
+    whole = None if embedded is None else _whole(api, owner, repo, release["id"], embedded)
+    if whole is None:
         return head_start(_release_assets(api, owner, repo, release["id"]))
-    return iter([(_context(owner, repo, release["id"]), release["assets"])])
+    return iter([(_context(owner, repo, release["id"]), whole)])
+
+
+def _whole(
+    api: Api, owner: str, repo: str, release_id: int, embedded: list[dict[str, Any]]
+) -> list[dict[str, Any]] | None:
+    """A release's embedded asset array when it is known to be its whole asset list.
+
+    Shorter than 100, it is. Longer, it is when the release's asset list, asked for one
+    asset a page, counts as many assets (one request instead of one per 100 assets);
+    otherwise None and the caller pages the list. Like paging, this reads two moments
+    of a release that may change in between: the count guards against a cut-short array,
+    not against one asset deleted and another uploaded between the two requests.
+    """
+    if len(embedded) < EMBEDDED_ASSETS_TRUSTED_BELOW:
+        return embedded
+    url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
+    total = list_length(api, url, _parent(owner, repo, release_id))
+    return embedded if total == len(embedded) else None
 
 
 def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Batch]:
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
     context = _context(owner, repo, release_id)
-    parent = f"release {release_id} of {owner}/{repo}"
-    for page in listing(api, url, parent):
+    for page in listing(api, url, _parent(owner, repo, release_id)):
         for asset in page:
             if isinstance(asset.get("id"), int):
                 api.memo.remember_asset(asset["id"], release_id)
@@ -149,8 +173,8 @@ TABLE = Table(
             "by_release",
             ("owner", "repo", "release_id"),
             fetch_by_release,
-            "1 per 100 assets of the release; none in a statement that listed the release "
-            "(its embedded assets serve, when fewer than 100)",
+            "1 per 100 assets of the release; in a statement that listed the release, its "
+            "embedded assets serve: none under 100 assets, else 1 to check they are all there",
             cost=2,
             rows=50,
         ),
@@ -158,7 +182,8 @@ TABLE = Table(
             "by_repo",
             ("owner", "repo"),
             fetch_by_repo,
-            "1 per 100 releases (+1 per 100 assets of a release with 100 or more)",
+            "1 per 100 releases (+1 per release of 100 or more assets, to check its embedded "
+            "assets are all there; 1 per 100 assets instead when they are not)",
             cost=10,
             rows=1000,
         ),

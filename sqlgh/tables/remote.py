@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlgh.errors import RemoteError
@@ -17,15 +18,28 @@ def not_visible(api: Api) -> str:
     return "or it is private: set GH_TOKEN to a token that can read it"
 
 
-def listing(
-    api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None
-) -> Iterator[list[Any]]:
-    """The pages of a list endpoint; a 404 becomes an error naming the missing parent."""
+@contextmanager
+def _parent_must_exist(api: Api, parent: str) -> Iterator[None]:
+    """Turn GitHub's 404 for a list into an error naming the missing parent."""
     try:
-        yield from api.client.pages(url, params)
+        yield
     except GitHubError as exc:
         if exc.status == 404 and not isinstance(exc, AccessError):  # not SSO's 404
             raise RemoteError(
                 f"{parent} does not exist, {not_visible(api)} ({exc.describe()})"
             ) from exc
         raise
+
+
+def listing(
+    api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None
+) -> Iterator[list[Any]]:
+    """The pages of a list endpoint; a 404 becomes an error naming the missing parent."""
+    with _parent_must_exist(api, parent):
+        yield from api.client.pages(url, params)
+
+
+def list_length(api: Api, url: str, parent: str) -> int | None:
+    """How many items a list endpoint holds (one request; see ``Client.count``)."""
+    with _parent_must_exist(api, parent):
+        return api.client.count(url)
