@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import apsw
 import pytest
-from conftest import TOKEN, connect_to
+from conftest import connect_to
 from helpers import Acme, paths, seed_acme
 
 from sqlgh import vtab
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.faults import Fault
 from sqlgh.errors import MissingKeysError, RemoteError
-from sqlgh.github.client import Client
 
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
@@ -75,13 +74,26 @@ def test_repo_scan_checks_a_long_embedded_asset_array_with_one_request(
     rows = db.execute(ASSETS.format(cols="release_id, name")).fetchall()
     assert len(rows) == 250 + 4
     assert sorted(n for r, n in rows if r == big) == [f"file-{n:03}.bin" for n in range(250)]
-    # The release list embeds all 250; asked one asset a page, the release's asset list
-    # says it holds 250, so the embedded array serves and no page of 100 is fetched.
+    # The release list embeds all 250. Page 3 of the release's asset list holds the last
+    # 50 and no page follows, so the embedded array serves: no other page is fetched.
     assert paths(acme.emu) == [
         "GET /repos/acme/tool/releases",
         f"GET /repos/acme/tool/releases/{big}/assets",
     ]
-    assert acme.emu.log[1].query["per_page"] == ["1"]
+    assert acme.emu.log[1].query == {"per_page": ["100"], "page": ["3"]}
+
+
+@pytest.mark.parametrize("count", [100, 101, 200, 299])
+def test_a_whole_embedded_array_of_any_length_is_checked_with_one_page(
+    acme: Acme, db: apsw.Connection, count: int
+) -> None:
+    release = acme.emu.add_release("acme", "tool", "v3.0.0")
+    add_assets(acme.emu, release["id"], count)
+    rows = db.execute(ASSETS.format(cols="name, release_id")).fetchall()
+    assert sorted(n for n, r in rows if r == release["id"]) == [
+        f"file-{n:03}.bin" for n in range(count)
+    ]
+    assert len(acme.emu.log) == 1 + 1
 
 
 def test_repo_scan_with_capped_embedded_assets_misses_nothing() -> None:
@@ -94,28 +106,31 @@ def test_repo_scan_with_capped_embedded_assets_misses_nothing() -> None:
         assert {f"file-{n:03}.bin" for n in range(150)} <= names
         assert len(names) == 150 + 4
         assert {"tool-1.0.0.zip", acme.tar["name"]} <= names
-        # The list, the count (150, not the 100 embedded), then 2 pages of 100.
-        assert [r.query.get("per_page") for r in emu.log] == [["100"], ["1"], ["100"], ["100"]]
+        # The list, then the 2 pages of the big release: the check of its 100 embedded
+        # assets was page 1, which has a next page; paging went on from it.
+        assert len(emu.log) == 3
+        assert [r.query.get("page") for r in emu.log] == [None, None, ["2"]]
 
 
-def test_a_release_gone_before_its_count_is_named(
+def test_an_array_cut_short_elsewhere_costs_one_request_more() -> None:
+    with Emulator(embedded_assets_cap=120) as emu:
+        seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 250)
+        rows = connect_to(emu).execute(ASSETS.format(cols="name, release_id")).fetchall()
+        assert sorted(n for n, r in rows if r == release["id"]) == [
+            f"file-{n:03}.bin" for n in range(250)
+        ]
+        # The list, the check (page 2 has a next page), then pages 1-3.
+        assert len(emu.log) == 1 + 1 + 3
+
+
+def test_a_release_gone_before_its_check_is_named(
     acme: Acme, big: int, db: apsw.Connection
 ) -> None:
     acme.emu.add_fault(Fault(method="GET", path=f"/releases/{big}/assets", status=404))
     with pytest.raises(RemoteError, match=f"release {big} of acme/tool does not exist"):
         db.execute(ASSETS.format(cols="name")).fetchall()
-
-
-@pytest.mark.parametrize("count", [0, 1, 2, 250])
-def test_client_counts_a_list_with_one_request(acme: Acme, count: int) -> None:
-    release = acme.emu.add_release("acme", "tool", "v3.0.0")
-    add_assets(acme.emu, release["id"], count)
-    client = Client(acme.emu.api_url, TOKEN)
-    url = client.url(
-        "/repos/{owner}/{repo}/releases/{id}/assets", owner="acme", repo="tool", id=release["id"]
-    )
-    assert client.count(url) == count
-    assert len(acme.emu.log) == 1
 
 
 # IN lists -------------------------------------------------------------------------------
@@ -180,7 +195,7 @@ def test_join_checks_a_long_embedded_array_once(acme: Acme, big: int, db: apsw.C
     names = [name for _, tag, name in db.execute(THREE_TABLE_JOIN) if tag == "v3.0.0"]
     assert names == [f"file-{n:03}.bin" for n in range(250)]
     asset_requests = [r for r in acme.emu.log if f"/releases/{big}/assets" in r.path]
-    assert [r.query["per_page"] for r in asset_requests] == [["1"]]  # the count, no pages
+    assert [r.query.get("page") for r in asset_requests] == [["3"]]  # the check only
     assert len(acme.emu.log) == 1 + 3 + 1
 
 
@@ -194,7 +209,7 @@ def test_join_pages_a_long_embedded_array_that_is_cut_short() -> None:
             f"file-{n:03}.bin" for n in range(150)
         ]
         asset_requests = [r for r in emu.log if f"/releases/{release['id']}/assets" in r.path]
-        assert len(asset_requests) == 1 + 2  # the count, then 2 pages
+        assert len(asset_requests) == 2  # the check was page 1; then page 2
 
 
 def test_embedded_assets_are_reused_within_one_statement_only(

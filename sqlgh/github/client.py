@@ -223,14 +223,20 @@ class Client:
                 return None
             raise
 
-    def pages(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
+    def pages(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        first: tuple[list[Any], dict[str, Any]] | None = None,
+    ) -> Iterator[list[Any]]:
         """Yield the pages of a list endpoint, each a list of items (see ``_pages``).
 
+        ``first``: the first page and its relations, when ``page`` already fetched them.
         When a rate limit stops the list, the error says how many of its pages were left.
         """
         count = _PageCount()
         try:
-            yield from self._pages(url, params, count)
+            yield from self._pages(url, params, count, first)
         except RateLimitError as exc:
             if count.total is None:
                 raise
@@ -241,20 +247,13 @@ class Client:
                 f"{count.total} pages",
             ) from exc
 
-    def count(self, url: str, params: Mapping[str, Any] | None = None) -> int | None:
-        """How many items a list endpoint holds, from one request for a page of one item.
-
-        With one item a page, the page number of GitHub's ``rel="last"`` link is the item
-        count. None when the answer does not tell: a list paged by cursor (``next`` without
-        ``last``), or a server that ignored ``per_page``.
-        """
-        query = {**(params or {}), "per_page": 1}
-        page, links = self.resilience.run("GET", lambda: self._get_page(url, query))
-        if len(page) > 1:
-            return None
-        if "last" in links:
-            return last_page(links)
-        return None if "next" in links else len(page)
+    def page(
+        self, url: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """One page of a list endpoint (``per_page`` as for ``pages``) and its ``Link``
+        relations, retried as a page of ``pages`` is."""
+        query = {"per_page": self.per_page, **(params or {})}
+        return self.resilience.run("GET", lambda: self._get_page(url, query))
 
     def paginate(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         """Yield the items of a list endpoint, page after page."""
@@ -262,7 +261,11 @@ class Client:
             yield from page
 
     def _pages(
-        self, url: str, params: Mapping[str, Any] | None, count: _PageCount
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        count: _PageCount,
+        first: tuple[list[Any], dict[str, Any]] | None = None,
     ) -> Iterator[list[Any]]:
         """Yield the pages of a list endpoint, following ``rel="next"``.
 
@@ -276,9 +279,12 @@ class Client:
         bar: Progress | None = None
         try:
             while next_url:
-                page, links = self.resilience.run(
-                    "GET", lambda u=next_url, q=query: self._get_page(u, q)
-                )
+                if first is not None:
+                    (page, links), first = first, None
+                else:
+                    page, links = self.resilience.run(
+                        "GET", lambda u=next_url, q=query: self._get_page(u, q)
+                    )
                 next_url = links.get("next", {}).get("url")
                 query = None  # the next link carries its own query
                 count.done += 1

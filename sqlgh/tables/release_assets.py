@@ -12,7 +12,7 @@ from sqlgh.tables import keys
 from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, embedded_asset_array
-from sqlgh.tables.remote import list_length, listing
+from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 RELEASES = "/repos/{owner}/{repo}/releases"
@@ -88,10 +88,10 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The release's asset list, 100 a page; free when this statement listed the release."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
-    known = api.memo.embedded_assets(owner, repo, release_id)
-    whole = None if known is None else _whole(api, owner, repo, release_id, known)
+    embedded = api.memo.embedded_assets(owner, repo, release_id)
+    whole, first = _whole(api, owner, repo, release_id, embedded)
     if whole is None:
-        yield from _release_assets(api, owner, repo, release_id)
+        yield from _release_assets(api, owner, repo, release_id, first)
     else:
         yield _context(owner, repo, release_id), whole
 
@@ -120,35 +120,48 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Batch]:
     api.memo.remember_release(owner, repo, release)
-    embedded = embedded_asset_array(release)
-    whole = None if embedded is None else _whole(api, owner, repo, release["id"], embedded)
+    release_id = release["id"]
+    whole, first = _whole(api, owner, repo, release_id, embedded_asset_array(release))
     if whole is None:
-        return head_start(_release_assets(api, owner, repo, release["id"]))
-    return iter([(_context(owner, repo, release["id"]), whole)])
+        return head_start(_release_assets(api, owner, repo, release_id, first))
+    return iter([(_context(owner, repo, release_id), whole)])
 
 
 def _whole(
-    api: Api, owner: str, repo: str, release_id: int, embedded: list[dict[str, Any]]
-) -> list[dict[str, Any]] | None:
-    """A release's embedded asset array when it is known to be its whole asset list.
+    api: Api, owner: str, repo: str, release_id: int, embedded: list[dict[str, Any]] | None
+) -> tuple[list[dict[str, Any]] | None, Page | None]:
+    """A release's embedded asset array if it is the release's whole asset list, else
+    None; and the first page of that list when checking fetched it (paging starts there).
 
-    Shorter than 100, it is. Longer, it is when the release's asset list, asked for one
-    asset a page, counts as many assets (one request instead of one per 100 assets);
-    otherwise None and the caller pages the list. Like paging, this reads two moments
-    of a release that may change in between: the count guards against a cut-short array,
-    not against one asset deleted and another uploaded between the two requests.
+    Shorter than 100, it is. Longer, one page of the release's asset list tells: the page
+    where the array's last asset would be, if the array is whole. It is when that page
+    holds just the rest of the array and no ``next`` page follows: a release of 5,000
+    assets then costs one request instead of 50. When the array is cut short at 100
+    (page 1 checked), the check is paging's own first request. Like paging, this reads a
+    release at two moments: the check guards against a cut-short array, not against one
+    asset deleted and another uploaded between the two requests.
     """
-    if len(embedded) < EMBEDDED_ASSETS_TRUSTED_BELOW:
-        return embedded
+    if embedded is None:
+        return None, None
+    size = len(embedded)
+    if size < EMBEDDED_ASSETS_TRUSTED_BELOW:
+        return embedded, None
+    per_page = api.client.per_page
+    last = -(-size // per_page)
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    total = list_length(api, url, _parent(owner, repo, release_id))
-    return embedded if total == len(embedded) else None
+    page, links = list_page(
+        api, url, _parent(owner, repo, release_id), {"page": last} if last > 1 else None
+    )
+    whole = "next" not in links and len(page) == size - per_page * (last - 1)
+    return (embedded if whole else None), ((page, links) if last == 1 else None)
 
 
-def _release_assets(api: Api, owner: str, repo: str, release_id: int) -> Iterator[Batch]:
+def _release_assets(
+    api: Api, owner: str, repo: str, release_id: int, first: Page | None = None
+) -> Iterator[Batch]:
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
     context = _context(owner, repo, release_id)
-    for page in listing(api, url, _parent(owner, repo, release_id)):
+    for page in listing(api, url, _parent(owner, repo, release_id), first=first):
         for asset in page:
             if isinstance(asset.get("id"), int):
                 api.memo.remember_asset(asset["id"], release_id)
@@ -174,7 +187,8 @@ TABLE = Table(
             ("owner", "repo", "release_id"),
             fetch_by_release,
             "1 per 100 assets of the release; in a statement that listed the release, its "
-            "embedded assets serve: none under 100 assets, else 1 to check they are all there",
+            "embedded assets serve: none under 100 assets, else 1 to check they are all there "
+            "(paging follows when they are not)",
             cost=2,
             rows=50,
         ),
@@ -183,7 +197,7 @@ TABLE = Table(
             ("owner", "repo"),
             fetch_by_repo,
             "1 per 100 releases (+1 per release of 100 or more assets, to check its embedded "
-            "assets are all there; 1 per 100 assets instead when they are not)",
+            "assets are all there; when they are not, 1 per 100 assets)",
             cost=10,
             rows=1000,
         ),

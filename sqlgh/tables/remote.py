@@ -10,6 +10,9 @@ from sqlgh.errors import RemoteError
 from sqlgh.github.errors import AccessError, GitHubError
 from sqlgh.tables.spec import Api
 
+# A page of a list: its items and its ``Link`` relations.
+Page = tuple[list[Any], dict[str, Any]]
+
 
 def not_visible(api: Api) -> str:
     """How to read a 404 for a parent object, depending on whether a token is set."""
@@ -32,14 +35,21 @@ def _parent_must_exist(api: Api, parent: str) -> Iterator[None]:
 
 
 def listing(
-    api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None
+    api: Api,
+    url: str,
+    parent: str,
+    params: Mapping[str, Any] | None = None,
+    first: Page | None = None,
 ) -> Iterator[list[Any]]:
-    """The pages of a list endpoint; a 404 becomes an error naming the missing parent."""
+    """The pages of a list endpoint; a 404 becomes an error naming the missing parent.
+
+    ``first``: the first page and its relations, when ``list_page`` already fetched them.
+    """
     with _parent_must_exist(api, parent):
-        yield from api.client.pages(url, params)
+        yield from api.client.pages(url, params, first)
 
 
-def list_length(api: Api, url: str, parent: str) -> int | None:
-    """How many items a list endpoint holds (one request; see ``Client.count``)."""
+def list_page(api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None) -> Page:
+    """One page of a list endpoint and its ``Link`` relations (a 404 as for ``listing``)."""
     with _parent_must_exist(api, parent):
-        return api.client.count(url)
+        return api.client.page(url, params)
