@@ -11,8 +11,8 @@ that embed only 100 of a release's assets. Contenders:
   ``seconds_between_requests=0``;
 - a plain sequential ``requests`` loop over the release listings (embedded assets; a
   release with 100 or more is paged from its ``/assets``, since such an array may be cut
-  short; sqlgh instead counts the release's assets with one request and pages only when
-  the count and the array differ);
+  short; sqlgh instead checks the array with one request, the page of 100 its last asset
+  would be on, and pages only when that page shows the array is cut short);
 - the same loop with 8 threads (one per repository, then one per page);
 - sqlgh: ``... WHERE owner = ? AND repo IN (SELECT name FROM repositories WHERE owner = ?)``
   (``max_concurrency`` 8, the default), and for comparison the join spelling. The org shape

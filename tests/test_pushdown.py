@@ -125,6 +125,25 @@ def test_an_array_cut_short_elsewhere_costs_one_request_more() -> None:
         assert len(emu.log) == 1 + 1 + 3
 
 
+def test_the_check_reads_100_a_page_whatever_per_page_is() -> None:
+    with Emulator(embedded_assets_cap=100) as emu:
+        seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 150)
+        db = connect_to(emu, per_page=50)
+        rows = db.execute(ASSETS.format(cols="name, release_id")).fetchall()
+        assert sorted(n for n, r in rows if r == release["id"]) == [
+            f"file-{n:03}.bin" for n in range(150)
+        ]
+        asset_requests = [r for r in emu.log if f"/releases/{release['id']}/assets" in r.path]
+        # A cut at 100 shows on page 1 of 100 whatever the connection's page size: that
+        # page is the check, and paging goes on from it.
+        assert [(r.query["per_page"], r.query.get("page")) for r in asset_requests] == [
+            (["100"], None),
+            (["100"], ["2"]),
+        ]
+
+
 def test_a_release_gone_before_its_check_is_named(
     acme: Acme, big: int, db: apsw.Connection
 ) -> None:
@@ -210,6 +229,42 @@ def test_join_pages_a_long_embedded_array_that_is_cut_short() -> None:
         ]
         asset_requests = [r for r in emu.log if f"/releases/{release['id']}/assets" in r.path]
         assert len(asset_requests) == 2  # the check was page 1; then page 2
+
+
+JOIN_BY_IDS = (
+    "SELECT a.name FROM releases r CROSS JOIN release_assets a"
+    " ON a.owner = r.owner AND a.repo = r.repo AND a.release_id = r.id"
+    " WHERE r.owner = 'acme' AND r.repo = 'tool' AND a.id IN ({ids}) ORDER BY a.name"
+)
+
+
+def test_a_long_embedded_array_is_checked_once_for_many_asset_ids(
+    acme: Acme, big: int, db: apsw.Connection
+) -> None:
+    ids = [a for (a,) in db.execute(ASSETS.format(cols="id") + " AND release_id = ?", (big,))]
+    acme.emu.clear_log()
+    wanted = [ids[0], ids[120], ids[249]]
+    rows = db.execute(JOIN_BY_IDS.format(ids="?, ?, ?"), wanted).fetchall()
+    assert rows == [("file-000.bin",), ("file-120.bin",), ("file-249.bin",)]
+    asset_requests = [r for r in acme.emu.log if f"/releases/{big}/assets" in r.path]
+    assert [r.query.get("page") for r in asset_requests] == [["3"]]  # one check serves all
+
+
+def test_a_refuted_embedded_array_is_not_checked_again() -> None:
+    with Emulator(embedded_assets_cap=120) as emu:
+        seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 250)
+        db = connect_to(emu, max_concurrency=1)  # no page fetched ahead
+        listed = db.execute(ASSETS.format(cols="id") + " AND release_id = ?", (release["id"],))
+        ids = [a for (a,) in listed]
+        emu.clear_log()
+        rows = db.execute(JOIN_BY_IDS.format(ids="?, ?"), [ids[10], ids[140]]).fetchall()
+        assert rows == [("file-010.bin",), ("file-140.bin",)]
+        asset_requests = [r for r in emu.log if f"/releases/{release['id']}/assets" in r.path]
+        # The first id: the check (page 2 of the 120, with a next page), then page 1. The
+        # second id: pages 1 and 2, with no second check.
+        assert [r.query.get("page") for r in asset_requests] == [["2"], None, None, ["2"]]
 
 
 def test_embedded_assets_are_reused_within_one_statement_only(

@@ -7,14 +7,16 @@ release id. Both are learned for free from list responses and kept here.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+Checked = TypeVar("Checked")
 
 # A release list embeds each release's assets. GitHub documents no cap on that array, but
 # a list endpoint never returns more than 100 items a page, so an embedded array of 100 or
-# more may be cut short: it is used only once the release's asset list, asked for one
-# asset a page, says it holds that many (tables/release_assets.py). Shorter ones are
-# taken as the release's whole asset list.
+# more may be cut short: it is used only once one page of the release's asset list shows
+# it is whole (tables/release_assets.py). Shorter ones are taken as the release's whole
+# asset list.
 EMBEDDED_ASSETS_TRUSTED_BELOW = 100
 
 
@@ -35,8 +37,9 @@ class Memo:
     """Release facts learned from responses, keyed case-insensitively by repository.
 
     Upload URLs and asset-to-release links hold for the connection's life. Embedded asset
-    arrays hold for one statement only (``end_statement``): a join from ``releases`` to
-    ``release_assets`` then needs no request per release, or one to check a long array.
+    arrays, and whether a long one proved whole, hold for one statement only
+    (``end_statement``): a join from ``releases`` to ``release_assets`` then needs no
+    request per release, or one to check a long array, however often the join asks.
     """
 
     def __init__(self) -> None:
@@ -44,6 +47,8 @@ class Memo:
         self._upload_urls: dict[tuple[str, str, int], str] = {}
         self._release_of_asset: dict[int, int] = {}
         self._statement_assets: dict[tuple[str, str, int], list[Any]] = {}
+        self._verdicts: dict[tuple[str, str, int], Any] = {}
+        self._checking: dict[tuple[str, str, int], threading.Lock] = {}
 
     def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
         """Keep a release's upload URL and which release each embedded asset belongs to."""
@@ -58,18 +63,30 @@ class Memo:
                 if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
                     self._release_of_asset[asset["id"]] = release_id
             embedded = embedded_asset_array(release)
-            if embedded is not None:
-                self._statement_assets[(*repo_key(owner, repo), release_id)] = embedded
+            key = (*repo_key(owner, repo), release_id)
+            if embedded is not None and self._statement_assets.get(key) != embedded:
+                self._statement_assets[key] = embedded
+                self._verdicts.pop(key, None)  # a verdict on other contents
 
-    def embedded_assets(self, owner: str, repo: str, release_id: int) -> list[Any] | None:
-        """A release's embedded asset array, if this statement has listed the release (an
-        array of 100 or more may be cut short: see ``EMBEDDED_ASSETS_TRUSTED_BELOW``)."""
-        return self._statement_assets.get((*repo_key(owner, repo), release_id))
+    def checked_once(
+        self, owner: str, repo: str, release_id: int, check: Callable[[list[Any] | None], Checked]
+    ) -> Checked:
+        """``check`` of the release's embedded asset array (None when this statement has not
+        listed the release), run once per statement; concurrent callers wait for the first."""
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            gate = self._checking.setdefault(key, threading.Lock())
+        with gate:
+            if key not in self._verdicts:
+                self._verdicts[key] = check(self._statement_assets.get(key))
+            return self._verdicts[key]
 
     def end_statement(self) -> None:
         """Forget what holds for one statement only."""
         with self._lock:
             self._statement_assets.clear()
+            self._verdicts.clear()
+            self._checking.clear()
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""

@@ -7,11 +7,12 @@ from functools import partial
 from itertools import chain
 from typing import Any
 
+from sqlgh.github.client import MAX_PER_PAGE
 from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
-from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, embedded_asset_array
+from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
@@ -86,10 +87,11 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 
 def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """The release's asset list, 100 a page; free when this statement listed the release."""
+    """The release's asset list, 100 a page; in a statement that listed the release, its
+    embedded asset array, checked once when it is long (see ``_whole``)."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
-    embedded = api.memo.embedded_assets(owner, repo, release_id)
-    whole, first = _whole(api, owner, repo, release_id, embedded)
+    check = partial(_whole, api, owner, repo, release_id)
+    whole, first = api.memo.checked_once(owner, repo, release_id, check)
     if whole is None:
         yield from _release_assets(api, owner, repo, release_id, first)
     else:
@@ -121,7 +123,8 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Batch]:
     api.memo.remember_release(owner, repo, release)
     release_id = release["id"]
-    whole, first = _whole(api, owner, repo, release_id, embedded_asset_array(release))
+    check = partial(_whole, api, owner, repo, release_id)
+    whole, first = api.memo.checked_once(owner, repo, release_id, check)
     if whole is None:
         return head_start(_release_assets(api, owner, repo, release_id, first))
     return iter([(_context(owner, repo, release_id), whole)])
@@ -133,26 +136,26 @@ def _whole(
     """A release's embedded asset array if it is the release's whole asset list, else
     None; and the first page of that list when checking fetched it (paging starts there).
 
-    Shorter than 100, it is. Longer, one page of the release's asset list tells: the page
-    where the array's last asset would be, if the array is whole. It is when that page
-    holds just the rest of the array and no ``next`` page follows: a release of 5,000
-    assets then costs one request instead of 50. When the array is cut short at 100
-    (page 1 checked), the check is paging's own first request. Like paging, this reads a
-    release at two moments: the check guards against a cut-short array, not against one
-    asset deleted and another uploaded between the two requests.
+    Shorter than 100, it is. Longer, one page of 100 of the release's asset list tells
+    (whatever the connection's ``per_page``, as a cut at 100 shows on such a page): the
+    page where the array's last asset would be, if the array is whole. It is when that
+    page holds just the rest of the array and no ``next`` page follows: a release of 5,000
+    assets then costs one request instead of 50. When the array is cut short at 100 (page
+    1 checked), the check is paging's own first request. Like paging, this reads a release
+    at two moments: the check guards against a cut-short array, not against one asset
+    deleted and another uploaded between the two requests. It also relies on GitHub
+    filtering nothing out of a page after cutting it, as its list endpoints do.
     """
     if embedded is None:
         return None, None
     size = len(embedded)
     if size < EMBEDDED_ASSETS_TRUSTED_BELOW:
         return embedded, None
-    per_page = api.client.per_page
-    last = -(-size // per_page)
+    last = -(-size // MAX_PER_PAGE)
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    page, links = list_page(
-        api, url, _parent(owner, repo, release_id), {"page": last} if last > 1 else None
-    )
-    whole = "next" not in links and len(page) == size - per_page * (last - 1)
+    params = {"per_page": MAX_PER_PAGE, **({"page": last} if last > 1 else {})}
+    page, links = list_page(api, url, _parent(owner, repo, release_id), params)
+    whole = "next" not in links and len(page) == size - MAX_PER_PAGE * (last - 1)
     return (embedded if whole else None), ((page, links) if last == 1 else None)
 
 
@@ -178,7 +181,8 @@ TABLE = Table(
             "by_release_and_id",
             ("owner", "repo", "release_id", "id"),
             fetch_by_release_and_id,
-            "1 per 100 assets of the release",
+            "1 per 100 assets of the release, up to the one asked for; in a statement that "
+            "listed the release, as for by_release (a long array checked once for all ids)",
             cost=2,
             rows=1,
         ),
