@@ -22,7 +22,7 @@ from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.rows import LATER, parse_used, row_builder
 from sqlgh.session import Session
-from sqlgh.tables.spec import AccessPath, Batch, Record, Table
+from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
 
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
@@ -188,8 +188,9 @@ class VirtualTable:
         if record is None:
             raise SqlghError(f"{self.table.name}: row {rowid} was not read by this statement")
         ctx, obj = record
+        known = {k: v.known() if type(v) is Deferred else v for k, v in ctx.items()}
         return {
-            c.name: ctx[c.name] if c.name in ctx else c.get(ctx, obj)
+            c.name: known[c.name] if c.name in known else c.get(ctx, obj)
             for c in self.table.columns
             if c.load is None
         }
@@ -238,6 +239,7 @@ class Cursor:
         self._build = self._rows.build
         self._row: list[Any] = []
         self._direct = False
+        self._deferred = False  # the current batch's context holds a Deferred value
         self._row_number = 0
         # What the statement that opened this cursor writes (a cursor outlives later
         # statements run while it is being read).
@@ -298,7 +300,13 @@ class Cursor:
         ctx, obj = self._ctx, self._obj
         if obj is UNREAD:
             ctx, obj = self._materialize(ctx)
-        value = self._row[number] = self.getters[number](ctx, obj)  # once per row
+        value = self.getters[number](ctx, obj)
+        if type(value) is Deferred:
+            try:
+                value = value.value()
+            except (GitHubError, TransportError, SqlghError) as exc:
+                raise remote_error(self.table, exc) from exc
+        self._row[number] = value  # once per row
         return value
 
     def ColumnNoChange(self, number: int) -> Any:
@@ -379,7 +387,12 @@ class Cursor:
             self.Column = self._build(self._ctx, obj).__getitem__  # type: ignore[method-assign]
             return
         self._row_number += 1
-        self._row = self._rows.pending() if obj is UNREAD else self._build(self._ctx, obj)
+        if obj is UNREAD:
+            self._row = self._rows.pending()
+        elif self._deferred:
+            self._row = [LATER if type(c) is Deferred else c for c in self._build(self._ctx, obj)]
+        else:
+            self._row = self._build(self._ctx, obj)
 
     Next = _advance
 
@@ -391,6 +404,10 @@ class Cursor:
                 obj = next(self._objects, _END_OF_BATCH)
                 if obj is not _END_OF_BATCH:
                     self._ctx = ctx
+                    self._deferred = any(type(v) is Deferred for v in ctx.values())
+                    if self._deferred and self._direct:  # its cells are computed on demand
+                        self._direct = False
+                        self.__dict__.pop("Column", None)
                     return obj
         except (GitHubError, TransportError, SqlghError) as exc:
             self._end_scan()

@@ -267,6 +267,28 @@ def test_a_refuted_embedded_array_is_not_checked_again() -> None:
         assert [r.query.get("page") for r in asset_requests] == [["2"], None, None, ["2"]]
 
 
+def test_a_plain_join_on_asset_ids_finds_their_release(acme: Acme, big: int) -> None:
+    db = connect_to(acme.emu)
+    ids = [a for (a,) in db.execute(ASSETS.format(cols="id") + " AND release_id = ?", (big,))]
+    fresh = connect_to(acme.emu)  # knows no release yet
+    acme.emu.clear_log()
+    sql = JOIN_BY_IDS.replace("CROSS JOIN", "JOIN").format(ids="?, ?")
+    assert fresh.execute(sql, [ids[3], ids[200]]).fetchall() == [
+        ("file-003.bin",),
+        ("file-200.bin",),
+    ]
+    # SQLite reads release_assets first, by id: the asset's release is then found by the
+    # tag in its download URL (one request for both assets), so the join on release_id holds.
+    plan = fresh.execute(f"EXPLAIN QUERY PLAN {sql}", [ids[3], ids[200]]).fetchall()
+    assert plan[0][3].startswith("SCAN a ")
+    assert sorted(paths(acme.emu)) == [
+        f"GET /repos/acme/tool/releases/{big}",
+        f"GET /repos/acme/tool/releases/assets/{ids[3]}",
+        f"GET /repos/acme/tool/releases/assets/{ids[200]}",
+        "GET /repos/acme/tool/releases/tags/v3.0.0",
+    ]
+
+
 def test_embedded_assets_are_reused_within_one_statement_only(
     acme: Acme, db: apsw.Connection
 ) -> None:

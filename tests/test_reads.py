@@ -12,6 +12,7 @@ from helpers import Acme, paths, seed_acme
 
 import sqlgh
 from sqlgh.emulator import Emulator
+from sqlgh.emulator.faults import Fault
 from sqlgh.errors import RemoteError, SqlghError
 
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
@@ -52,6 +53,48 @@ def test_asset_by_id_is_one_get_with_seeded_values(acme: Acme, db: apsw.Connecti
         "octocat",
     )
     assert paths(acme.emu) == [f"GET /repos/acme/tool/releases/assets/{tar['id']}"]
+
+
+def test_asset_by_id_finds_its_release_when_release_id_is_read(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    sql = ASSETS.format(cols="release_id, name") + " AND id IN (?, ?)"
+    rows = db.execute(sql, (acme.tar["id"], acme.notes["id"])).fetchall()
+    assert rows == [(acme.new, "tool-1.1.0.tar.gz"), (acme.new, "notes.txt")]
+    # One GET per asset, and one of the release by the tag in the first asset's download
+    # URL: it teaches the connection the release's other assets.
+    assert sorted(paths(acme.emu)) == sorted(
+        [
+            f"GET /repos/acme/tool/releases/assets/{acme.tar['id']}",
+            f"GET /repos/acme/tool/releases/assets/{acme.notes['id']}",
+            "GET /repos/acme/tool/releases/tags/v1.1.0",
+        ]
+    )
+
+
+def test_asset_by_id_of_a_draft_has_no_release_id_until_the_draft_is_listed(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    draft = acme.emu.add_release("acme", "tool", "v2.0.0", draft=True)
+    asset = acme.emu.add_asset("acme", "tool", draft["id"], "next.zip", content=b"z")
+    acme.emu.clear_log()
+    sql = ASSETS.format(cols="release_id") + " AND id = ?"
+    assert db.execute(sql, (asset["id"],)).fetchone() == (None,)
+    assert paths(acme.emu)[-1] == "GET /repos/acme/tool/releases/tags/v2.0.0"  # drafts: 404
+    db.execute(RELEASES.format(cols="id")).fetchall()
+    assert db.execute(sql, (asset["id"],)).fetchone() == (draft["id"],)
+
+
+def test_a_failed_lookup_of_an_assets_release_names_the_table(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    acme.emu.add_fault(Fault(method="GET", path="/releases/tags/", status=403))
+    sql = ASSETS.format(cols="name, release_id") + " AND id = ?"
+    with pytest.raises(RemoteError, match=r"^release_assets: .*releases/tags/v1\.1\.0"):
+        db.execute(sql, (acme.tar["id"],)).fetchall()
+    # A query that does not read release_id makes no such request.
+    by_id = ASSETS.format(cols="name") + " AND id = ?"
+    assert db.execute(by_id, (acme.tar["id"],)).fetchall() == [("tool-1.1.0.tar.gz",)]
 
 
 def test_uploader_is_json_text(acme: Acme, db: apsw.Connection) -> None:

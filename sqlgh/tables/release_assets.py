@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from functools import partial
 from itertools import chain
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlgh.github.client import MAX_PER_PAGE
 from sqlgh.github.parallel import head_start
@@ -14,9 +15,10 @@ from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW
 from sqlgh.tables.remote import Page, list_page, listing
-from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 
 RELEASES = "/repos/{owner}/{repo}/releases"
+RELEASE_BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
 ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
 ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 
@@ -35,8 +37,9 @@ COLUMNS = (
         "release_id",
         sql_type="INTEGER",
         validate=keys.positive_id,
-        doc="Id of the release the asset belongs to (NULL when fetched by id alone "
-        "and the release is not yet known to the connection).",
+        doc="Id of the release the asset belongs to. Fetched by id alone, an asset whose "
+        "release the connection has not seen costs one request more when a query reads "
+        "this column (NULL for an asset of a draft release not listed yet).",
     ),
     Column("id", "$.id", "INTEGER", validate=keys.positive_id, doc="Asset id (the rowid)."),
     Column("name", "$.name", doc="File name as stored by GitHub."),
@@ -78,12 +81,45 @@ def _parent(owner: str, repo: str, release_id: int) -> str:
 
 
 def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """One GET of the asset; no row when GitHub answers 404."""
+    """One GET of the asset; no row when GitHub answers 404. Its release id, when the
+    connection has not seen the release, is found only if the query reads it."""
+    owner, repo = key["owner"], key["repo"]
     client = api.client
-    url = client.url(ASSET, owner=key["owner"], repo=key["repo"], asset_id=key["id"])
-    asset = client.get_json_or_none(url)
+    asset = client.get_json_or_none(client.url(ASSET, owner=owner, repo=repo, asset_id=key["id"]))
     if asset is not None:
-        yield _context(key["owner"], key["repo"], api.memo.release_of(key["id"])), [asset]
+        release_id: int | Deferred | None = api.memo.release_of(key["id"])
+        if release_id is None:
+            release_id = Deferred(partial(_release_id_of, api, owner, repo, asset))
+        yield {"owner": owner, "repo": repo, "release_id": release_id}, [asset]
+
+
+def _release_id_of(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> int | None:
+    """The id of the release an asset belongs to, by the tag in its download URL (one GET
+    of the release, which teaches the connection its other assets too); None when no
+    published release has that tag (a draft's assets are known once it is listed)."""
+    known = api.memo.release_of(asset["id"])
+    if known is not None:
+        return known
+    tag = _download_tag(asset.get("browser_download_url"))
+    if tag is None:
+        return None
+    release = api.client.get_json_or_none(
+        api.client.url(RELEASE_BY_TAG, owner=owner, repo=repo, tag=tag)
+    )
+    if not isinstance(release, dict) or not isinstance(release.get("id"), int):
+        return None
+    api.memo.remember_release(owner, repo, release)
+    return release["id"]
+
+
+def _download_tag(url: Any) -> str | None:
+    """The tag in ``.../{owner}/{repo}/releases/download/{tag}/{name}`` (a tag may hold
+    slashes, a file name cannot)."""
+    if not isinstance(url, str):
+        return None
+    _, marker, rest = urlsplit(url).path.partition("/releases/download/")
+    tag = rest.rpartition("/")[0]
+    return unquote(tag) if marker and tag else None
 
 
 def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -176,7 +212,15 @@ TABLE = Table(
     doc="Files attached to releases: one row per asset.",
     columns=COLUMNS,
     paths=(
-        AccessPath("by_id", ("owner", "repo", "id"), fetch_by_id, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_id",
+            ("owner", "repo", "id"),
+            fetch_by_id,
+            "1 (+1 per release the connection has not seen, when the query reads release_id)",
+            cost=1,
+            rows=1,
+            unique=True,
+        ),
         AccessPath(
             "by_release_and_id",
             ("owner", "repo", "release_id", "id"),

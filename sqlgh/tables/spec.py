@@ -60,6 +60,29 @@ class Column:
         return f'"{self.name}" {self.sql_type}{" HIDDEN" if self.hidden else ""}'
 
 
+class Deferred:
+    """A context value an access path could not give for free: found (once, perhaps with
+    a request) only if the query reads its column."""
+
+    __slots__ = ("_find", "_found", "_value")
+
+    def __init__(self, find: Callable[[], Any]) -> None:
+        self._find = find
+        self._found = False
+        self._value: Any = None
+
+    def value(self) -> Any:
+        """The value, found on the first call."""
+        if not self._found:
+            self._value = self._find()
+            self._found = True
+        return self._value
+
+    def known(self) -> Any:
+        """The value if it was found already, else None (no request)."""
+        return self._value
+
+
 @dataclass(frozen=True)
 class Api:
     """What an access path or writer may use: the client, the memo and the options."""
