@@ -370,6 +370,10 @@ class Cursor:
         collected: list[Batch] = []
         for batch in path.fetch(self.session.api, key):
             collected.append(batch)
+            if path.unique and batch[1]:
+                # Its one row is all a unique key gives, and SQLite may read no further
+                # (a scalar subquery per outer row): answer the next Filter from here.
+                cache[cache_key] = collected
             yield batch
         cache[cache_key] = collected
 

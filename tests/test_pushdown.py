@@ -3,6 +3,9 @@ the missing-keys error. Every test counts the requests the emulator received."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import apsw
 import pytest
 from conftest import connect_to
@@ -12,6 +15,7 @@ from sqlgh import vtab
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.faults import Fault
 from sqlgh.errors import MissingKeysError, RemoteError
+from sqlgh.tables import release_assets
 
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
@@ -192,6 +196,18 @@ THREE_TABLE_JOIN = (
 )
 
 
+def test_a_scalar_subquery_by_id_per_outer_row_gets_the_asset_once(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    sql = (
+        "SELECT (SELECT a.name FROM release_assets a"
+        " WHERE a.owner = k.o AND a.repo = 'tool' AND a.id = ?)"
+        " FROM (SELECT 'acme' AS o UNION ALL SELECT 'acme' UNION ALL SELECT 'acme') k"
+    )
+    assert db.execute(sql, (acme.tar["id"],)).fetchall() == [("tool-1.1.0.tar.gz",)] * 3
+    assert paths(acme.emu) == [f"GET /repos/acme/tool/releases/assets/{acme.tar['id']}"]
+
+
 def test_three_table_join_lists_once_per_parent(acme: Acme, db: apsw.Connection) -> None:
     rows = db.execute(THREE_TABLE_JOIN).fetchall()
     assert rows == [
@@ -287,6 +303,43 @@ def test_a_plain_join_on_asset_ids_finds_their_release(acme: Acme, big: int) -> 
         f"GET /repos/acme/tool/releases/assets/{ids[200]}",
         "GET /repos/acme/tool/releases/tags/v3.0.0",
     ]
+
+
+def test_a_check_that_ends_after_its_statement_serves_no_later_statement(monkeypatch) -> None:
+    listed_page = release_assets.list_page
+    check_started, check_done = threading.Event(), threading.Event()
+
+    def slow_check(*args, **kwargs):
+        check_started.set()
+        page = listed_page(*args, **kwargs)
+        time.sleep(0.3)
+        check_done.set()
+        return page
+
+    monkeypatch.setattr(release_assets, "list_page", slow_check)
+    with Emulator() as emu:
+        seed_acme(emu)
+        big = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")["id"]
+        add_assets(emu, big, 150)
+        newest = emu.add_release("acme", "tool", "v4.0.0", created_at="2024-07-01T00:00:00Z")
+        emu.add_asset("acme", "tool", newest["id"], "only.bin", content=b"o")
+        db = connect_to(emu)
+        # Statement 1 stops at its first row, while the big release's check (read ahead
+        # on a read thread) is still on its way.
+        assert db.execute(ASSETS.format(cols="name") + " LIMIT 1").fetchall() == [("only.bin",)]
+        assert check_started.wait(5)
+        gone = emu.list_assets("acme", "tool", big)[-1]["id"]
+        connect_to(emu).execute(
+            "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?", (gone,)
+        )
+        # Statement 2 asks for the big release's assets once that check has ended.
+        db.create_scalar_function("after_check", lambda v: (check_done.wait(5), v)[1])
+        emu.clear_log()
+        sql = ASSETS.format(cols="id") + " AND release_id = after_check(?)"
+        ids = [i for (i,) in db.execute(sql, (big,))]
+        assert len(ids) == 149
+        assert gone not in ids
+        assert [r.query.get("page") for r in emu.log] == [None, ["2"]]  # its own listing
 
 
 def test_embedded_assets_are_reused_within_one_statement_only(

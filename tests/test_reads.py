@@ -97,6 +97,77 @@ def test_a_failed_lookup_of_an_assets_release_names_the_table(
     assert db.execute(by_id, (acme.tar["id"],)).fetchall() == [("tool-1.1.0.tar.gz",)]
 
 
+def test_release_of_assets_past_an_embedded_cut_is_looked_up_once() -> None:
+    with Emulator(embedded_assets_cap=100) as emu:
+        seed_acme(emu)
+        big = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")["id"]
+        for n in range(250):
+            emu.add_asset("acme", "tool", big, f"file-{n:03}.bin", content=b"x")
+        ids = [a["id"] for a in emu.list_assets("acme", "tool", big)]
+        db = connect_to(emu)
+        emu.clear_log()
+        sql = ASSETS.format(cols="release_id") + " AND id IN (?, ?, ?)"
+        assert db.execute(sql, (ids[150], ids[200], ids[240])).fetchall() == [(big,)] * 3
+        tag_lookups = [p for p in paths(emu) if "/releases/tags/" in p]
+        assert tag_lookups == ["GET /repos/acme/tool/releases/tags/v3.0.0"]
+        # The connection now knows those assets' release, past the cut of its array too.
+        emu.clear_log()
+        assert db.execute(sql, (ids[150], ids[200], ids[240])).fetchall() == [(big,)] * 3
+        assert len(emu.log) == 3
+
+
+@pytest.mark.parametrize("tag", ["release/1.0", "v1.0+build.1", "v1#2", "ü/1"])
+def test_release_id_by_tags_with_slashes_and_other_characters(
+    acme: Acme, db: apsw.Connection, tag: str
+) -> None:
+    release = acme.emu.add_release("acme", "tool", tag)
+    asset = acme.emu.add_asset("acme", "tool", release["id"], "f.bin", content=b"f")
+    acme.emu.clear_log()
+    sql = ASSETS.format(cols="release_id") + " AND id = ?"
+    assert db.execute(sql, (asset["id"],)).fetchone() == (release["id"],)
+    assert len(acme.emu.log) == 2
+
+
+def test_release_id_by_id_in_a_repository_named_like_the_download_path(
+    emulator: Emulator, db: apsw.Connection
+) -> None:
+    emulator.add_user("releases")
+    emulator.add_repo("releases", "download")
+    release = emulator.add_release("releases", "download", "v1.0")
+    asset = emulator.add_asset("releases", "download", release["id"], "x.zip", content=b"x")
+    sql = (
+        "SELECT release_id FROM release_assets WHERE owner = 'releases' AND repo = 'download'"
+        " AND id = ?"
+    )
+    assert db.execute(sql, (asset["id"],)).fetchone() == (release["id"],)
+
+
+def test_a_release_id_found_on_demand_is_a_plain_integer_everywhere(
+    acme: Acme, emulator: Emulator
+) -> None:
+    tar = acme.tar["id"]
+    by_id = ASSETS.format(cols="{cols}") + " AND id = ?"
+    db = connect_to(emulator)
+    assert db.execute(by_id.format(cols="typeof(release_id)"), (tar,)).fetchone() == ("integer",)
+    db = connect_to(emulator)
+    db.execute("CREATE TEMP TABLE t AS " + by_id.format(cols="*"), (tar,))
+    assert db.execute("SELECT release_id FROM t").fetchone() == (acme.new,)
+    db = connect_to(emulator)
+    db.execute(
+        "UPDATE release_assets SET label = 'x', release_id = release_id"
+        " WHERE owner = 'acme' AND repo = 'tool' AND id = ?",
+        (tar,),
+    )
+    assert emulator.get_asset(tar)["label"] == "x"
+    db = connect_to(emulator)
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND release_id = ?",
+        (acme.notes["id"], acme.new),
+    )
+    assert emulator.get_asset(acme.notes["id"]) is None
+
+
 def test_uploader_is_json_text(acme: Acme, db: apsw.Connection) -> None:
     uploader, login = db.execute(
         ASSETS.format(cols="uploader, uploader ->> '$.login'") + " AND id = ?",

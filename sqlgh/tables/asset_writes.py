@@ -143,7 +143,7 @@ class AssetWriter:
                 f"{TABLE}: release {release_id} of {owner}/{repo} does not exist or is not "
                 "visible to this token"
             )
-        api.memo.remember_release(owner, repo, release)
+        api.memo.remember_release(owner, repo, release, None)
         return str(release["upload_url"])
 
     def _assets(self, api: Api, owner: str, repo: str, release_id: int) -> list[dict]:

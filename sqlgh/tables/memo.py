@@ -1,7 +1,9 @@
 """What a connection remembers about releases it has seen.
 
 An upload needs the release's ``upload_url``; a row fetched by asset id wants its
-release id. Both are learned for free from list responses and kept here.
+release id. Both are learned for free from list responses and kept here. What holds for
+one statement only (embedded asset arrays, the checks of long ones, tags looked up) is
+kept in a ``StatementFacts``.
 """
 
 from __future__ import annotations
@@ -33,25 +35,83 @@ def repo_key(owner: str, repo: str) -> tuple[str, str]:
     return owner.lower(), repo.lower()
 
 
-class Memo:
-    """Release facts learned from responses, keyed case-insensitively by repository.
+Key = tuple[str, str, int]
 
-    Upload URLs and asset-to-release links hold for the connection's life. Embedded asset
-    arrays, and whether a long one proved whole, hold for one statement only
-    (``end_statement``): a join from ``releases`` to ``release_assets`` then needs no
-    request per release, or one to check a long array, however often the join asks.
+
+class StatementFacts:
+    """What one statement learned of releases: their embedded asset arrays, whether a long
+    one proved whole, and the releases its tag lookups found.
+
+    A join from ``releases`` to ``release_assets`` then needs no request per release, or
+    one to check a long array, however often the join asks. A fetch takes the facts of
+    the statement it starts in and keeps them: one still running when its statement ends
+    (a prefetch cut short by LIMIT) cannot hand the next statement what it read before.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._upload_urls: dict[tuple[str, str, int], str] = {}
-        self._release_of_asset: dict[int, int] = {}
-        self._statement_assets: dict[tuple[str, str, int], list[Any]] = {}
-        self._verdicts: dict[tuple[str, str, int], Any] = {}
-        self._checking: dict[tuple[str, str, int], threading.Lock] = {}
+        self._assets: dict[Key, list[Any]] = {}
+        self._verdicts: dict[Key, tuple[list[Any] | None, Any]] = {}
+        self._checking: dict[Key, threading.Lock] = {}
+        self._tags: dict[tuple[str, str, str], int | None] = {}
 
-    def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
-        """Keep a release's upload URL and which release each embedded asset belongs to."""
+    def keep_embedded(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
+        """Keep the release's embedded asset array, if it has one and an id."""
+        embedded = embedded_asset_array(release)
+        release_id = release.get("id")
+        if embedded is None or not isinstance(release_id, int):
+            return
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            if self._assets.get(key) != embedded:  # a verdict on the old one lapses
+                self._assets[key] = embedded
+
+    def checked_once(
+        self, owner: str, repo: str, release_id: int, check: Callable[[list[Any] | None], Checked]
+    ) -> Checked:
+        """``check`` of the release's embedded asset array (None when this statement has not
+        listed the release), run once per array; concurrent callers wait for the first."""
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            gate = self._checking.setdefault(key, threading.Lock())
+        with gate:
+            embedded = self._assets.get(key)
+            held = self._verdicts.get(key)
+            if held is None or held[0] is not embedded:
+                held = self._verdicts[key] = (embedded, check(embedded))
+            return held[1]
+
+    def tag_lookup(self, owner: str, repo: str, tag: str) -> tuple[bool, int | None]:
+        """Whether this statement looked the tag up, and the release id it found (or None)."""
+        key = (*repo_key(owner, repo), tag)
+        with self._lock:
+            return key in self._tags, self._tags.get(key)
+
+    def remember_tag(self, owner: str, repo: str, tag: str, release_id: int | None) -> None:
+        """Note the release a tag lookup found (None: no published release has the tag).
+        Per statement: a tag may be released again under another id."""
+        with self._lock:
+            self._tags[(*repo_key(owner, repo), tag)] = release_id
+
+
+class Memo:
+    """Release facts learned from responses, keyed case-insensitively by repository.
+
+    Upload URLs and asset-to-release links hold for the connection's life (an asset never
+    moves to another release); ``statement`` holds the current statement's facts.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._upload_urls: dict[Key, str] = {}
+        self._release_of_asset: dict[int, int] = {}
+        self.statement = StatementFacts()
+
+    def remember_release(
+        self, owner: str, repo: str, release: Mapping[str, Any], facts: StatementFacts | None
+    ) -> None:
+        """Keep a release's upload URL and which release each embedded asset belongs to;
+        with ``facts``, the facts of the statement that read it, its embedded assets too."""
         release_id = release.get("id")
         if not isinstance(release_id, int):
             return
@@ -62,31 +122,12 @@ class Memo:
             for asset in release.get("assets") or ():
                 if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
                     self._release_of_asset[asset["id"]] = release_id
-            embedded = embedded_asset_array(release)
-            key = (*repo_key(owner, repo), release_id)
-            if embedded is not None and self._statement_assets.get(key) != embedded:
-                self._statement_assets[key] = embedded
-                self._verdicts.pop(key, None)  # a verdict on other contents
-
-    def checked_once(
-        self, owner: str, repo: str, release_id: int, check: Callable[[list[Any] | None], Checked]
-    ) -> Checked:
-        """``check`` of the release's embedded asset array (None when this statement has not
-        listed the release), run once per statement; concurrent callers wait for the first."""
-        key = (*repo_key(owner, repo), release_id)
-        with self._lock:
-            gate = self._checking.setdefault(key, threading.Lock())
-        with gate:
-            if key not in self._verdicts:
-                self._verdicts[key] = check(self._statement_assets.get(key))
-            return self._verdicts[key]
+        if facts is not None:
+            facts.keep_embedded(owner, repo, release)
 
     def end_statement(self) -> None:
-        """Forget what holds for one statement only."""
-        with self._lock:
-            self._statement_assets.clear()
-            self._verdicts.clear()
-            self._checking.clear()
+        """Start afresh what holds for one statement only."""
+        self.statement = StatementFacts()
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""

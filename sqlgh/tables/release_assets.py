@@ -13,7 +13,7 @@ from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import read_content
 from sqlgh.tables.asset_writes import AssetWriter
-from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW
+from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, StatementFacts
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 
@@ -84,42 +84,53 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """One GET of the asset; no row when GitHub answers 404. Its release id, when the
     connection has not seen the release, is found only if the query reads it."""
     owner, repo = key["owner"], key["repo"]
+    facts = api.memo.statement
     client = api.client
     asset = client.get_json_or_none(client.url(ASSET, owner=owner, repo=repo, asset_id=key["id"]))
     if asset is not None:
         release_id: int | Deferred | None = api.memo.release_of(key["id"])
         if release_id is None:
-            release_id = Deferred(partial(_release_id_of, api, owner, repo, asset))
+            release_id = Deferred(partial(_release_id_of, api, facts, owner, repo, asset))
         yield {"owner": owner, "repo": repo, "release_id": release_id}, [asset]
 
 
-def _release_id_of(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> int | None:
-    """The id of the release an asset belongs to, by the tag in its download URL (one GET
-    of the release, which teaches the connection its other assets too); None when no
-    published release has that tag (a draft's assets are known once it is listed)."""
+def _release_id_of(
+    api: Api, facts: StatementFacts, owner: str, repo: str, asset: Mapping[str, Any]
+) -> int | None:
+    """The id of the release an asset belongs to, by the tag in its download URL: one GET
+    of the release per tag and statement (it teaches the connection the release's other
+    embedded assets too). None when no published release has that tag: a draft's assets
+    are known once the draft is listed (GitHub names a draft ``untagged-...`` in its
+    download URLs)."""
     known = api.memo.release_of(asset["id"])
     if known is not None:
         return known
     tag = _download_tag(asset.get("browser_download_url"))
     if tag is None:
         return None
-    release = api.client.get_json_or_none(
-        api.client.url(RELEASE_BY_TAG, owner=owner, repo=repo, tag=tag)
-    )
-    if not isinstance(release, dict) or not isinstance(release.get("id"), int):
-        return None
-    api.memo.remember_release(owner, repo, release)
-    return release["id"]
+    looked_up, release_id = facts.tag_lookup(owner, repo, tag)
+    if not looked_up:
+        url = api.client.url(RELEASE_BY_TAG, owner=owner, repo=repo, tag=tag)
+        release = api.client.get_json_or_none(url)
+        release_id = None
+        if isinstance(release, dict) and isinstance(release.get("id"), int):
+            api.memo.remember_release(owner, repo, release, facts)
+            release_id = release["id"]
+        facts.remember_tag(owner, repo, tag, release_id)
+    if release_id is not None:
+        api.memo.remember_asset(asset["id"], release_id)  # past an embedded array's cut too
+    return release_id
 
 
 def _download_tag(url: Any) -> str | None:
-    """The tag in ``.../{owner}/{repo}/releases/download/{tag}/{name}`` (a tag may hold
-    slashes, a file name cannot)."""
+    """The tag in ``https://host/{owner}/{repo}/releases/download/{tag}/{name}`` (a tag
+    may hold slashes, a file name cannot)."""
     if not isinstance(url, str):
         return None
-    _, marker, rest = urlsplit(url).path.partition("/releases/download/")
-    tag = rest.rpartition("/")[0]
-    return unquote(tag) if marker and tag else None
+    segments = urlsplit(url).path.split("/")  # "", owner, repo, "releases", "download", ...
+    if len(segments) < 7 or segments[3:5] != ["releases", "download"]:
+        return None
+    return unquote("/".join(segments[5:-1])) or None
 
 
 def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -127,7 +138,7 @@ def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     embedded asset array, checked once when it is long (see ``_whole``)."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
     check = partial(_whole, api, owner, repo, release_id)
-    whole, first = api.memo.checked_once(owner, repo, release_id, check)
+    whole, first = api.memo.statement.checked_once(owner, repo, release_id, check)
     if whole is None:
         yield from _release_assets(api, owner, repo, release_id, first)
     else:
@@ -150,17 +161,21 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     a bounded window ahead; rows come out in release order.
     """
     owner, repo = key["owner"], key["repo"]
+    facts = api.memo.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     releases = chain.from_iterable(listing(api, url, f"repository {owner}/{repo}"))
-    for batches in api.client.parallel_map(partial(_assets_of, api, owner, repo), releases):
+    assets_of = partial(_assets_of, api, facts, owner, repo)
+    for batches in api.client.parallel_map(assets_of, releases):
         yield from batches
 
 
-def _assets_of(api: Api, owner: str, repo: str, release: Mapping[str, Any]) -> Iterator[Batch]:
-    api.memo.remember_release(owner, repo, release)
+def _assets_of(
+    api: Api, facts: StatementFacts, owner: str, repo: str, release: Mapping[str, Any]
+) -> Iterator[Batch]:
+    api.memo.remember_release(owner, repo, release, facts)
     release_id = release["id"]
     check = partial(_whole, api, owner, repo, release_id)
-    whole, first = api.memo.checked_once(owner, repo, release_id, check)
+    whole, first = facts.checked_once(owner, repo, release_id, check)
     if whole is None:
         return head_start(_release_assets(api, owner, repo, release_id, first))
     return iter([(_context(owner, repo, release_id), whole)])
@@ -216,7 +231,8 @@ TABLE = Table(
             "by_id",
             ("owner", "repo", "id"),
             fetch_by_id,
-            "1 (+1 per release the connection has not seen, when the query reads release_id)",
+            "1 (+1 per release the connection has not seen, once per statement, when the query "
+            "reads release_id)",
             cost=1,
             rows=1,
             unique=True,
@@ -225,8 +241,9 @@ TABLE = Table(
             "by_release_and_id",
             ("owner", "repo", "release_id", "id"),
             fetch_by_release_and_id,
-            "1 per 100 assets of the release, up to the one asked for; in a statement that "
-            "listed the release, as for by_release (a long array checked once for all ids)",
+            "1 per 100 assets of the release, up to the one asked for (and up to "
+            "max_concurrency pages fetched ahead); in a statement that listed the release, as "
+            "for by_release (a long array checked once for all ids)",
             cost=2,
             rows=1,
         ),

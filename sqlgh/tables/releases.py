@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlgh.tables import keys
+from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
@@ -46,16 +47,19 @@ def _columns() -> tuple[Column, ...]:
     )
 
 
-def _remembered(api: Api, owner: str, repo: str, releases: list[Any]) -> Batch:
+def _remembered(
+    api: Api, facts: StatementFacts, owner: str, repo: str, releases: list[Any]
+) -> Batch:
     for release in releases:
-        api.memo.remember_release(owner, repo, release)
+        api.memo.remember_release(owner, repo, release, facts)
     return {"owner": owner, "repo": repo}, releases
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
+    facts = api.memo.statement  # taken before the request
     release = api.client.get_json_or_none(url)
     if release is not None:
-        yield _remembered(api, key["owner"], key["repo"], [release])
+        yield _remembered(api, facts, key["owner"], key["repo"], [release])
 
 
 def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -87,9 +91,10 @@ def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The repository's release list, newest first, 100 a page."""
     owner, repo = key["owner"], key["repo"]
+    facts = api.memo.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     for page in listing(api, url, f"repository {owner}/{repo}"):
-        yield _remembered(api, owner, repo, page)
+        yield _remembered(api, facts, owner, repo, page)
 
 
 TABLE = Table(
