@@ -307,12 +307,12 @@ def test_a_plain_join_on_asset_ids_finds_their_release(acme: Acme, big: int) -> 
 
 def test_a_check_that_ends_after_its_statement_serves_no_later_statement(monkeypatch) -> None:
     listed_page = release_assets.list_page
-    check_started, check_done = threading.Event(), threading.Event()
+    check_answered, check_done = threading.Event(), threading.Event()
 
     def slow_check(*args, **kwargs):
-        check_started.set()
         page = listed_page(*args, **kwargs)
-        time.sleep(0.3)
+        check_answered.set()
+        time.sleep(0.3)  # its verdict comes after its statement has ended
         check_done.set()
         return page
 
@@ -327,7 +327,7 @@ def test_a_check_that_ends_after_its_statement_serves_no_later_statement(monkeyp
         # Statement 1 stops at its first row, while the big release's check (read ahead
         # on a read thread) is still on its way.
         assert db.execute(ASSETS.format(cols="name") + " LIMIT 1").fetchall() == [("only.bin",)]
-        assert check_started.wait(5)
+        assert check_answered.wait(5)
         gone = emu.list_assets("acme", "tool", big)[-1]["id"]
         connect_to(emu).execute(
             "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?", (gone,)
