@@ -9,6 +9,7 @@ Rows are produced lazily, so ``LIMIT`` stops paginating.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Iterator, Mapping
@@ -241,9 +242,12 @@ class Cursor:
         self._direct = False
         self._deferred = False  # the current batch's context holds a Deferred value
         self._row_number = 0
-        # What the statement that opened this cursor writes (a cursor outlives later
-        # statements run while it is being read).
+        # What the statement that opened this cursor writes, what it fetched and learned
+        # (a cursor outlives later statements run while it is being read: those have
+        # their own).
         self._write_target = vtable.session.write_target
+        self._statement_cache = vtable.session.statement_cache
+        self._api = dataclasses.replace(vtable.session.api, facts=vtable.session.memo.statement)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         if indexnum == NO_PLAN:
@@ -361,19 +365,25 @@ class Cursor:
         return col_used != str(WHOLE_ROW) and used <= self.key_columns
 
     def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Batch]:
-        cache = self.session.statement_cache
+        cache = self._statement_cache
         cache_key = (self.table.name, path.name, *key.values())
         hit = cache.get(cache_key)
         if hit is not None:
             yield from hit
             return
         collected: list[Batch] = []
-        for batch in path.fetch(self.session.api, key):
+        fetched = iter(path.fetch(self._api, key))
+        for batch in fetched:
             collected.append(batch)
             if path.unique and batch[1]:
-                # Its one row is all a unique key gives, and SQLite may read no further
-                # (a scalar subquery per outer row): answer the next Filter from here.
+                # SQLite may read no further than a unique key's row (a scalar subquery
+                # per outer row): finish the fetch (no request more when it was one GET)
+                # so that the next Filter of this key is answered from the cache.
+                start = len(collected) - 1
+                collected.extend(fetched)
                 cache[cache_key] = collected
+                yield from collected[start:]
+                return
             yield batch
         cache[cache_key] = collected
 
@@ -422,7 +432,7 @@ class Cursor:
         """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""
         path = self._path
         assert path is not None
-        rows = ((ctx, obj) for ctx, objects in path.fetch(self.session.api, key) for obj in objects)
+        rows = ((ctx, obj) for ctx, objects in path.fetch(self._api, key) for obj in objects)
         try:
             record = next(rows, None)
         except (GitHubError, TransportError, SqlghError) as exc:

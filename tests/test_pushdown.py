@@ -342,6 +342,70 @@ def test_a_check_that_ends_after_its_statement_serves_no_later_statement(monkeyp
         assert [r.query.get("page") for r in emu.log] == [None, ["2"]]  # its own listing
 
 
+# statements run while another is being read ----------------------------------------------
+
+RELEASES_WITH_ASSET_COUNTS = (
+    "SELECT r.id, (SELECT count(*) FROM release_assets a"
+    " WHERE a.owner = r.owner AND a.repo = r.repo AND a.release_id = r.id)"
+    " FROM releases r WHERE r.owner = 'acme' AND r.repo = 'tool'"
+)
+
+
+def test_a_statement_run_per_row_leaves_the_outer_join_its_embedded_assets(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    db.execute("CREATE TEMP TABLE local(id, n)")
+    for row in db.cursor().execute(RELEASES_WITH_ASSET_COUNTS):
+        db.execute("INSERT INTO local VALUES (?, ?)", row)
+    assert db.execute("SELECT id, n FROM local ORDER BY id").fetchall() == [
+        (acme.old, 1),
+        (acme.new, 3),
+        (acme.new + 1, 0),
+    ]
+    assert paths(acme.emu) == ["GET /repos/acme/tool/releases"]
+
+
+def test_a_statement_run_in_between_hands_the_outer_one_none_of_its_listings(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    outer = db.cursor().execute(
+        "SELECT j.value, (SELECT group_concat(a.name) FROM release_assets a"
+        " WHERE a.owner = 'acme' AND a.repo = 'tool' AND a.release_id = j.value)"
+        " FROM json_each(?) j",
+        (f"[{acme.old}, {acme.new}]",),
+    )
+    assert next(outer) == (acme.old, "tool-1.0.0.zip")
+    # This DELETE lists the repository's releases, then deletes one of their assets.
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND name = 'notes.txt'"
+    )
+    assert acme.emu.get_asset(acme.notes["id"]) is None
+    ((release, names),) = list(outer)
+    assert release == acme.new
+    assert sorted(names.split(",")) == ["broken.bin", "tool-1.1.0.tar.gz"]
+
+
+def test_a_statement_run_in_between_hands_the_outer_one_none_of_its_rows(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    notes = acme.notes["id"]
+    outer = db.cursor().execute(
+        "SELECT j.value, (SELECT a.name FROM release_assets a"
+        " WHERE a.owner = 'acme' AND a.repo = 'tool' AND a.id = j.value)"
+        " FROM json_each(?) j",
+        (f"[{acme.tar['id']}, {notes}]",),
+    )
+    assert next(outer) == (acme.tar["id"], "tool-1.1.0.tar.gz")
+    # This DELETE reads the asset by id (its name is tested), then deletes it.
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND name = 'notes.txt'",
+        (notes,),
+    )
+    assert acme.emu.get_asset(notes) is None
+    assert list(outer) == [(notes, None)]
+
+
 def test_embedded_assets_are_reused_within_one_statement_only(
     acme: Acme, db: apsw.Connection
 ) -> None:

@@ -13,6 +13,7 @@ from helpers import Acme, paths, seed_acme
 import sqlgh
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.faults import Fault
+from sqlgh.emulator.state import Conflict
 from sqlgh.errors import RemoteError, SqlghError
 
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
@@ -283,6 +284,29 @@ def test_release_by_tag(acme: Acme, db: apsw.Connection) -> None:
     row = db.execute(RELEASES.format(cols="id, prerelease") + " AND tag_name = 'v2.0.0-rc.1'")
     assert [r[1] for r in row] == [1]
     assert paths(acme.emu) == ["GET /repos/acme/tool/releases/tags/v2.0.0-rc.1"]
+
+
+def test_release_by_tag_finds_every_draft_of_the_tag(acme: Acme) -> None:
+    one = acme.emu.add_release("acme", "tool", "next", draft=True)["id"]
+    two = acme.emu.add_release("acme", "tool", "next", draft=True)["id"]  # GitHub allows it
+    db = connect_to(acme.emu, per_page=1)  # each draft on a page of its own
+    where = "owner = 'acme' AND repo = 'tool' AND tag_name"
+    sql = f"SELECT id FROM releases WHERE {where} = 'next' ORDER BY id"
+    assert db.execute(sql).fetchall() == [(one,), (two,)]
+    # A scalar subquery reads one row of the key; the statement's next scan of it still
+    # sees both drafts.
+    both = db.execute(
+        f"SELECT (SELECT id FROM releases WHERE {where} = 'next'),"
+        f" (SELECT count(*) FROM releases WHERE {where} IN ('next', 'x'))"
+    ).fetchone()
+    assert both[0] in (one, two)
+    assert both[1] == 2
+
+
+def test_the_emulator_keeps_one_published_release_per_tag(acme: Acme) -> None:
+    acme.emu.add_release("acme", "tool", "v1.1.0", draft=True)  # a draft beside it is fine
+    with pytest.raises(Conflict, match=r"acme/tool has a release for tag v1\.1\.0"):
+        acme.emu.add_release("acme", "tool", "v1.1.0")
 
 
 def test_releases_by_repo_with_embedded_assets(acme: Acme, db: apsw.Connection) -> None:

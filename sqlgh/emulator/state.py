@@ -200,7 +200,11 @@ class State:
         """Create a release (``fields``: the optional Release attributes); its author
         defaults to the owner when that is a user."""
         with self.lock:
-            if any(r.tag_name == tag_name for r in repo.releases.values()):
+            # Only published releases have tags of their own: GitHub keeps several drafts
+            # for one tag, and a draft beside the published release of its tag
+            # (ncipollo/release-action#8; basbruss/adaptive-cover#493).
+            published = [r for r in repo.releases.values() if not r.draft]
+            if not fields.get("draft") and any(r.tag_name == tag_name for r in published):
                 raise Conflict(f"{repo.full_name} has a release for tag {tag_name}")
             if author is None:
                 author = repo.owner if repo.owner.type == "User" else self.default_author

@@ -84,7 +84,7 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """One GET of the asset; no row when GitHub answers 404. Its release id, when the
     connection has not seen the release, is found only if the query reads it."""
     owner, repo = key["owner"], key["repo"]
-    facts = api.memo.statement
+    facts = api.statement
     client = api.client
     asset = client.get_json_or_none(client.url(ASSET, owner=owner, repo=repo, asset_id=key["id"]))
     if asset is not None:
@@ -138,7 +138,7 @@ def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     embedded asset array, checked once when it is long (see ``_whole``)."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
     check = partial(_whole, api, owner, repo, release_id)
-    whole, first = api.memo.statement.checked_once(owner, repo, release_id, check)
+    whole, first = api.statement.checked_once(owner, repo, release_id, check)
     if whole is None:
         yield from _release_assets(api, owner, repo, release_id, first)
     else:
@@ -161,7 +161,7 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     a bounded window ahead; rows come out in release order.
     """
     owner, repo = key["owner"], key["repo"]
-    facts = api.memo.statement  # taken before the first request
+    facts = api.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     releases = chain.from_iterable(listing(api, url, f"repository {owner}/{repo}"))
     assets_of = partial(_assets_of, api, facts, owner, repo)
@@ -231,8 +231,8 @@ TABLE = Table(
             "by_id",
             ("owner", "repo", "id"),
             fetch_by_id,
-            "1 (+1 per release the connection has not seen, once per statement, when the query "
-            "reads release_id)",
+            "1 (+1 when the query reads release_id of an asset the connection has not linked "
+            "to its release: one GET of the release by tag per statement)",
             cost=1,
             rows=1,
             unique=True,

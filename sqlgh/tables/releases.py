@@ -56,7 +56,7 @@ def _remembered(
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
-    facts = api.memo.statement  # taken before the request
+    facts = api.statement  # taken before the request
     release = api.client.get_json_or_none(url)
     if release is not None:
         yield _remembered(api, facts, key["owner"], key["repo"], [release])
@@ -91,7 +91,7 @@ def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The repository's release list, newest first, 100 a page."""
     owner, repo = key["owner"], key["repo"]
-    facts = api.memo.statement  # taken before the first request
+    facts = api.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     for page in listing(api, url, f"repository {owner}/{repo}"):
         yield _remembered(api, facts, owner, repo, page)
@@ -107,10 +107,10 @@ TABLE = Table(
             "by_tag",
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
-            "1 for a published release; else, with a token, 1 per 100 releases (drafts)",
+            "1 for a published release (which alone is returned then); else, with a token, "
+            "1 per 100 releases (the drafts of the tag: there may be several)",
             cost=1,
             rows=1,
-            unique=True,
         ),
         AccessPath(
             "by_repo", ("owner", "repo"), fetch_by_repo, "1 per 100 releases", cost=3, rows=100

@@ -16,7 +16,7 @@ from jsonpath_ng import Child, Fields, Root
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from sqlgh.github.client import Client
-from sqlgh.tables.memo import Memo
+from sqlgh.tables.memo import Memo, StatementFacts
 
 # A row before it becomes a tuple: (context, object). The context carries the key columns
 # the request was made with (owner, repo, release_id) that GitHub's JSON does not repeat.
@@ -90,6 +90,12 @@ class Api:
     client: Client
     memo: Memo
     options: Mapping[str, Any] = field(default_factory=dict)
+    facts: StatementFacts | None = None  # a cursor's own statement's (None: the current one)
+
+    @property
+    def statement(self) -> StatementFacts:
+        """What the statement this fetch serves learned of releases (see ``StatementFacts``)."""
+        return self.facts if self.facts is not None else self.memo.statement
 
 
 Fetch = Callable[[Api, Mapping[str, Any]], Iterator[Batch]]
