@@ -76,12 +76,19 @@ def test_asset_by_id_finds_its_release_when_release_id_is_read(
 def test_asset_by_id_of_a_draft_has_no_release_id_until_the_draft_is_listed(
     acme: Acme, db: apsw.Connection
 ) -> None:
-    draft = acme.emu.add_release("acme", "tool", "v2.0.0", draft=True)
+    # A draft beside the published release of its tag: its download URLs say
+    # "untagged-...", so the lookup finds nothing rather than the published release.
+    draft = acme.emu.add_release("acme", "tool", "v1.1.0", draft=True)
     asset = acme.emu.add_asset("acme", "tool", draft["id"], "next.zip", content=b"z")
+    untagged = asset["browser_download_url"].split("/")[-2]
+    assert untagged.startswith("untagged-")
     acme.emu.clear_log()
     sql = ASSETS.format(cols="release_id") + " AND id = ?"
     assert db.execute(sql, (asset["id"],)).fetchone() == (None,)
-    assert paths(acme.emu)[-1] == "GET /repos/acme/tool/releases/tags/v2.0.0"  # drafts: 404
+    assert [(r.path, r.status) for r in acme.emu.log][-1] == (
+        f"/repos/acme/tool/releases/tags/{untagged}",
+        404,
+    )
     db.execute(RELEASES.format(cols="id")).fetchall()
     assert db.execute(sql, (asset["id"],)).fetchone() == (draft["id"],)
 

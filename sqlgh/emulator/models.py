@@ -9,6 +9,7 @@ on the record itself; ``State`` clears the cache when a record changes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -201,6 +202,15 @@ class Shapes:
         return _cached(repo, self.repo)
 
     # releases -------------------------------------------------------------------------
+    def web_tag(self, release: Release) -> str:
+        """The tag in the release's web URLs (``html_url``, downloads). A draft has no tag
+        yet: GitHub names it ``untagged-`` and 20 hex digits there (grafana/plugin-workflows#2
+        shows such a download URL), and serves no browser download of its assets
+        (maojindao55/freebuddy#139)."""
+        if release.draft:
+            return "untagged-" + hashlib.sha1(b"release %d" % release.id).hexdigest()[:20]
+        return quote(release.tag_name)
+
     def release_head(self, release: Release) -> dict:
         """``release`` without its ``assets`` member."""
         repo_url = f"{self.api}/repos/{release.repo.full_name}"
@@ -213,7 +223,7 @@ class Shapes:
                 f"{self.uploads}/repos/{release.repo.full_name}/releases/{release.id}"
                 "/assets{?name,label}"
             ),
-            "html_url": f"{self.web}/{release.repo.full_name}/releases/tag/{tag}",
+            "html_url": f"{self.web}/{release.repo.full_name}/releases/tag/{self.web_tag(release)}",
             "id": release.id,
             "author": self.user(release.author),
             "node_id": node_id("Release", release.id),
@@ -246,7 +256,7 @@ class Shapes:
         release = asset.release
         return (
             f"{self.web}/{release.repo.full_name}/releases/download/"
-            f"{quote(release.tag_name)}/{asset.name}"
+            f"{self.web_tag(release)}/{asset.name}"
         )
 
     def asset(self, asset: Asset) -> dict:
