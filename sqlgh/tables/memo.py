@@ -43,9 +43,10 @@ class StatementFacts:
     one proved whole, and the releases its tag lookups found.
 
     A join from ``releases`` to ``release_assets`` then needs no request per release, or
-    one to check a long array, however often the join asks. A fetch takes the facts of
-    the statement it starts in and keeps them: one still running when its statement ends
-    (a prefetch cut short by LIMIT) cannot hand the next statement what it read before.
+    one to check a long array, however often the join asks. A cursor keeps the facts of
+    the statement that opened it, and its fetches write there: neither a fetch still
+    running when its statement ends (a prefetch cut short by LIMIT) nor a statement run
+    while another is being read can hand one statement what another read.
     """
 
     def __init__(self) -> None:

@@ -37,9 +37,9 @@ COLUMNS = (
         "release_id",
         sql_type="INTEGER",
         validate=keys.positive_id,
-        doc="Id of the release the asset belongs to. Fetched by id alone, an asset whose "
-        "release the connection has not seen costs one request more when a query reads "
-        "this column (NULL for an asset of a draft release not listed yet).",
+        doc="Id of the release the asset belongs to. Fetched by id alone, an asset the "
+        "connection has not yet linked to its release costs one request more when a query "
+        "reads this column (NULL for an asset of a draft release not listed yet).",
     ),
     Column("id", "$.id", "INTEGER", validate=keys.positive_id, doc="Asset id (the rowid)."),
     Column("name", "$.name", doc="File name as stored by GitHub."),
