@@ -245,9 +245,10 @@ class Cursor:
         # What the statement that opened this cursor writes, what it fetched and learned
         # (a cursor outlives later statements run while it is being read: those have
         # their own).
-        self._write_target = vtable.session.write_target
-        self._statement_cache = vtable.session.statement_cache
-        self._api = dataclasses.replace(vtable.session.api, facts=vtable.session.memo.statement)
+        state = vtable.session.state_for_new_cursor()
+        self._write_target = state.write_target
+        self._statement_cache = state.cache
+        self._api = dataclasses.replace(vtable.session.api, facts=state.facts)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         if indexnum == NO_PLAN:
@@ -371,8 +372,13 @@ class Cursor:
         if hit is not None:
             yield from hit
             return
+        result = path.fetch(self._api, key)
+        if isinstance(result, list):  # fetched whole already: cache it before SQLite stops
+            cache[cache_key] = result
+            yield from result
+            return
         collected: list[Batch] = []
-        fetched = iter(path.fetch(self._api, key))
+        fetched = iter(result)
         for batch in fetched:
             collected.append(batch)
             if path.unique and batch[1]:

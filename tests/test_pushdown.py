@@ -365,16 +365,30 @@ def test_a_statement_run_per_row_leaves_the_outer_join_its_embedded_assets(
     assert paths(acme.emu) == ["GET /repos/acme/tool/releases"]
 
 
+NAMES_OF_RELEASE = (
+    "(SELECT group_concat(a.name) FROM release_assets a"
+    " WHERE a.owner = 'acme' AND a.repo = 'tool' AND a.release_id = j.value)"
+)
+
+
+@pytest.mark.parametrize(
+    ("cell", "first"),
+    [
+        # The subquery's cursor is opened for the first row, before the DELETE.
+        (NAMES_OF_RELEASE, "tool-1.0.0.zip"),
+        # SQLite opens it only when the CASE first needs it: on the second row, after the
+        # DELETE ran.
+        (f"CASE WHEN j.value <> :new THEN NULL ELSE {NAMES_OF_RELEASE} END", None),
+    ],
+)
 def test_a_statement_run_in_between_hands_the_outer_one_none_of_its_listings(
-    acme: Acme, db: apsw.Connection
+    acme: Acme, db: apsw.Connection, cell: str, first: str | None
 ) -> None:
     outer = db.cursor().execute(
-        "SELECT j.value, (SELECT group_concat(a.name) FROM release_assets a"
-        " WHERE a.owner = 'acme' AND a.repo = 'tool' AND a.release_id = j.value)"
-        " FROM json_each(?) j",
-        (f"[{acme.old}, {acme.new}]",),
+        f"SELECT j.value, {cell} FROM json_each(:ids) j",
+        {"ids": f"[{acme.old}, {acme.new}]", "new": acme.new},
     )
-    assert next(outer) == (acme.old, "tool-1.0.0.zip")
+    assert next(outer) == (acme.old, first)
     # This DELETE lists the repository's releases, then deletes one of their assets.
     db.execute(
         "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND name = 'notes.txt'"
@@ -404,6 +418,18 @@ def test_a_statement_run_in_between_hands_the_outer_one_none_of_its_rows(
     )
     assert acme.emu.get_asset(notes) is None
     assert list(outer) == [(notes, None)]
+
+
+def test_a_tag_probed_per_outer_row_is_fetched_once_per_statement(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    rows = db.execute(
+        "SELECT j.value, (SELECT r.id FROM releases r WHERE r.owner = 'acme'"
+        " AND r.repo = 'tool' AND r.tag_name = j.value) FROM json_each(?) j",
+        ('["v1.1.0", "v1.1.0", "v1.1.0"]',),
+    ).fetchall()
+    assert rows == [("v1.1.0", acme.new)] * 3
+    assert paths(acme.emu) == ["GET /repos/acme/tool/releases/tags/v1.1.0"]
 
 
 def test_embedded_assets_are_reused_within_one_statement_only(

@@ -95,3 +95,45 @@ def test_keyed_delete_still_costs_one_request(acme: Acme, db: apsw.Connection) -
         (acme.notes["id"],),
     )
     assert [(r.method, r.status) for r in acme.emu.log] == [("DELETE", 204)]
+
+
+def test_a_probe_of_the_target_table_in_a_keyed_delete_reads_github(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # The probe asks for an asset that does not exist: nothing may be deleted.
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND EXISTS (SELECT 1 FROM release_assets b WHERE b.owner = 'acme'"
+        " AND b.repo = 'tool' AND b.id = ?)",
+        (acme.notes["id"], MISSING),
+    )
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
+@pytest.mark.parametrize("probe", ["SELECT 1", "SELECT *", "SELECT b.id"])
+def test_a_probe_of_the_target_table_in_a_keyed_update_reads_github(
+    acme: Acme, db: apsw.Connection, probe: str
+) -> None:
+    db.execute(
+        "UPDATE release_assets SET label = 'probed' WHERE owner = 'acme' AND repo = 'tool'"
+        f" AND id = ? AND EXISTS ({probe} FROM release_assets b WHERE b.owner = 'acme'"
+        " AND b.repo = 'tool' AND b.id = ?)",
+        (acme.notes["id"], MISSING),
+    )
+    assert acme.emu.get_asset(acme.notes["id"])["label"] != "probed"
+
+
+def test_a_function_that_runs_a_statement_mid_delete_keeps_the_rows_it_read(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    def seen(name: str) -> int:
+        db.execute("SELECT 1").fetchall()
+        return 1
+
+    db.create_scalar_function("seen", seen, 1)
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+        " AND release_id = ? AND name != 'broken.bin' AND seen(name)",
+        (acme.new,),
+    )
+    assert [a["name"] for a in acme.emu.list_assets("acme", "tool", acme.new)] == ["broken.bin"]

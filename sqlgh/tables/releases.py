@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlgh.tables import keys
@@ -68,7 +68,7 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     return _one(api, key, url)
 
 
-def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
+def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
     """GET the published release of a tag; failing that, look for a draft in the list.
 
     GitHub's by-tag endpoint serves published releases only. Drafts are visible to a
@@ -77,8 +77,11 @@ def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     url = api.client.url(BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"])
     found = list(_one(api, key, url))
     if found or not api.client.has_token:
-        yield from found
-        return
+        return found  # finished: see spec.Fetch
+    return _drafts(api, key)
+
+
+def _drafts(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     for context, releases in fetch_by_repo(api, key):
         yield context, [r for r in releases if r.get("tag_name") == key["tag_name"]]
 

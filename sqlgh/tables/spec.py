@@ -8,7 +8,7 @@ A table is data, not code: a list of ``Column``s (name, JSONPath, SQL type) and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +98,9 @@ class Api:
         return self.facts if self.facts is not None else self.memo.statement
 
 
-Fetch = Callable[[Api, Mapping[str, Any]], Iterator[Batch]]
+# A fetch yields batches lazily; one that returns a list has finished (the statement
+# cache keeps it at once, even if SQLite reads only its first row).
+Fetch = Callable[[Api, Mapping[str, Any]], Iterable[Batch]]
 
 
 @dataclass(frozen=True)
