@@ -7,54 +7,14 @@ values often repeat, so a finished fetch is replayed instead of asked again.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import apsw
 
 from sqlgh.github.client import Client
-from sqlgh.tables.memo import Memo, StatementFacts
-from sqlgh.tables.spec import Api, Batch, Record
-
-_NOISE = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*"
-_NAME = r'(?:"(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)'
-# UPDATE [OR mode] [schema.]table ... / DELETE FROM [schema.]table ...
-_WRITE = re.compile(
-    rf"{_NOISE}(?P<verb>UPDATE|DELETE)\b{_NOISE}(?:OR\s+\w+\b{_NOISE}|FROM\b{_NOISE})?"
-    rf"(?:{_NAME}{_NOISE}\.{_NOISE})?(?P<table>{_NAME})",
-    re.S | re.I,
-)
-
-
-def write_target(sql: str) -> tuple[str, str] | None:
-    """("UPDATE" or "DELETE", lower-cased table) for a statement that starts so, else None.
-
-    Statements with a WITH clause or other prefixes give None: callers then take the
-    safe path (read before writing).
-    """
-    match = _WRITE.match(sql)
-    if match is None:
-        return None
-    table = match.group("table")
-    if table[0] in '"[`':
-        table = table[1:-1].replace('""', '"')
-    verb, table = match.group("verb").upper(), table.lower()
-    # A DELETE's target cursor and a probe of the same table (EXISTS (SELECT ... FROM the
-    # table)) ask for the same columns: a DELETE that names its table again reads first.
-    if verb == "DELETE" and re.search(rf"\b{re.escape(table)}\b", sql[match.end() :], re.I):
-        return None
-    return verb, table
-
-
-@dataclass(frozen=True)
-class StatementState:
-    """What one top-level statement fetched (a finished fetch is replayed, not asked
-    again), learned of releases, and writes."""
-
-    cache: dict[tuple[Any, ...], list[Batch]] = field(default_factory=dict)
-    facts: StatementFacts = field(default_factory=StatementFacts)
-    write_target: tuple[str, str] | None = None
+from sqlgh.statements import StatementState, StatementTracker
+from sqlgh.tables.memo import Memo
+from sqlgh.tables.spec import Api, Record
 
 
 class Session:
@@ -62,8 +22,7 @@ class Session:
 
     ``rows_by_rowid`` keeps the rows a write statement visited (SQLite may collect rowids
     first and write later); ``applied`` lists what the statement already did on GitHub.
-    APSW lets a statement run while another is still being read, so each cursor takes the
-    ``StatementState`` of its own statement (``state_for_new_cursor``).
+    Each cursor takes the ``StatementState`` of its own statement (``sqlgh.statements``).
     """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
@@ -73,12 +32,10 @@ class Session:
         self.api = Api(client, self.memo, self.options)
         self.rows_by_rowid: dict[tuple[str, int], Record] = {}
         self.applied: list[str] = []
-        self._current: int | None = None
-        self._running: dict[int, StatementState] = {}  # by SQLite's statement id
+        self.statements = StatementTracker()
 
     def attach(self, connection: apsw.Connection) -> None:
-        """Follow the connection's statements: when each starts (a fresh state, what it
-        writes) and when it finishes."""
+        """Follow the connection's statements: when each starts and when it ends."""
         connection.trace_v2(
             apsw.SQLITE_TRACE_STMT | apsw.SQLITE_TRACE_PROFILE,
             self._on_statement,
@@ -86,29 +43,16 @@ class Session:
         )
 
     def state_for_new_cursor(self) -> StatementState:
-        """The state of the statement a cursor opened now belongs to: the one started last,
-        while it runs. SQLite may open a cursor late (a subquery first needed on a later
-        row), after another statement ran: then the only statement still running, or, when
-        several are, a state of the cursor's own, which is always safe."""
-        current = self._running.get(self._current) if self._current is not None else None
-        if current is not None:
-            return current
-        if len(self._running) == 1:
-            return next(iter(self._running.values()))
-        return StatementState()
+        """The cache, facts and write target of the statement a cursor opened now is of."""
+        return self.statements.state_for_new_cursor()
 
     def _on_statement(self, event: dict[str, Any]) -> None:
-        if event["code"] == apsw.SQLITE_TRACE_PROFILE:  # a statement finished
-            self._running.pop(event["id"], None)
-            return
-        if event.get("trigger"):  # a trigger, or a statement run by a function it calls
-            return
-        self.memo.end_statement()
-        self.rows_by_rowid.clear()
-        self.applied.clear()
-        self._current = event["id"]
-        # A new state, not a cleared one: a fetch still running for an earlier statement
-        # (a prefetch cut short by LIMIT) keeps filling the old one.
-        self._running[event["id"]] = StatementState(
-            facts=self.memo.statement, write_target=write_target(event.get("sql") or "")
-        )
+        if event["code"] == apsw.SQLITE_TRACE_PROFILE:
+            self.statements.ended(event["id"])
+        elif event.get("trigger"):  # a trigger, or a statement a Python function runs
+            self.statements.started_inside(event["id"])
+        else:
+            self.memo.end_statement()
+            self.rows_by_rowid.clear()
+            self.applied.clear()
+            self.statements.started(event["id"], event.get("sql") or "", self.memo.statement)

@@ -8,6 +8,7 @@ import pytest
 
 from sqlgh.emulator import Emulator
 from sqlgh.errors import RemoteError
+from sqlgh.statements import write_target
 from tests.helpers import Acme, seed_acme
 
 MISSING = 2**40  # above every id the emulator hands out
@@ -97,13 +98,15 @@ def test_keyed_delete_still_costs_one_request(acme: Acme, db: apsw.Connection) -
     assert [(r.method, r.status) for r in acme.emu.log] == [("DELETE", 204)]
 
 
+@pytest.mark.parametrize("probed", ["release_assets", "assets_view"])
 def test_a_probe_of_the_target_table_in_a_keyed_delete_reads_github(
-    acme: Acme, db: apsw.Connection
+    acme: Acme, db: apsw.Connection, probed: str
 ) -> None:
+    db.execute("CREATE TEMP VIEW assets_view AS SELECT * FROM release_assets")
     # The probe asks for an asset that does not exist: nothing may be deleted.
     db.execute(
         "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
-        " AND EXISTS (SELECT 1 FROM release_assets b WHERE b.owner = 'acme'"
+        f" AND EXISTS (SELECT 1 FROM {probed} b WHERE b.owner = 'acme'"
         " AND b.repo = 'tool' AND b.id = ?)",
         (acme.notes["id"], MISSING),
     )
@@ -137,3 +140,77 @@ def test_a_function_that_runs_a_statement_mid_delete_keeps_the_rows_it_read(
         (acme.new,),
     )
     assert [a["name"] for a in acme.emu.list_assets("acme", "tool", acme.new)] == ["broken.bin"]
+
+
+def test_a_probe_run_by_a_function_in_a_keyed_delete_reads_github(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    def exists(asset_id: int) -> int:
+        probe = "SELECT count(*) FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+        return db.execute(probe + " AND id = ?", (asset_id,)).fetchall()[0][0]
+
+    db.create_scalar_function("asset_exists", exists, 1)
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND asset_exists(?)",
+        (acme.notes["id"], MISSING),
+    )
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
+# A statement SQLite prepares again after a schema change reports an end before its first
+# cursor, then runs on.
+
+
+def test_a_schema_change_hands_a_cached_statement_no_other_statements_rows(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    names = (
+        "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+        " AND release_id = ? ORDER BY name"
+    )
+    db.execute(names, (acme.new,)).fetchall()  # now in APSW's statement cache
+    outer = db.cursor().execute(
+        "SELECT j.value, (SELECT group_concat(a.name) FROM release_assets a"
+        " WHERE a.owner = 'acme' AND a.repo = 'tool' AND a.release_id = j.value)"
+        " FROM json_each(?) j",
+        (f"[{acme.new}, {acme.old}]",),
+    )
+    next(outer)  # it has listed v1.1.0's assets, and stays open
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?",
+        (acme.notes["id"],),
+    )
+    db.execute("CREATE TABLE local(x)")
+    assert db.execute(names, (acme.new,)).fetchall() == [("broken.bin",), ("tool-1.1.0.tar.gz",)]
+
+
+def test_a_schema_change_keeps_a_keyed_delete_to_one_request(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    delete = "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+    db.execute(delete, (acme.notes["id"],))
+    db.execute("CREATE TABLE local(x)")
+    acme.emu.clear_log()
+    db.execute(delete, (acme.tar["id"],))
+    assert [r.method for r in acme.emu.log] == ["DELETE"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "target"),
+    [
+        ("UPDATE release_assets SET label = 'x' WHERE id = 1", ("UPDATE", "release_assets")),
+        ('delete from "release_assets" where id = 1', ("DELETE", "release_assets")),
+        (
+            "DELETE FROM main.release_assets AS release_assets_x WHERE id = 1",
+            ("DELETE", "release_assets"),
+        ),
+        ("WITH x AS (SELECT 1) DELETE FROM release_assets WHERE id = 1", None),
+        ("DELETE FROM release_assets WHERE repo IN (SELECT name FROM repositories)", None),
+        ("DELETE FROM release_assets WHERE id = 1 AND EXISTS (SELECT 1 FROM v)", None),
+        ("DELETE FROM release_assets WHERE name = 'release_assets.txt'", None),
+        ("SELECT * FROM release_assets", None),
+    ],
+)
+def test_what_a_statement_writes(sql: str, target: tuple[str, str] | None) -> None:
+    assert write_target(sql) == target

@@ -1,0 +1,114 @@
+"""Which statement a cursor belongs to, and what that statement writes.
+
+APSW lets a statement run while another is still being read (``for row in
+db.execute(a): db.execute(b)``), and SQLite may open a cursor late (a subquery first
+needed on a later row). Each cursor must still see its own statement's cache, facts and
+write target: never another statement's, which could serve rows that statement deleted
+or skip a read a probe needed. When in doubt, a cursor gets a fresh state of its own,
+which costs requests but is always right.
+
+``StatementTracker`` is told of SQLite's trace events (``sqlgh.session``):
+``SQLITE_TRACE_STMT`` when a statement starts, ``SQLITE_TRACE_PROFILE`` when it ends.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.spec import Batch
+
+_NOISE = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?(?:\*/|$))*"
+_NAME = r'(?:"(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)'
+# UPDATE [OR mode] [schema.]table ... / DELETE FROM [schema.]table ...
+_WRITE = re.compile(
+    rf"{_NOISE}(?P<verb>UPDATE|DELETE)\b{_NOISE}(?:OR\s+\w+\b{_NOISE}|FROM\b{_NOISE})?"
+    rf"(?:{_NAME}{_NOISE}\.{_NOISE})?(?P<table>{_NAME})",
+    re.S | re.I,
+)
+
+
+def write_target(sql: str) -> tuple[str, str] | None:
+    """("UPDATE" or "DELETE", lower-cased table) for a statement that starts so, else None.
+
+    Statements with a WITH clause or other prefixes give None: callers then take the
+    safe path (read before writing). So does a DELETE with a subquery: its target cursor
+    and a probe of the same table (``EXISTS (SELECT ... FROM release_assets ...)``, maybe
+    through a view) ask SQLite for the same columns, and only a read tells them apart.
+    """
+    match = _WRITE.match(sql)
+    if match is None:
+        return None
+    table = match.group("table")
+    if table[0] in '"[`':
+        table = table[1:-1].replace('""', '"')
+    verb, table = match.group("verb").upper(), table.lower()
+    rest = sql[match.end() :]
+    if verb == "DELETE" and re.search(rf"\b(?:{re.escape(table)}|SELECT)\b", rest, re.I):
+        return None
+    return verb, table
+
+
+@dataclass(frozen=True)
+class StatementState:
+    """What one top-level statement fetched (a finished fetch is replayed, not asked
+    again), learned of releases, and writes."""
+
+    cache: dict[tuple[Any, ...], list[Batch]] = field(default_factory=dict)
+    facts: StatementFacts = field(default_factory=StatementFacts)
+    write_target: tuple[str, str] | None = None
+
+
+class StatementTracker:
+    """The state of each running top-level statement, by SQLite's statement id."""
+
+    def __init__(self) -> None:
+        self._current: int | None = None  # the top-level statement started last
+        self._running: dict[int, StatementState] = {}
+        self._opened: set[int] = set()  # running statements that opened a cursor
+        # A statement SQLite prepares again (its schema changed) reports an end before
+        # its first cursor, then runs on with no new start.
+        self._ended_early: tuple[int, StatementState] | None = None
+        self._nested: set[int] = set()  # run by a Python function inside a statement
+
+    def started(self, statement_id: int, sql: str, facts: StatementFacts) -> None:
+        """A top-level statement starts, with ``facts`` of its own."""
+        self._ended_early = None
+        self._current = statement_id
+        self._running[statement_id] = StatementState(facts=facts, write_target=write_target(sql))
+
+    def started_inside(self, statement_id: int) -> None:
+        """A statement flagged as a trigger starts: a trigger program of a running
+        statement (the same id), or one a Python function runs (another id)."""
+        if statement_id not in self._running:
+            self._nested.add(statement_id)
+
+    def ended(self, statement_id: int) -> None:
+        """A statement ends."""
+        self._nested.discard(statement_id)
+        state = self._running.pop(statement_id, None)
+        if state is not None and statement_id not in self._opened:
+            self._ended_early = (statement_id, state)
+        self._opened.discard(statement_id)
+
+    def state_for_new_cursor(self) -> StatementState:
+        """The state of the statement a cursor opened now belongs to.
+
+        The statement started last, while it runs. Otherwise (a cursor opened late, after
+        another statement ran) the only statement still running; a statement prepared
+        again, its own state when no other runs; else, and for a statement a Python
+        function runs, a fresh state (never the target of the statement that runs it).
+        """
+        if self._nested:
+            return StatementState()
+        current = self._current
+        if current is not None and current in self._running:
+            self._opened.add(current)
+            return self._running[current]
+        if self._ended_early is not None and self._ended_early[0] == current:
+            return StatementState() if self._running else self._ended_early[1]
+        if len(self._running) == 1:
+            return next(iter(self._running.values()))
+        return StatementState()
