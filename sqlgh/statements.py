@@ -14,7 +14,7 @@ which costs requests but is always right.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlgh.tables.memo import StatementFacts
@@ -28,15 +28,31 @@ _WRITE = re.compile(
     rf"(?:{_NAME}{_NOISE}\.{_NOISE})?(?P<table>{_NAME})",
     re.S | re.I,
 )
+# What may follow a DELETE's table for it to skip the read: [AS alias] WHERE, then
+# `column = value` or `column IN (values)` terms joined by AND; a value is a parameter,
+# a number or a string. Anything else (a subquery, a view, a function: any of them may
+# probe the table being deleted from) reads first.
+_VALUE = r"(?:[?:@$]\w*|[-+]?\d+|'(?:[^']|'')*')"
+_TERM = (
+    rf"(?:{_NAME}{_NOISE}\.{_NOISE})?{_NAME}{_NOISE}"
+    rf"(?:==?{_NOISE}{_VALUE}|IN{_NOISE}\({_NOISE}{_VALUE}(?:{_NOISE},{_NOISE}{_VALUE})*{_NOISE}\))"
+)
+_KEYED_DELETE_REST = re.compile(
+    rf"{_NOISE}(?:(?:AS{_NOISE})?(?!WHERE\b){_NAME}{_NOISE})?WHERE{_NOISE}{_TERM}"
+    rf"(?:{_NOISE}AND{_NOISE}{_TERM})*{_NOISE};?{_NOISE}",
+    re.S | re.I,
+)
 
 
 def write_target(sql: str) -> tuple[str, str] | None:
     """("UPDATE" or "DELETE", lower-cased table) for a statement that starts so, else None.
 
     Statements with a WITH clause or other prefixes give None: callers then take the
-    safe path (read before writing). So does a DELETE with a subquery: its target cursor
-    and a probe of the same table (``EXISTS (SELECT ... FROM release_assets ...)``, maybe
-    through a view) ask SQLite for the same columns, and only a read tells them apart.
+    safe path (read before writing). So does a DELETE whose WHERE is more than keys
+    compared with values: its target cursor and a probe of the same table (``EXISTS
+    (SELECT ... FROM release_assets ...)``, maybe through a view or a function) ask
+    SQLite for the same columns, and only a read tells them apart. (An UPDATE's target
+    is the cursor asked for every column.)
     """
     match = _WRITE.match(sql)
     if match is None:
@@ -44,11 +60,10 @@ def write_target(sql: str) -> tuple[str, str] | None:
     table = match.group("table")
     if table[0] in '"[`':
         table = table[1:-1].replace('""', '"')
-    verb, table = match.group("verb").upper(), table.lower()
-    rest = sql[match.end() :]
-    if verb == "DELETE" and re.search(rf"\b(?:{re.escape(table)}|SELECT)\b", rest, re.I):
+    verb = match.group("verb").upper()
+    if verb == "DELETE" and not _KEYED_DELETE_REST.fullmatch(sql, match.end()):
         return None
-    return verb, table
+    return verb, table.lower()
 
 
 @dataclass(frozen=True)
@@ -76,18 +91,24 @@ class StatementTracker:
     def started(self, statement_id: int, sql: str, facts: StatementFacts) -> None:
         """A top-level statement starts, with ``facts`` of its own."""
         self._ended_early = None
+        self._nested.clear()  # no Python function is running a statement now
         self._current = statement_id
         self._running[statement_id] = StatementState(facts=facts, write_target=write_target(sql))
 
     def started_inside(self, statement_id: int) -> None:
         """A statement flagged as a trigger starts: a trigger program of a running
         statement (the same id), or one a Python function runs (another id)."""
-        if statement_id not in self._running:
+        state = self._running.get(statement_id)
+        if state is None:
             self._nested.add(statement_id)
+        elif state.write_target is not None:
+            # A virtual table has no triggers: the statement writes a local table of the
+            # same name, and no cursor it opens is its target.
+            self._running[statement_id] = replace(state, write_target=None)
 
     def ended(self, statement_id: int) -> None:
-        """A statement ends."""
-        self._nested.discard(statement_id)
+        """A statement ends. One a function runs stays nested until the next top-level
+        start: prepared again after a schema change, it reports an end and runs on."""
         state = self._running.pop(statement_id, None)
         if state is not None and statement_id not in self._opened:
             self._ended_early = (statement_id, state)

@@ -142,22 +142,6 @@ def test_a_function_that_runs_a_statement_mid_delete_keeps_the_rows_it_read(
     assert [a["name"] for a in acme.emu.list_assets("acme", "tool", acme.new)] == ["broken.bin"]
 
 
-def test_a_probe_run_by_a_function_in_a_keyed_delete_reads_github(
-    acme: Acme, db: apsw.Connection
-) -> None:
-    def exists(asset_id: int) -> int:
-        probe = "SELECT count(*) FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
-        return db.execute(probe + " AND id = ?", (asset_id,)).fetchall()[0][0]
-
-    db.create_scalar_function("asset_exists", exists, 1)
-    db.execute(
-        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
-        " AND asset_exists(?)",
-        (acme.notes["id"], MISSING),
-    )
-    assert acme.emu.get_asset(acme.notes["id"]) is not None
-
-
 # A statement SQLite prepares again after a schema change reports an end before its first
 # cursor, then runs on.
 
@@ -199,18 +183,115 @@ def test_a_schema_change_keeps_a_keyed_delete_to_one_request(
 @pytest.mark.parametrize(
     ("sql", "target"),
     [
-        ("UPDATE release_assets SET label = 'x' WHERE id = 1", ("UPDATE", "release_assets")),
+        ("UPDATE release_assets SET label = 'x' WHERE id = f()", ("UPDATE", "release_assets")),
         ('delete from "release_assets" where id = 1', ("DELETE", "release_assets")),
         (
-            "DELETE FROM main.release_assets AS release_assets_x WHERE id = 1",
+            "DELETE FROM main.release_assets AS a WHERE a.owner = :o AND a.repo = ?"
+            " AND a.id IN (1, ?, 3) -- the keys\n;",
             ("DELETE", "release_assets"),
         ),
+        ("DELETE FROM release_assets WHERE name = 'x' AND id = 1", ("DELETE", "release_assets")),
         ("WITH x AS (SELECT 1) DELETE FROM release_assets WHERE id = 1", None),
         ("DELETE FROM release_assets WHERE repo IN (SELECT name FROM repositories)", None),
         ("DELETE FROM release_assets WHERE id = 1 AND EXISTS (SELECT 1 FROM v)", None),
-        ("DELETE FROM release_assets WHERE name = 'release_assets.txt'", None),
+        ("DELETE FROM release_assets WHERE id = 1 AND 5 IN some_view", None),
+        ("DELETE FROM release_assets WHERE id = 1 AND probe(2)", None),
+        ("DELETE FROM release_assets WHERE id = 1 OR id = 2", None),
+        ("DELETE FROM release_assets", None),
         ("SELECT * FROM release_assets", None),
     ],
 )
 def test_what_a_statement_writes(sql: str, target: tuple[str, str] | None) -> None:
     assert write_target(sql) == target
+
+
+@pytest.mark.parametrize("prepared_again", [False, True])
+def test_a_probe_run_by_a_function_in_a_keyed_delete_reads_github(
+    acme: Acme, db: apsw.Connection, prepared_again: bool
+) -> None:
+    def exists(asset_id: int) -> int:
+        probe = "SELECT count(*) FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+        return db.execute(probe + " AND id = ?", (asset_id,)).fetchall()[0][0]
+
+    db.create_scalar_function("asset_exists", exists, 1)
+    delete = (
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND asset_exists(?)"
+    )
+    if prepared_again:  # the probe in APSW's statement cache, then a schema change
+        db.execute(delete, (acme.notes["id"], MISSING))
+        db.execute("CREATE TABLE local(x)")
+    db.execute(delete, (acme.notes["id"], MISSING))
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
+@pytest.mark.parametrize("schema", ["temp", "snap"])
+def test_a_probe_in_a_trigger_of_a_local_table_named_release_assets_reads_github(
+    acme: Acme, db: apsw.Connection, schema: str
+) -> None:
+    # A local table named like the virtual table (a snapshot, say), with a sync trigger.
+    db.execute("ATTACH ':memory:' AS snap")
+    db.execute(f"CREATE TABLE {schema}.release_assets(owner, repo, id, replacement)")
+    db.execute(
+        f"INSERT INTO {schema}.release_assets VALUES ('acme', 'tool', ?, ?)",
+        (acme.notes["id"], MISSING),
+    )
+    db.execute(
+        f"CREATE TEMP TRIGGER sync AFTER DELETE ON {schema}.release_assets BEGIN"
+        " DELETE FROM main.release_assets WHERE owner = old.owner AND repo = old.repo"
+        " AND id = old.id AND EXISTS (SELECT 1 FROM main.release_assets b"
+        " WHERE b.owner = old.owner AND b.repo = old.repo AND b.id = old.replacement); END"
+    )
+    db.execute(f"DELETE FROM {schema}.release_assets WHERE id = ?", (acme.notes["id"],))
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
+def test_a_probe_through_in_view_reads_github(acme: Acme, db: apsw.Connection) -> None:
+    db.execute("CREATE TABLE wanted(asset_id INTEGER)")
+    db.execute("INSERT INTO wanted VALUES (?)", (MISSING,))
+    db.execute(
+        "CREATE TEMP VIEW present AS SELECT w.asset_id AS id FROM wanted w"
+        " CROSS JOIN release_assets b ON b.owner = 'acme' AND b.repo = 'tool'"
+        " AND b.id = w.asset_id"
+    )
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND ? IN present",
+        (acme.notes["id"], MISSING),
+    )
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
+def test_a_probe_stepped_by_a_function_reads_github(acme: Acme, db: apsw.Connection) -> None:
+    # A statement started earlier and stepped by a function opens its cursor late, with
+    # no trace event.
+    outer = db.cursor().execute(
+        "SELECT j.value, CASE WHEN j.value > 0 THEN (SELECT count(*) FROM release_assets b"
+        " WHERE b.owner = 'acme' AND b.repo = 'tool' AND b.id = j.value) END"
+        " FROM json_each(?) j",
+        (f"[0, {MISSING}]",),
+    )
+    next(outer)
+    db.create_scalar_function("replacement_exists", lambda: next(outer)[1], 0)
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+        " AND replacement_exists()",
+        (acme.notes["id"],),
+    )
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
+def test_a_cursor_a_function_keeps_does_not_make_later_keyed_writes_read(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    kept = []
+    db.create_scalar_function(
+        "keep", lambda: kept.append(db.execute("SELECT 1 UNION ALL SELECT 2")) or 1, 0
+    )
+    db.execute("SELECT keep()").fetchall()
+    acme.emu.clear_log()
+    db.execute(
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?",
+        (acme.notes["id"],),
+    )
+    assert [r.method for r in acme.emu.log] == ["DELETE"]
