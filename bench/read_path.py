@@ -39,7 +39,9 @@ def access_paths(db: Any, ids: dict[str, Any]) -> list[tuple[str, int]]:
     a, r, t = ids["asset"], ids["release"], ids["tag"]
     w = f"owner = '{ORG}' AND repo = 'repo0'"
     return [
-        (f"SELECT * FROM release_assets WHERE {w} AND id = {a}", 1),
+        # GitHub's asset has no link to its release: release_id (in *) costs a lookup.
+        (f"SELECT * FROM release_assets WHERE {w} AND id = {a}", 2),
+        (f"SELECT name, size FROM release_assets WHERE {w} AND id = {a}", 1),
         (f"SELECT * FROM release_assets WHERE {w} AND release_id = {r} AND id = {a}", 1),
         (f"SELECT * FROM release_assets WHERE {w} AND release_id = {r}", 1),
         (f"SELECT * FROM release_assets WHERE {w}", 1),
