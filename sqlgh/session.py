@@ -49,10 +49,14 @@ class Session:
     def _on_statement(self, event: dict[str, Any]) -> None:
         if event["code"] == apsw.SQLITE_TRACE_PROFILE:
             self.statements.ended(event["id"])
-        elif event.get("trigger"):  # a trigger, or a statement a Python function runs
+        elif event.get("trigger") and self.statements.any_running():
+            # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
         else:
+            sql = event.get("sql") or ""
+            if event.get("trigger"):  # APSW took its leading "-- " comment for a trigger's
+                sql = "-- " + sql
             self.memo.end_statement()
             self.rows_by_rowid.clear()
             self.applied.clear()
-            self.statements.started(event["id"], event.get("sql") or "", self.memo.statement)
+            self.statements.started(event["id"], sql, self.memo.statement)

@@ -95,6 +95,11 @@ class StatementTracker:
         self._current = statement_id
         self._running[statement_id] = StatementState(facts=facts, write_target=write_target(sql))
 
+    def any_running(self) -> bool:
+        """Whether a top-level statement is running (a statement flagged as a trigger can
+        only run inside one: APSW also flags a statement whose SQL starts with ``--``)."""
+        return bool(self._running)
+
     def started_inside(self, statement_id: int) -> None:
         """A statement flagged as a trigger starts: a trigger program of a running
         statement (the same id), or one a Python function runs (another id)."""
@@ -112,6 +117,8 @@ class StatementTracker:
         state = self._running.pop(statement_id, None)
         if state is not None and statement_id not in self._opened:
             self._ended_early = (statement_id, state)
+        elif self._ended_early is not None and self._ended_early[0] == statement_id:
+            self._ended_early = None  # its run after being prepared again is over
         self._opened.discard(statement_id)
 
     def state_for_new_cursor(self) -> StatementState:

@@ -7,7 +7,7 @@ import apsw
 import pytest
 
 from sqlgh.emulator import Emulator
-from sqlgh.errors import RemoteError
+from sqlgh.errors import RemoteError, SqlghError
 from sqlgh.statements import write_target
 from tests.helpers import Acme, seed_acme
 
@@ -295,3 +295,62 @@ def test_a_cursor_a_function_keeps_does_not_make_later_keyed_writes_read(
         (acme.notes["id"],),
     )
     assert [r.method for r in acme.emu.log] == ["DELETE"]
+
+
+# A statement SQLite prepared again reports a second end when its run is over; a cursor
+# opened late after that takes none of its state.
+LATE_PROBE = (
+    "SELECT j.value, CASE WHEN j.value > 0 THEN (SELECT count(*) FROM release_assets b"
+    " WHERE b.owner = 'acme' AND b.repo = 'tool' AND b.id = j.value) END"
+    " FROM json_each(?) j"
+)
+KEYED_DELETE = "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+
+
+def test_a_keyed_delete_prepared_again_hands_its_target_to_no_later_cursor(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    db.execute(LATE_PROBE, ("[0]",)).fetchall()  # both in APSW's statement cache
+    db.execute(KEYED_DELETE, (acme.old_asset["id"],))
+    db.execute("CREATE TABLE local(x)")  # both are prepared again on their next run
+    outer = db.cursor().execute(LATE_PROBE, (f"[0, {MISSING}]",))
+    next(outer)
+    db.execute(KEYED_DELETE, (acme.notes["id"],))
+    assert next(outer) == (MISSING, 0)
+
+
+def test_a_delete_through_a_temp_view_named_release_assets_reads_github(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    db.execute("CREATE TABLE wanted(owner, repo, id)")
+    db.execute(
+        "INSERT INTO wanted VALUES ('acme', 'tool', ?), ('acme', 'tool', ?)",
+        (acme.notes["id"], MISSING),
+    )
+    # A local shadow of the wanted assets GitHub has, forgotten through a trigger.
+    db.execute(
+        "CREATE TEMP VIEW release_assets AS SELECT w.owner, w.repo, w.id FROM main.wanted w"
+        " WHERE EXISTS (SELECT 1 FROM main.release_assets b WHERE b.owner = w.owner"
+        " AND b.repo = w.repo AND b.id = w.id)"
+    )
+    db.execute(
+        "CREATE TEMP TRIGGER forget INSTEAD OF DELETE ON release_assets BEGIN"
+        " DELETE FROM main.wanted WHERE id = old.id; END"
+    )
+    db.execute(KEYED_DELETE, (MISSING,))  # no such row in the view: nothing to forget
+    assert db.execute("SELECT count(*) FROM main.wanted").fetchall() == [(2,)]
+
+
+def test_a_keyed_write_led_by_a_line_comment_is_a_statement_of_its_own(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    db.execute(KEYED_DELETE, (acme.old_asset["id"],))
+    acme.emu.clear_log()
+    with pytest.raises(SqlghError) as failure:
+        db.execute(
+            "-- rename\nUPDATE release_assets SET name = 'tool-1.1.0.tar.gz'"
+            " WHERE owner = 'acme' AND repo = 'tool' AND id = ?",
+            (acme.starter["id"],),
+        )
+    assert "Nothing was changed on GitHub by this statement" in str(failure.value)
+    assert [r.method for r in acme.emu.log] == ["PATCH"]  # no read first
