@@ -98,7 +98,9 @@ class StatementTracker:
     def any_running(self) -> bool:
         """Whether a top-level statement is running (a statement flagged as a trigger can
         only run inside one: APSW also flags a statement whose SQL starts with ``--``)."""
-        return bool(self._running)
+        # A statement prepared again left _running at its early end and runs on: what it
+        # runs is flagged as a trigger too. Until its final end, count it as running.
+        return bool(self._running) or self._ended_early is not None
 
     def started_inside(self, statement_id: int) -> None:
         """A statement flagged as a trigger starts: a trigger program of a running

@@ -224,7 +224,6 @@ class Cursor:
     def __init__(self, vtable: VirtualTable) -> None:
         self.table = vtable.table
         self.session = vtable.session
-        self._connection = vtable.connection
         self.getters = [
             c.get if c.load is None else _bind_loader(self.table, c, self.session)
             for c in self.table.columns
@@ -364,19 +363,7 @@ class Cursor:
         if target[0] == "UPDATE":
             return col_used == str(WHOLE_ROW)
         used = {int(c) for c in col_used.split(",") if c and c != str(WHOLE_ROW)}
-        if col_used == str(WHOLE_ROW) or not used <= self.key_columns:
-            return False
-        return not self._shadowed(target[1])
-
-    def _shadowed(self, name: str) -> bool:
-        """Whether a temp table or view of that name is what the DELETE writes: this
-        cursor is then a probe inside it (a view's own query), never the target."""
-        found = self._connection.execute(
-            "SELECT 1 FROM temp.sqlite_schema WHERE type IN ('table', 'view')"
-            " AND name = ? COLLATE NOCASE",
-            (name,),
-        )
-        return found.fetchone() is not None
+        return col_used != str(WHOLE_ROW) and used <= self.key_columns
 
     def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Batch]:
         cache = self._statement_cache
