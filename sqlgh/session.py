@@ -12,7 +12,7 @@ from typing import Any
 import apsw
 
 from sqlgh.github.client import Client
-from sqlgh.statements import StatementState, StatementTracker
+from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
 from sqlgh.tables.spec import Api, Record
 
@@ -42,10 +42,6 @@ class Session:
             id=("sqlgh", id(self)),
         )
 
-    def state_for_new_cursor(self) -> StatementState:
-        """The cache, facts and write target of the statement a cursor opened now is of."""
-        return self.statements.state_for_new_cursor()
-
     def _on_statement(self, event: dict[str, Any]) -> None:
         if event["code"] == apsw.SQLITE_TRACE_PROFILE:
             self.statements.ended(event["id"])
@@ -56,7 +52,6 @@ class Session:
             sql = event.get("sql") or ""
             if event.get("trigger"):  # APSW took its leading "-- " comment for a trigger's
                 sql = "-- " + sql
-            self.memo.end_statement()
             self.rows_by_rowid.clear()
             self.applied.clear()
-            self.statements.started(event["id"], sql, self.memo.statement)
+            self.statements.started(event["id"], sql)

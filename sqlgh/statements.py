@@ -88,12 +88,12 @@ class StatementTracker:
         self._ended_early: tuple[int, StatementState] | None = None
         self._nested: set[int] = set()  # run by a Python function inside a statement
 
-    def started(self, statement_id: int, sql: str, facts: StatementFacts) -> None:
-        """A top-level statement starts, with ``facts`` of its own."""
+    def started(self, statement_id: int, sql: str) -> None:
+        """A top-level statement starts, with a fresh state of its own."""
         self._ended_early = None
         self._nested.clear()  # no Python function is running a statement now
         self._current = statement_id
-        self._running[statement_id] = StatementState(facts=facts, write_target=write_target(sql))
+        self._running[statement_id] = StatementState(write_target=write_target(sql))
 
     def any_running(self) -> bool:
         """Whether a top-level statement is running (a statement flagged as a trigger can

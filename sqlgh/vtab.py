@@ -245,10 +245,10 @@ class Cursor:
         # What the statement that opened this cursor writes, what it fetched and learned
         # (a cursor outlives later statements run while it is being read: those have
         # their own).
-        state = vtable.session.state_for_new_cursor()
+        state = vtable.session.statements.state_for_new_cursor()
         self._write_target = state.write_target
         self._statement_cache = state.cache
-        self._api = dataclasses.replace(vtable.session.api, facts=state.facts)
+        self._api = dataclasses.replace(vtable.session.api, statement=state.facts)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         if indexnum == NO_PLAN:

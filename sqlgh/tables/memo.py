@@ -99,14 +99,13 @@ class Memo:
     """Release facts learned from responses, keyed case-insensitively by repository.
 
     Upload URLs and asset-to-release links hold for the connection's life (an asset never
-    moves to another release); ``statement`` holds the current statement's facts.
+    moves to another release). What one statement learned is its ``StatementFacts``.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._upload_urls: dict[Key, str] = {}
         self._release_of_asset: dict[int, int] = {}
-        self.statement = StatementFacts()
 
     def remember_release(
         self, owner: str, repo: str, release: Mapping[str, Any], facts: StatementFacts | None
@@ -125,10 +124,6 @@ class Memo:
                     self._release_of_asset[asset["id"]] = release_id
         if facts is not None:
             facts.keep_embedded(owner, repo, release)
-
-    def end_statement(self) -> None:
-        """Start afresh what holds for one statement only."""
-        self.statement = StatementFacts()
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""

@@ -90,12 +90,9 @@ class Api:
     client: Client
     memo: Memo
     options: Mapping[str, Any] = field(default_factory=dict)
-    facts: StatementFacts | None = None  # a cursor's own statement's (None: the current one)
-
-    @property
-    def statement(self) -> StatementFacts:
-        """What the statement this fetch serves learned of releases (see ``StatementFacts``)."""
-        return self.facts if self.facts is not None else self.memo.statement
+    # What the statement a fetch serves learned of releases: each cursor gives its own
+    # statement's (``sqlgh.statements``).
+    statement: StatementFacts = field(default_factory=StatementFacts)
 
 
 # A fetch yields batches lazily; one that returns a list has finished (the statement
