@@ -238,11 +238,31 @@ def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
             found = ctx.state.repos_by_id.get(to_id(repo_id))
         else:
             found = ctx.state.repo(owner, repo)
+            renamed = None if found is not None else ctx.state.moved_repo(owner, repo)
+            if renamed is not None and not (renamed.private and ctx.identity is None):
+                return moved(ctx, renamed)
         if found is None or (found.private and ctx.identity is None):
             raise not_found()
         return handler(ctx, found, **params)
 
     return resolve
+
+
+def moved(ctx: Context, repo: Repo) -> Response:
+    """A renamed or transferred repository's old path redirects to ``/repositories/{id}``
+    and the rest of the path: 301 for a GET, 307 for other methods, so a write is sent
+    again unchanged ("you'll be able to make an API request using the repository's old
+    location and receive either a 301 or 307 HTTP redirect, depending on the type of
+    request": developer.github.com/changes/2015-04-17-preview-repository-redirects)."""
+    raw = ctx.request.path.split("/")
+    below_repo = raw[len(raw) - len(ctx.request.segments) + 3 :]  # after repos/{o}/{r}
+    location = "/".join([f"{ctx.shapes.api}/repositories/{repo.id}", *below_repo])
+    if ctx.request.query_string:
+        location += "?" + ctx.request.query_string
+    read = ctx.request.method in ("GET", "HEAD")
+    status, message = (301, "Moved Permanently") if read else (307, "Temporary Redirect")
+    body = error(message, status, url=location)
+    return Response(status, json.dumps(body).encode(), headers=[("Location", location)])
 
 
 def repo_routes(

@@ -45,6 +45,13 @@ def _token(authorization: str) -> str:
     return value.strip() if scheme.lower() in ("bearer", "token") else ""
 
 
+def _rewrite(response: Response, find: str, replace: str) -> None:
+    """Replace ``find`` in a response's headers and (unstreamed) body."""
+    response.headers = [(k, v.replace(find, replace)) for k, v in response.headers]
+    if response.stream is None:
+        response.body = response.body.replace(find.encode(), replace.encode())
+
+
 def _retry_after(fault: Fault) -> list[tuple[str, str]]:
     return [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
 
@@ -170,10 +177,14 @@ class App:
             response.drop = True
         elif fault is not None and fault.kind == "overlong":
             response.declared, response.close = 1 << 40, True
+        elif fault is not None and fault.kind == "rewrite":
+            _rewrite(response, fault.find, fault.replace)
         return response
 
     def _fault_response(self, fault: Fault) -> Response | None:
         kind = fault.kind
+        if kind == "redirect":
+            return Response(fault.status or 307, b"", None, [("Location", fault.location)])
         if kind == "status":
             status = fault.status or 500
             return json_response(status, error("Server Error", status), _retry_after(fault))

@@ -18,6 +18,8 @@ KINDS = (
     "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
     "sso_required",  # 403 (or `status`) of an org enforcing SAML SSO, with X-GitHub-SSO
     "ip_allow_list",  # 403 of an organization whose IP allow list leaves the caller out
+    "rewrite",  # the answer with `find` replaced by `replace` in its headers and body (a liar)
+    "redirect",  # `status` (default 307) with `Location: location`, the request not acted on
 )
 
 
@@ -37,6 +39,9 @@ class Fault:
     delay: float = 0.0
     retry_after: int | None = None
     after: int = 0
+    find: str = ""
+    replace: str = ""
+    location: str = ""
     fired: int = field(default=0, init=False)
     passed: int = field(default=0, init=False)
 

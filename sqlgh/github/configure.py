@@ -14,6 +14,9 @@ option                     default  meaning
 ``max_rate_limit_wait``    60       longest wait for a rate limit before failing
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
+``uploads_url``            derived  GitHub's uploads host, the only host besides the API that gets
+                                    the token: uploads.github.com for api.github.com (api.X gives
+                                    uploads.X), the API's own host for GHES (``/api/v3``)
 ``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial
 ``cache``                  True     conditional-request cache; every GET revalidated (304s free)
 ``cache_path``             per token  ``$SQLGH_CACHE_DIR`` or user cache dir, file per token hash
@@ -78,6 +81,7 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         resilience=resilience,
         max_concurrency=int(_number(options, "max_concurrency", DEFAULT_CONCURRENCY, 1)),
         cache_path=_cache_path(value, options),
+        uploads_url=options.pop("uploads_url", None),
     )
 
 

@@ -80,6 +80,8 @@ class Resilience:
                     raise
                 raise explain_access(exc, self.token_source) from exc
             except TransportError as exc:
+                if not exc.transient:
+                    raise
                 if retryable and failures + 1 < self.policy.attempts:
                     self.sleep(self.policy.delay(failures))
                     failures += 1

@@ -102,7 +102,8 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
 
 
 def _open(client: Client, asset_url: str, offset: int) -> tuple[requests.Response, str]:
-    """GET the asset's bytes from ``offset`` on, following redirects without the token."""
+    """GET the asset's bytes from ``offset`` on, following redirects; the token goes to
+    GitHub's own hosts alone, never to object storage."""
     headers = dict(OCTET_STREAM)
     if offset:
         headers["Range"] = f"bytes={offset}-"
@@ -119,7 +120,8 @@ def _open(client: Client, asset_url: str, offset: int) -> tuple[requests.Respons
             headers=headers,
             stream=True,
             allow_redirects=False,
-            authenticate=False,
+            # GitHub's hosts (a renamed repository's 301) get the token, storage does not.
+            authenticate=None if client.trusts(url) else False,
         )
     response.close()
     raise TransportError("GET", client.display_path(url), ValueError("too many redirects"))

@@ -193,6 +193,8 @@ class AssetWriter:
                     raise
                 failure = exc
             except TransportError as exc:
+                if not exc.transient:  # refused before sending: nothing to clean up
+                    raise
                 failure = exc
             arrived = self._clean_up_failed(api, owner, repo, release_id, name, source, started)
             if arrived is not None:
