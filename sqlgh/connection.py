@@ -32,9 +32,10 @@ def connect(
     https://api.github.com. Options: ``per_page``, ``mutation_interval``, ``retries``,
     ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``max_rate_limit_wait``,
     ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
-    ``max_concurrency``, ``cache``, ``cache_path`` (reads in flight, the conditional-request
-    cache); ``upload_attempts`` (default 3) for failed uploads; ``progress``, a progress-bar
-    factory (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
+    ``max_concurrency``, ``cache``, ``cache_path``, ``cache_lock_timeout`` (reads in flight,
+    the conditional-request cache); ``upload_attempts`` (default 3) for failed uploads;
+    ``progress``, a progress-bar factory (``sqlgh.progress.terminal_progress`` draws tqdm
+    bars; default: none).
     """
     session = make_session(token=token, api_url=api_url, **options)
     connection = Connection(database, session)

@@ -82,6 +82,7 @@ class Client:
         max_concurrency: int = 1,
         cache_path: str | None = None,
         uploads_url: str | None = None,
+        cache_lock_timeout: float = cache.LOCK_TIMEOUT,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = hosts.origin(self.api_url)
@@ -101,9 +102,10 @@ class Client:
         # Retries and rate limits: sqlgh/github/resilience.py (urllib3 never retries).
         self.resilience = resilience or Resilience(timeout=timeout)
         # Reads run up to max_concurrency requests at once, each on a session of its own
-        # (see pool.py); a given session means one at a time. cache_path: see cache.py.
+        # (see pool.py); a given session means one at a time. cache_path: see cache.py
+        # (None when the file cannot be used: sqlgh then runs uncached).
         self.max_concurrency = 1 if session else max(1, int(max_concurrency))
-        self.cache = cache.open_backend(cache_path) if cache_path else None
+        self.cache = cache.open_backend(cache_path, cache_lock_timeout) if cache_path else None
         self._pool = SessionPool(self.max_concurrency, self._new_session)
         self.session = self._pool.add(
             self._configure(session, own=False) if session else self._new_session()

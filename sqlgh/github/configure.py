@@ -20,6 +20,8 @@ option                     default  meaning
 ``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial
 ``cache``                  True     conditional-request cache; every GET revalidated (304s free)
 ``cache_path``             per token  ``$SQLGH_CACHE_DIR`` or user cache dir, file per token hash
+``cache_lock_timeout``     5        seconds to wait for another process's lock on the cache file,
+                                    then run uncached (one line on stderr)
 =========================  =======  ==========================================================
 
 ``(connect_timeout, read_timeout)`` is passed to requests as its ``timeout`` tuple: the
@@ -32,7 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlgh.github.auth import api_url_from_environment, find_token
-from sqlgh.github.cache import cache_file
+from sqlgh.github.cache import LOCK_TIMEOUT, cache_file
 from sqlgh.github.client import Client
 from sqlgh.github.ratelimit import RateLimiter
 from sqlgh.github.resilience import Resilience
@@ -82,6 +84,7 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         max_concurrency=int(_number(options, "max_concurrency", DEFAULT_CONCURRENCY, 1)),
         cache_path=_cache_path(value, options),
         uploads_url=options.pop("uploads_url", None),
+        cache_lock_timeout=_number(options, "cache_lock_timeout", LOCK_TIMEOUT),
     )
 
 
