@@ -7,6 +7,7 @@ import base64
 import os
 import pickle
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -164,6 +165,14 @@ def test_a_garbage_stored_entry_is_a_miss(acme: Emulator, tmp_path: Path, garbag
     assert _listing_statuses(acme) == [(200, False)]
 
 
+def test_a_cache_path_without_a_suffix_is_the_file_guarded(acme: Emulator, tmp_path: Path) -> None:
+    """requests-cache adds ``.sqlite`` to a path without a suffix: that file is the one
+    made private (it was created 0644, next to an empty 0600 file of the given name)."""
+    _query_and_close(acme, tmp_path / "cache")
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"cache.sqlite": 0o600}
+
+
 # a file that cannot be used ------------------------------------------------------------------
 
 
@@ -227,7 +236,7 @@ def _refused_and_left_alone(
     """Run the query with the cache at ``path``: uncached, one line naming ``path``, and
     ``target`` keeps its owner and mode. Returns the line."""
     before = target.stat()
-    rows, backend = _query_and_close(emu, path)
+    rows, backend = _within(10, lambda: _query_and_close(emu, path))
     assert rows == [("one.bin",)] and backend is None
     [line] = _warnings(capsys)
     assert line.startswith(f"sqlgh: cannot use the cache file {path} (")
@@ -295,7 +304,7 @@ def test_a_read_only_cache_directory_means_uncached(
         path = directory / "sub" / "c.sqlite"
     directory.chmod(0o500)
     try:
-        rows, backend = _query_and_close(acme, path)
+        rows, backend = _within(10, lambda: _query_and_close(acme, path))
     finally:
         directory.chmod(0o700)
     assert rows == [("one.bin",)] and backend is None

@@ -344,6 +344,8 @@ def open_backend(
     then runs uncached). A damaged file of sqlgh's own is moved aside and started anew.
     ``lock_timeout``: seconds to wait for another process's write lock."""
     target = Path(path).expanduser()
+    if not target.suffix:  # requests-cache adds one: guard the file it will really open
+        target = target.with_name(target.name + ".sqlite")
     moved: Path | None = None
     while True:
         opened: os.stat_result | None = None
