@@ -18,6 +18,8 @@ KINDS = (
     "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
     "sso_required",  # 403 (or `status`) of an org enforcing SAML SSO, with X-GitHub-SSO
     "ip_allow_list",  # 403 of an organization whose IP allow list leaves the caller out
+    "wrong_range",  # storage: a Range from N answered 206 with as many bytes from 0 instead
+    "changed_object",  # storage: the object was replaced (other bytes, ETag, Last-Modified)
 )
 
 

@@ -63,6 +63,8 @@ def is_transient(exc: BaseException) -> bool:
 
 def explain_transport(exc: TransportError, timeout: tuple[float, float]) -> str:
     """A plain sentence for a network fault; names the option to change for timeouts."""
+    if exc.detail:
+        return exc.detail
     cause = exc.cause
     if isinstance(cause, requests.ConnectTimeout):
         return f"could not connect within {timeout[0]:g} s (the connect_timeout option)"
