@@ -197,9 +197,15 @@ class VirtualTable:
         }
 
     def _apply(self, write: Any) -> Any:
-        """Run one row's write; on failure, say what the statement already did on GitHub."""
+        """Run one row's write; on failure, say what the statement already did on GitHub.
+
+        Past statement_timeout the row is not begun; once begun, it is let finish (its
+        clean-up and undo steps included), whatever the time."""
+        deadline = self.session.client.resilience.deadline
         try:
-            result, done = write()
+            deadline.check()
+            with deadline.held():
+                result, done = write()
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
             applied = self.session.applied

@@ -153,6 +153,8 @@ class App:
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            if fault.kind == "trickle":
+                request.body.trickle = fault.delay or 0.5
             early = self._fault_response(fault)
             if early is not None:
                 return early
@@ -170,6 +172,9 @@ class App:
             response.drop = True
         elif fault is not None and fault.kind == "overlong":
             response.declared, response.close = 1 << 40, True
+        elif fault is not None and fault.kind in ("trickle", "trickle_body"):
+            response.trickle = fault.delay or 0.5
+            response.trickle_head = fault.kind == "trickle"
         return response
 
     def _fault_response(self, fault: Fault) -> Response | None:

@@ -13,6 +13,8 @@ KINDS = (
     "overlong",  # declares a Content-Length of 1 TiB, sends the body, closes (a bad proxy)
     "non_json",  # an HTML page instead of JSON (status default 200)
     "slow",  # sleep `delay` seconds, then answer normally
+    "trickle",  # read the request body and send the answer (status line on) a byte at a time
+    "trickle_body",  # send the status line and headers at once, then the body a byte at a time
     "upload_502_starter",  # the upload leaves a `starter` asset of size 0, answers 502
     "primary_rate_limit",  # 403, x-ratelimit-remaining 0, reset in `retry_after` s (60)
     "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
@@ -28,7 +30,8 @@ class Fault:
     """One switch. It matches requests by ``method``, ``path`` (a regex searched in the
     raw path) and ``origin`` ("api", "uploads", "storage" or "web"); None matches any.
     It lets the first ``after`` matching requests through, then fires ``times`` times (a
-    negative number: forever), then disarms."""
+    negative number: forever), then disarms. ``delay``: the seconds of ``slow``, and
+    between two bytes of ``trickle`` and ``trickle_body`` (default 0.5)."""
 
     kind: str = "status"
     method: str | None = None

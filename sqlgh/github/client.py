@@ -21,6 +21,7 @@ import uritemplate
 
 from sqlgh import __version__
 from sqlgh.github import adapter, cache, pages, parallel
+from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError
 from sqlgh.github.hosts import is_loopback
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
@@ -28,6 +29,7 @@ from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progr
 from sqlgh.github.ratelimit import RateLimitError
 from sqlgh.github.resilience import Resilience, rewinder
 from sqlgh.github.retry import disable_transport_retries
+from sqlgh.github.watchdog import Limits
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -75,12 +77,13 @@ class Client:
         token: str | None = None,
         *,
         per_page: int = MAX_PER_PAGE,
-        timeout: tuple[float, float] = (10.0, 60.0),
+        timeout: tuple[float, float] = (10.0, 30.0),
         session: requests.Session | None = None,
         mutation_interval: float = 1.0,
         resilience: Resilience | None = None,
         max_concurrency: int = 1,
         cache_path: str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = _origin(self.api_url)
@@ -98,6 +101,8 @@ class Client:
         self.timeout = timeout
         # Retries and rate limits: sqlgh/github/resilience.py (urllib3 never retries).
         self.resilience = resilience or Resilience(timeout=timeout)
+        # A minimum transfer rate and the statement's deadline, for every connection.
+        self.limits = limits or Limits(deadline=self.resilience.deadline)
         # Reads run up to max_concurrency requests at once, each on a session of its own
         # (see pool.py); a given session means one at a time. cache_path: see cache.py.
         self.max_concurrency = 1 if session else max(1, int(max_concurrency))
@@ -166,6 +171,7 @@ class Client:
         to loopback. ``authenticate=False`` never sends it (object storage).
         """
         shown = self.display_path(url, params)
+        self.resilience.deadline.check(method, shown)  # past statement_timeout: not sent
         auth = self._auth if self._auth and self._may_authenticate(url, authenticate) else None
         if method in MUTATIONS:
             self._space_mutation()
@@ -186,6 +192,9 @@ class Client:
             )
         except requests.RequestException as exc:
             self._record(started, clock, method, shown, None, False, None)
+            if self.resilience.deadline.passed():  # the watchdog cut it at the deadline
+                seconds = self.resilience.deadline.seconds
+                raise DeadlineError(seconds, method, shown, cut=True) from exc
             raise TransportError(method, shown, exc) from exc
         self._record(
             started,
@@ -356,7 +365,7 @@ class Client:
 
     def _configure(self, session: requests.Session, own: bool = True) -> requests.Session:
         if own:
-            adapter.mount(session)
+            adapter.mount(session, self.limits)
         else:
             disable_transport_retries(session)
         session.headers.update(

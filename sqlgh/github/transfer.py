@@ -16,6 +16,7 @@ from sqlgh.github.body import HashBehind, chunks
 from sqlgh.github.client import Client
 from sqlgh.github.errors import TransportError
 from sqlgh.github.progress import ReadingProgress
+from sqlgh.github.retry import is_stall
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -63,11 +64,12 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
     GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
     the API only: storage rejects a second auth mechanism, and it must not leak anyway.
     A connection that breaks mid-body is resumed with a ``Range`` request, as often as the
-    client's retry policy allows. A resume is kept only when it continues the same bytes
-    (see ``Version.continued_by``); otherwise ``sink`` (which must seek) starts over.
+    client's retry policy allows (a stall, twice in a row at most). A resume is kept only
+    when it continues the same bytes (see ``Version.continued_by``); otherwise ``sink``
+    (which must seek) starts over.
     """
     digest = hashlib.sha256()
-    written = 0
+    written = stalls = 0
     version: Version | None = None
     policy = client.resilience.policy
     bar = None
@@ -104,9 +106,11 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
             finally:
                 hasher.close()  # every byte counted in ``written`` is hashed before a resume
                 response.close()
-            if attempt + 1 < policy.attempts:
-                client.resilience.sleep(policy.delay(attempt))
-        raise client.resilience.explained(failure, policy.attempts)
+            stalls = stalls + 1 if is_stall(failure) else 0
+            if attempt + 1 == policy.attempts or stalls == policy.stall_attempts:
+                break
+            client.resilience.sleep(policy.delay(attempt))
+        raise client.resilience.explained(failure, attempt + 1)
     finally:
         if bar is not None:
             bar.close()
