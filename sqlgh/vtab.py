@@ -21,7 +21,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, parse_used, row_builder
+from sqlgh.rows import LATER, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
 
@@ -311,6 +311,7 @@ class Cursor:
                 value = value.value()
             except (GitHubError, TransportError, SqlghError) as exc:
                 raise remote_error(self.table, exc) from exc
+        value = checked(self.table, number, value, obj)
         self._row[number] = value  # once per row
         return value
 

@@ -382,7 +382,14 @@ class _Source:
                 raise InputError(f"{TABLE}.name: INSERT with data needs a name")
             return cls(_required_text("name", name), len(data), data, None)
         if not isinstance(path, str) or not os.path.isfile(path):
-            raise InputError(f"{TABLE}.path: {path!r} is not a readable file")
+            raise InputError(f"{TABLE}.path: {path!r} {_not_a_file(path)}; give a file's path")
+        try:
+            open(path, "rb").close()  # refused now rather than half-way into a write
+        except OSError as exc:
+            raise InputError(
+                f"{TABLE}.path: {path!r} cannot be read ({exc.strerror or exc}); make it "
+                "readable for this user, or give another file"
+            ) from exc
         name = values.get("name") or os.path.basename(path)
         return cls(_required_text("name", name), os.path.getsize(path), None, path)
 
@@ -398,6 +405,15 @@ class _Source:
             while chunk := body.read(1 << 20):
                 sha.update(chunk)
         return f"sha256:{sha.hexdigest()}"
+
+
+def _not_a_file(path: Any) -> str:
+    """Why ``path`` is no regular file, in words."""
+    if not isinstance(path, str):
+        return "is not text"
+    if os.path.isdir(path):
+        return "is a directory"
+    return "is not a regular file" if os.path.lexists(path) else "does not exist"
 
 
 def _unchanged(name: str, failure: Exception) -> WriteError:
