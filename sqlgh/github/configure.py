@@ -11,7 +11,8 @@ option                     default  meaning
 ``retry_backoff``          1.0      first backoff (seconds), doubled per retry, full jitter
 ``connect_timeout``        10       seconds to establish a connection
 ``read_timeout``           60       seconds without a byte arriving (a stall, not a total)
-``max_rate_limit_wait``    60       longest wait for a rate limit before failing
+``max_rate_limit_wait``    60       longest wait for a rate limit before failing, also when an
+                                    answer left no requests (3700: wait out any, the window is 1 h)
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
 ``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial

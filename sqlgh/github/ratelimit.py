@@ -9,6 +9,10 @@
 * Low budget: when the last answer left fewer than ``reserve`` (a fraction of the limit)
   requests, spread the remaining ones evenly until the reset instead of hitting the wall.
 
+* Spent budget: when the last answer left no requests, the next one would be refused.
+  Wait for the reset when that is within ``max_wait``, otherwise fail at once with
+  ``RateLimitError`` rather than send it.
+
 Each wait episode is announced once on stderr, not once per request.
 
 The headers are GitHub's to give, and a proxy's or a hostile server's to garble: a value
@@ -35,10 +39,19 @@ from sqlgh.github.errors import ExplainedError, GitHubError
 RATE_LIMIT_STATUS = frozenset({403, 429})
 # The last second time.localtime can show (9999-12-31T23:59:59Z): a later reset is garbage.
 LAST_EPOCH = 253402300799
+NO_ANSWER = 0  # the status of a RateLimitError raised before sending: no answer to quote
 
 
 class RateLimitError(ExplainedError):
-    """A rate limit that would take longer than the allowed wait to clear."""
+    """A rate limit that would take longer than the allowed wait to clear.
+
+    With ``status`` ``NO_ANSWER`` the request was not sent (the budget was spent): the
+    message is the explanation alone.
+    """
+
+    def describe(self) -> str:
+        """The explanation, then GitHub's answer when there was one."""
+        return self.explanation if self.status == NO_ANSWER else super().describe()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -126,14 +139,20 @@ class RateLimiter:
 
     # before and after each request --------------------------------------------------
     def pace(self) -> None:
-        """Before a request: sleep if the budget is low, to spread what is left."""
-        if self._remaining is None or self._limit is None or self._reset is None:
-            return
-        floor = max(1.0, math.ceil(self._limit * self.reserve))
-        if self._remaining >= floor:
+        """Before a request: sleep if the budget is low, to spread what is left; when it
+        is spent, wait for the reset or raise RateLimitError (see ``_spent``)."""
+        if self._remaining is None or self._reset is None:
             return
         until_reset = self._reset - time.time()
         if until_reset <= 0:
+            return
+        if self._remaining == 0:
+            self._spent(until_reset)
+            return
+        if self._limit is None:
+            return
+        floor = max(1.0, math.ceil(self._limit * self.reserve))
+        if self._remaining >= floor:
             return
         delay = min(until_reset / max(self._remaining, 1.0), self.max_wait)
         self._announce(
@@ -143,6 +162,31 @@ class RateLimiter:
         )
         self.sleep(delay)
         self._remaining = max(0.0, self._remaining - 1)
+
+    def _spent(self, until_reset: float) -> None:
+        """The last answer left no requests: the next would be refused. Sleep until the
+        reset when ``max_wait`` allows it, else raise RateLimitError without sending."""
+        assert self._reset is not None
+        delay = until_reset + 1.0  # the reset second itself
+        if delay > self.max_wait:
+            spent = GitHubError(NO_ANSWER, "no requests left", "", "")
+            left = f"0 of {self._limit:g}" if self._limit else "no"
+            raise RateLimitError(
+                spent,
+                f"GitHub's rate limit is used up (its last answer left {left} requests); it "
+                f"resets at {local_time(self._reset)} "
+                f"(local time), in {_duration(delay)}, longer than max_rate_limit_wait "
+                f"({self.max_wait:g} s) allows; the query was not finished and nothing more "
+                "was sent: run it again after that time, or set max_rate_limit_wait to "
+                f"{math.ceil(delay)} or more to wait",
+            )
+        self._announce(
+            f"primary:{self._reset:.0f}",
+            f"GitHub's rate limit is used up; waiting {_duration(delay)} "
+            f"(until {local_time(self._reset)}) before going on",
+        )
+        self.sleep(delay)
+        self._remaining = None  # a new window: its budget is known from the next answer
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """After an answer: remember the budget; a success ends a secondary-limit episode."""
