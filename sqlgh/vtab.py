@@ -212,9 +212,12 @@ class VirtualTable:
                 )
             else:
                 note = " Nothing was changed on GitHub by this statement."
+            if getattr(exc, "changed", False):
+                self.session.transaction_writes.append("a write that failed part-way")
             raise type(error)(f"{error}.{note}") from exc
         if done:
             self.session.applied.append(done)
+            self.session.transaction_writes.append(done)
         return result, done
 
 

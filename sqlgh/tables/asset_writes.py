@@ -89,7 +89,7 @@ class AssetWriter:
         if conflict in ("IGNORE", "REPLACE"):
             existing = self._find(api, owner, repo, release_id, source.name)
             if existing is not None and conflict == "IGNORE":
-                return int(existing["id"]), f"kept existing {existing['name']!r}"
+                return int(existing["id"]), ""  # nothing done on GitHub
             if existing is not None:
                 return self._replace(
                     api, owner, repo, release_id, upload_url, source, label, content_type, existing
