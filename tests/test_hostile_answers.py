@@ -70,6 +70,18 @@ def test_unusable_reset_is_reported_not_invented(emulator: Emulator, reset: str)
     assert "longer than max_rate_limit_wait (5 s) allows" in message
 
 
+@pytest.mark.parametrize("reset", ["nan", "1e30"])
+def test_unusable_reset_on_a_success_does_not_pace(emulator: Emulator, reset: str) -> None:
+    """A 200 that leaves 1 request (below the reserve) and no usable reset: nothing to
+    spread the requests over, so the next one is sent without a wait."""
+    release_id = seed(emulator)
+    headers = {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": reset}
+    emulator.add_fault(Fault("headers", method="GET", path=ASSETS, headers=headers))
+    db = connect_to(emulator, max_concurrency=1, **FAST)
+    for _ in range(2):
+        assert db.execute(SELECT, (release_id,)).fetchall() == [("a.txt",)]
+
+
 def test_negative_remaining_is_a_rate_limit_not_a_permission(emulator: Emulator) -> None:
     release_id = seed(emulator)
     headers = {"X-RateLimit-Remaining": "-3"}
