@@ -21,7 +21,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, parse_used, row_builder
+from sqlgh.rows import LATER, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
 
@@ -212,9 +212,12 @@ class VirtualTable:
                 )
             else:
                 note = " Nothing was changed on GitHub by this statement."
+            if getattr(exc, "changed", False):
+                self.session.transaction_writes.append("a write that failed part-way")
             raise type(error)(f"{error}.{note}") from exc
         if done:
             self.session.applied.append(done)
+            self.session.transaction_writes.append(done)
         return result, done
 
 
@@ -311,6 +314,7 @@ class Cursor:
                 value = value.value()
             except (GitHubError, TransportError, SqlghError) as exc:
                 raise remote_error(self.table, exc) from exc
+        value = checked(self.table, number, value, obj)
         self._row[number] = value  # once per row
         return value
 

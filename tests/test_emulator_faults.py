@@ -168,3 +168,26 @@ def test_latency(emu: Emulator) -> None:
     requests.get(releases_url(emu), timeout=10)
     assert time.perf_counter() - started >= 0.1
     emu.latency = 0.0
+
+
+def test_header_faults_replace_the_answers_headers(emu: Emulator) -> None:
+    emu.add_fault(Fault(kind="headers", headers={"X-RateLimit-Remaining": "-3"}))
+    changed = requests.get(releases_url(emu), headers=AUTH, timeout=10)
+    assert changed.status_code == 200 and changed.json()[0]["tag_name"] == "v1"
+    assert changed.headers["x-ratelimit-remaining"] == "-3"  # the only one of that name
+    assert changed.raw.headers.getlist("x-ratelimit-remaining") == ["-3"]
+    emu.add_fault(Fault(kind="secondary_rate_limit", headers={"Retry-After": "nan"}))
+    assert requests.get(releases_url(emu), timeout=10).headers["Retry-After"] == "nan"
+    assert requests.get(releases_url(emu), headers=AUTH, timeout=10).headers[
+        "x-ratelimit-remaining"
+    ].isdigit()  # disarmed
+
+
+def test_rewrite_json_fault_does_the_work_then_garbles_the_answer(emu: Emulator) -> None:
+    emu.add_fault(Fault(kind="rewrite_json", method="POST", rewrite=lambda asset: [asset["id"]]))
+    answer = post(emu, "b.txt", b"bytes")
+    assert answer.status_code == 201
+    (asset_id,) = answer.json()
+    assert emu.get_asset(asset_id)["name"] == "b.txt"  # the upload landed all the same
+    with pytest.raises(ValueError, match="needs rewrite"):
+        Fault(kind="rewrite_json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import threading
 import time
@@ -13,7 +14,7 @@ from urllib.parse import unquote
 from sqlgh.emulator.api import API_ROUTES, redirect
 from sqlgh.emulator.context import Context, Identity
 from sqlgh.emulator.faults import Fault, Faults
-from sqlgh.emulator.models import Shapes, error
+from sqlgh.emulator.models import Shapes, dumps, error
 from sqlgh.emulator.ratelimit import Bucket, RateLimits
 from sqlgh.emulator.routes import Router
 from sqlgh.emulator.state import State
@@ -61,6 +62,15 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         return False
     bare = etag.removeprefix("W/")
     return any(t.strip() == "*" or t.strip().removeprefix("W/") == bare for t in header.split(","))
+
+
+def _with_headers(response: Response, fault: Fault) -> Response:
+    """``response`` with the fault's ``headers`` in place of those of the same names."""
+    if fault.headers:
+        replaced = {name.lower() for name in fault.headers}
+        kept = [(k, v) for k, v in response.headers if k.lower() not in replaced]
+        response.headers = kept + list(fault.headers.items())
+    return response
 
 
 @dataclass
@@ -162,7 +172,7 @@ class App:
                 time.sleep(fault.delay)
             early = self._fault_response(fault)
             if early is not None:
-                return early
+                return _with_headers(early, fault)
         if request.origin == "storage":
             response = self.storage.handle(request)
         elif request.origin == "web":
@@ -179,7 +189,10 @@ class App:
             response.declared, response.close = 1 << 40, True
         elif fault is not None and fault.kind == "rewrite":
             _rewrite(response, fault.find, fault.replace)
-        return response
+        elif fault is not None and fault.kind == "rewrite_json" and response.body:
+            assert fault.rewrite is not None  # checked when the fault was made
+            response.body = dumps(fault.rewrite(json.loads(response.body)))
+        return _with_headers(response, fault) if fault is not None else response
 
     def _fault_response(self, fault: Fault) -> Response | None:
         kind = fault.kind

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 KINDS = (
     "status",  # answer `status` (default 500) with a JSON error body
@@ -20,6 +22,8 @@ KINDS = (
     "ip_allow_list",  # 403 of an organization whose IP allow list leaves the caller out
     "rewrite",  # the answer with `find` replaced by `replace` in its headers and body (a liar)
     "redirect",  # `status` (default 307) with `Location: location`, the request not acted on
+    "headers",  # answer normally; `headers` (sent with any kind) replace those so named
+    "rewrite_json",  # do the request, then answer `rewrite(the JSON answer)` instead
 )
 
 
@@ -28,7 +32,8 @@ class Fault:
     """One switch. It matches requests by ``method``, ``path`` (a regex searched in the
     raw path) and ``origin`` ("api", "uploads", "storage" or "web"); None matches any.
     It lets the first ``after`` matching requests through, then fires ``times`` times (a
-    negative number: forever), then disarms."""
+    negative number: forever), then disarms. ``headers``, with any kind, are sent in place
+    of the answer's headers of the same names (a broken proxy, or a hostile server)."""
 
     kind: str = "status"
     method: str | None = None
@@ -42,12 +47,16 @@ class Fault:
     find: str = ""
     replace: str = ""
     location: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    rewrite: Callable[[Any], Any] | None = None
     fired: int = field(default=0, init=False)
     passed: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        if self.kind == "rewrite_json" and self.rewrite is None:
+            raise ValueError("a rewrite_json fault needs rewrite, a function of the answer")
         if self.kind == "upload_502_starter":  # only uploads can leave a starter asset
             self.origin, self.method = "uploads", "POST"
         self._pattern = re.compile(self.path) if self.path is not None else None

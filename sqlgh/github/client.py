@@ -304,11 +304,15 @@ class Client:
             )
         return self._auth
 
-    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET a URL and decode its JSON body (a cut or non-JSON body is retried)."""
+    def get_json(
+        self, url: str, params: Mapping[str, Any] | None = None, *, counted: bool = True
+    ) -> Any:
+        """GET a URL and decode its JSON body (a cut or non-JSON body is retried).
+
+        ``counted=False`` for what GitHub does not count against the rate limit."""
         shown = self.display_path(url, params)
         return self.resilience.run(
-            "GET", lambda: _decode(self._send("GET", url, params=params), shown)
+            "GET", lambda: _decode(self._send("GET", url, params=params), shown), counted=counted
         )
 
     def decode(self, response: requests.Response) -> Any:

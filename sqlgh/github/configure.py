@@ -11,10 +11,12 @@ option                     default  meaning
 ``retry_backoff``          1.0      first backoff (seconds), doubled per retry, full jitter
 ``connect_timeout``        10       seconds to establish a connection
 ``read_timeout``           60       seconds without a byte arriving (a stall, not a total)
-``max_rate_limit_wait``    60       longest wait for a rate limit before failing
+``max_rate_limit_wait``    60       longest wait for a rate limit before failing, also when an
+                                    answer left no requests (3700: wait out any, the window is 1 h)
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
-``uploads_url``            derived  GitHub's uploads host, the only host besides the API that gets
+``uploads_url``            derived  ``$SQLGH_UPLOADS_URL``, else GitHub's uploads host as derived
+                                    from the API URL; the only host besides the API that gets
                                     the token: uploads.github.com for api.github.com (api.X gives
                                     uploads.X), the API's own host for GHES (``/api/v3``)
 ``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial
@@ -29,6 +31,7 @@ slow link is never cut off while data still flows, and a server gone silent is.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlgh.github.auth import api_url_from_environment, find_token
@@ -39,6 +42,7 @@ from sqlgh.github.resilience import Resilience
 from sqlgh.github.retry import RetryPolicy
 
 DEFAULT_CONCURRENCY = 8
+UPLOADS_URL_ENV = "SQLGH_UPLOADS_URL"
 
 
 def _number(options: dict[str, Any], name: str, default: float, minimum: float = 0) -> float:
@@ -81,7 +85,7 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         resilience=resilience,
         max_concurrency=int(_number(options, "max_concurrency", DEFAULT_CONCURRENCY, 1)),
         cache_path=_cache_path(value, options),
-        uploads_url=options.pop("uploads_url", None),
+        uploads_url=options.pop("uploads_url", None) or os.environ.get(UPLOADS_URL_ENV) or None,
     )
 
 

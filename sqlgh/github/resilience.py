@@ -59,12 +59,23 @@ class Resilience:
         """Note the rate-limit budget an answer reports."""
         self.limiter.observe(headers)
 
-    def run(self, method: str, attempt: Callable[[], T], rewind: Rewind | None = None) -> T:
-        """Call ``attempt`` until it succeeds or its error is final; raise that explained."""
+    def run(
+        self,
+        method: str,
+        attempt: Callable[[], T],
+        rewind: Rewind | None = None,
+        *,
+        counted: bool = True,
+    ) -> T:
+        """Call ``attempt`` until it succeeds or its error is final; raise that explained.
+
+        ``counted=False``: GitHub does not count the request against the rate limit (GET
+        /rate_limit), so a spent budget does not hold it back."""
         retryable = may_retry(method)
         failures = waits = 0
         while True:
-            self.limiter.pace()
+            if counted:
+                self.limiter.pace()
             try:
                 result = attempt()
             except GitHubError as exc:

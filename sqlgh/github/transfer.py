@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import requests
@@ -49,7 +49,31 @@ def upload(
     finally:
         bar.close()
     # A broken answer raises TransportError: the caller then looks for what arrived.
-    return client.decode(response)
+    return _asset(client.decode(response), "POST", client.display_path(url))
+
+
+def _asset(answer: Any, method: str, shown: str) -> dict:
+    """The asset GitHub's answer describes: an object with an integer ``id`` and a text
+    ``name`` ("release-asset" in GitHub's REST schema). Anything else is a damaged answer,
+    a TransportError like a body cut short, though the request may have done its work."""
+    if isinstance(answer, dict):
+        if type(answer.get("id")) is int and isinstance(answer.get("name"), str):
+            return answer
+        got = "an object without them"
+    else:
+        got = _JSON_KINDS.get(type(answer), type(answer).__name__)
+    problem = ValueError(f"expected an asset with an integer id and a text name, got {got}")
+    raise TransportError(method, shown, problem, f"the answer was not an asset ({problem})")
+
+
+_JSON_KINDS: dict[type, str] = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") -> tuple[int, str]:

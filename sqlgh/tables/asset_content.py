@@ -47,13 +47,13 @@ def download_to_file(api: Api, owner: str, repo: str, asset_id: int, destination
     asset = api.client.get_json_or_none(url)
     if asset is None:
         raise RemoteError(f"no asset {asset_id} in {owner}/{repo}")
-    target = _target_path(destination, str(asset["name"]))
+    target = _target_path(destination, asset.get("name"), asset_id)
     directory = os.path.dirname(target) or "."
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".sqlgh-", suffix=".part", dir=directory)
     try:
         with os.fdopen(handle, "wb") as sink:
-            written, sha256_hex = download(api.client, url, sink, name=str(asset["name"]))
+            written, sha256_hex = download(api.client, url, sink, name=str(asset.get("name", "")))
         verify(asset, written, sha256_hex)
         os.replace(temporary, target)
     except BaseException:
@@ -62,11 +62,24 @@ def download_to_file(api: Api, owner: str, repo: str, asset_id: int, destination
     return target
 
 
-def _target_path(destination: str, name: str) -> str:
+def _target_path(destination: str, name: Any, asset_id: int) -> str:
+    """The file to write: ``destination``, or the asset's ``name`` in that directory."""
     if not destination:
         raise InputError("download: the destination is empty; give a directory or a file path")
-    if os.path.basename(name) != name or name in (".", ".."):
+    if not destination.endswith(("/", os.sep)) and not os.path.isdir(destination):
+        target = destination
+    elif not isinstance(name, str) or not name:
+        raise RemoteError(
+            f"download: GitHub gave asset {asset_id} no usable name ({name!r}); give a "
+            "file path as the destination instead of a directory"
+        )
+    elif os.path.basename(name) != name or name in (".", ".."):
         raise RemoteError(f"download: GitHub gave an unsafe asset name {name!r}")
-    if destination.endswith(("/", os.sep)) or os.path.isdir(destination):
-        return os.path.join(destination, name)
-    return destination
+    else:
+        target = os.path.join(destination, name)
+    if os.path.isdir(target):
+        raise InputError(
+            f"download: {target!r} is a directory; give a file path as the destination, "
+            "or a directory that holds no directory of the asset's name"
+        )
+    return target

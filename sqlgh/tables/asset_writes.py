@@ -89,7 +89,7 @@ class AssetWriter:
         if conflict in ("IGNORE", "REPLACE"):
             existing = self._find(api, owner, repo, release_id, source.name)
             if existing is not None and conflict == "IGNORE":
-                return int(existing["id"]), f"kept existing {existing['name']!r}"
+                return int(existing["id"]), ""  # nothing done on GitHub
             if existing is not None:
                 return self._replace(
                     api, owner, repo, release_id, upload_url, source, label, content_type, existing
@@ -384,7 +384,14 @@ class _Source:
                 raise InputError(f"{TABLE}.name: INSERT with data needs a name")
             return cls(_required_text("name", name), len(data), data, None)
         if not isinstance(path, str) or not os.path.isfile(path):
-            raise InputError(f"{TABLE}.path: {path!r} is not a readable file")
+            raise InputError(f"{TABLE}.path: {path!r} {_not_a_file(path)}; give a file's path")
+        try:
+            open(path, "rb").close()  # refused now rather than half-way into a write
+        except OSError as exc:
+            raise InputError(
+                f"{TABLE}.path: {path!r} cannot be read ({exc.strerror or exc}); make it "
+                "readable for this user, or give another file"
+            ) from exc
         name = values.get("name") or os.path.basename(path)
         return cls(_required_text("name", name), os.path.getsize(path), None, path)
 
@@ -400,6 +407,15 @@ class _Source:
             while chunk := body.read(1 << 20):
                 sha.update(chunk)
         return f"sha256:{sha.hexdigest()}"
+
+
+def _not_a_file(path: Any) -> str:
+    """Why ``path`` is no regular file, in words."""
+    if not isinstance(path, str):
+        return "is not text"
+    if os.path.isdir(path):
+        return "is a directory"
+    return "is not a regular file" if os.path.lexists(path) else "does not exist"
 
 
 def _unchanged(name: str, failure: Exception) -> WriteError:
