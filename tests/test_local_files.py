@@ -98,6 +98,13 @@ def test_insert_path_refuses_what_is_not_a_regular_file(
     assert acme.emu.log == []
 
 
+def wait_for(condition: Callable[[], Any]) -> None:
+    """Wait (10 s at most) until the emulator's threads have done what ``condition`` sees."""
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 class ChangeDuringUpload:
     """A progress factory whose upload bar changes the file once the first piece of the
     body was read, and once GitHub holds the ``starter`` asset the upload began (so the
@@ -113,9 +120,7 @@ class ChangeDuringUpload:
     def update(self, n: int = 1) -> None:
         if self.changed:
             return
-        deadline = time.monotonic() + 10
-        while not self.starters() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_for(self.starters)
         self.change()
         self.changed = True
 
@@ -161,8 +166,9 @@ def test_a_file_that_changes_size_during_its_upload_is_not_uploaded(
         "was deleted, so nothing was uploaded. Nothing was changed on GitHub by this statement."
     )
     assert "grows.bin" not in [a["name"] for a in acme.emu.list_assets("acme", "tool", acme.new)]
-    posts = [r for r in acme.emu.log if r.method == "POST"]
-    assert len(posts) == 1 and posts[0].status == 0  # cut short, never answered
+    posts = lambda: [r for r in acme.emu.log if r.method == "POST"]  # noqa: E731
+    wait_for(posts)  # the emulator logs the POST once its thread saw the body end short
+    assert [r.status for r in posts()] == [0]  # cut short, never answered
     deletes = [r for r in acme.emu.log if r.method == "DELETE"]
     assert [r.status for r in deletes] == [204]
 
