@@ -311,7 +311,9 @@ class Cursor:
                 value = value.value()
             except (GitHubError, TransportError, SqlghError) as exc:
                 raise remote_error(self.table, exc) from exc
-        self._row[number] = value  # once per row
+        keep_up_to = self.table.columns[number].keep_up_to
+        if keep_up_to is None or len(value) <= keep_up_to:
+            self._row[number] = value  # once per row
         return value
 
     def ColumnNoChange(self, number: int) -> Any:
