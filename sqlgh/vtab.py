@@ -315,7 +315,9 @@ class Cursor:
             except (GitHubError, TransportError, SqlghError) as exc:
                 raise remote_error(self.table, exc) from exc
         value = checked(self.table, number, value, obj)
-        self._row[number] = value  # once per row
+        keep_up_to = self.table.columns[number].keep_up_to
+        if keep_up_to is None or len(value) <= keep_up_to:
+            self._row[number] = value  # once per row
         return value
 
     def ColumnNoChange(self, number: int) -> Any:

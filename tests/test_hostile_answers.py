@@ -235,7 +235,8 @@ def test_unreadable_path_is_refused_before_any_write(emulator: Emulator, tmp_pat
 def test_directory_as_path_says_so(emulator: Emulator, tmp_path: Path) -> None:
     release_id = seed(emulator)
     db = connect_to(emulator, **FAST)
-    with pytest.raises(InputError, match=r"^release_assets\.path: .* is a directory; give a"):
+    directory = r"^release_assets\.path: .* is a directory, not a regular file"
+    with pytest.raises(InputError, match=directory):
         db.execute(INSERT_PATH, (release_id, str(tmp_path)))
     assert emulator.log == []
 

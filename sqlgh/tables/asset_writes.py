@@ -23,6 +23,7 @@ from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.auth import where_tokens_come_from
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.transfer import upload
+from sqlgh.local_files import FileChanged, SizedBody, open_regular
 from sqlgh.tables import keys
 from sqlgh.tables.content_types import guess_content_type
 from sqlgh.tables.spec import Api
@@ -196,6 +197,8 @@ class AssetWriter:
                 if not exc.transient:  # refused before sending: nothing to clean up
                     raise
                 failure = exc
+            except FileChanged as exc:
+                raise self._abandoned(api, owner, repo, release_id, name, exc) from exc
             arrived = self._clean_up_failed(api, owner, repo, release_id, name, source, started)
             if arrived is not None:
                 asset = arrived
@@ -212,6 +215,34 @@ class AssetWriter:
         if asset.get("name") != name:
             _report_rename(name, str(asset.get("name")))
         return asset
+
+    def _abandoned(
+        self, api: Api, owner: str, repo: str, release_id: int, name: str, change: FileChanged
+    ) -> WriteError:
+        """The error of an upload stopped because its file changed, once the half-made
+        (``starter``) asset the attempt left is deleted.
+
+        The body was cut short before its last bytes, so GitHub never completed the
+        asset: a complete asset of that name is not this upload's and is left alone.
+        """
+        try:
+            leftover = self._find(api, owner, repo, release_id, name)
+            if leftover is None or leftover.get("state") == "uploaded":
+                return WriteError(f"{change}; the upload was stopped and nothing was uploaded")
+            self.delete(api, {"owner": owner, "repo": repo, "id": leftover["id"]})
+        except _FAILURES as exc:
+            return WriteError(
+                f"{change}; the upload was stopped, and whether GitHub kept a half-made asset "
+                f"named {name!r} is unknown ({exc}). Look with SELECT id, name, state FROM "
+                f"{TABLE} WHERE owner = '{owner}' AND repo = '{repo}' AND release_id = "
+                f"{release_id}; an asset of that name in state 'starter' is most likely this "
+                "upload's and can be deleted",
+                changed=True,
+            )
+        return WriteError(
+            f"{change}; the upload was stopped and the half-made asset GitHub kept "
+            f"(id {leftover['id']}) was deleted, so nothing was uploaded"
+        )
 
     def _clean_up_failed(
         self,
@@ -383,39 +414,33 @@ class _Source:
             if name is None:
                 raise InputError(f"{TABLE}.name: INSERT with data needs a name")
             return cls(_required_text("name", name), len(data), data, None)
-        if not isinstance(path, str) or not os.path.isfile(path):
-            raise InputError(f"{TABLE}.path: {path!r} {_not_a_file(path)}; give a file's path")
+        if not isinstance(path, str):
+            raise InputError(f"{TABLE}.path: {path!r} is not text; give a file's path")
         try:
-            open(path, "rb").close()  # refused now rather than half-way into a write
+            with open_regular(path, f"{TABLE}.path") as handle:
+                size = os.fstat(handle.fileno()).st_size
         except OSError as exc:
             raise InputError(
                 f"{TABLE}.path: {path!r} cannot be read ({exc.strerror or exc}); make it "
                 "readable for this user, or give another file"
             ) from exc
         name = values.get("name") or os.path.basename(path)
-        return cls(_required_text("name", name), os.path.getsize(path), None, path)
+        return cls(_required_text("name", name), size, None, path)
 
     def open(self) -> Any:
+        """The upload body; a file must keep its size (FileChanged otherwise)."""
         if self.path is not None:
-            return open(self.path, "rb")
+            return SizedBody(self.path, self.size, f"{TABLE}.path")
         return io.BytesIO(self.data or b"")
 
     def digest(self) -> str:
         """``sha256:<hex>`` of the bytes, as GitHub reports an asset's digest."""
         sha = hashlib.sha256()
-        with self.open() as body:
+        body = open_regular(self.path, f"{TABLE}.path") if self.path else self.open()
+        with body:
             while chunk := body.read(1 << 20):
                 sha.update(chunk)
         return f"sha256:{sha.hexdigest()}"
-
-
-def _not_a_file(path: Any) -> str:
-    """Why ``path`` is no regular file, in words."""
-    if not isinstance(path, str):
-        return "is not text"
-    if os.path.isdir(path):
-        return "is a directory"
-    return "is not a regular file" if os.path.lexists(path) else "does not exist"
 
 
 def _unchanged(name: str, failure: Exception) -> WriteError:
