@@ -101,6 +101,20 @@ def test_drop_upload_mid_body_leaves_starter(emu: Emulator) -> None:
     assert (starter["state"], starter["size"]) == ("starter", 0)
 
 
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_lost_answer_after_the_request_was_carried_out(emu: Emulator, method: str) -> None:
+    emu.add_fault(Fault(kind="lost", method=method))
+    asset = emu.list_assets("octocat", "tool", _release_id(emu))[0]
+    with pytest.raises(requests.exceptions.ConnectionError):
+        if method == "POST":
+            post(emu, "landed.txt", b"landed")
+        else:
+            requests.delete(asset["url"], headers=AUTH, timeout=10)
+    assert emu.log[-1].status == 0
+    now = {a["name"]: a["state"] for a in emu.list_assets("octocat", "tool", _release_id(emu))}
+    assert now == ({"data.bin": "uploaded", "landed.txt": "uploaded"} if method == "POST" else {})
+
+
 def _release_id(emu: Emulator) -> int:
     return requests.get(f"{releases_url(emu)}/tags/v1", timeout=10).json()["id"]
 

@@ -168,6 +168,9 @@ class App:
                 response.length //= 2
         elif fault is not None and fault.kind == "drop":
             response.drop = True
+        elif fault is not None and fault.kind == "lost":
+            # Done, but the answer never arrives: a proxy or a network that gave up.
+            return Response(0, abort=True)
         elif fault is not None and fault.kind == "overlong":
             response.declared, response.close = 1 << 40, True
         return response

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 KINDS = (
     "status",  # answer `status` (default 500) with a JSON error body
     "drop",  # close the connection mid-body (lists, downloads) or mid-upload
+    "lost",  # carry the request out, then close the connection before any answer
     "truncated",  # a well-framed response whose JSON body is cut in half
     "overlong",  # declares a Content-Length of 1 TiB, sends the body, closes (a bad proxy)
     "non_json",  # an HTML page instead of JSON (status default 200)
