@@ -153,6 +153,8 @@ class App:
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "meanwhile" and fault.call is not None:
+                fault.call()
             early = self._fault_response(fault)
             if early is not None:
                 return early

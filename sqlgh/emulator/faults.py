@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 KINDS = (
@@ -19,6 +20,7 @@ KINDS = (
     "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
     "sso_required",  # 403 (or `status`) of an org enforcing SAML SSO, with X-GitHub-SSO
     "ip_allow_list",  # 403 of an organization whose IP allow list leaves the caller out
+    "meanwhile",  # run `call()` (another client acting meanwhile), then answer normally
 )
 
 
@@ -27,7 +29,9 @@ class Fault:
     """One switch. It matches requests by ``method``, ``path`` (a regex searched in the
     raw path) and ``origin`` ("api", "uploads", "storage" or "web"); None matches any.
     It lets the first ``after`` matching requests through, then fires ``times`` times (a
-    negative number: forever), then disarms."""
+    negative number: forever), then disarms. ``meanwhile`` holds the request while
+    ``call`` runs on the request's thread: another client's requests, made in between
+    deterministically (they are served as usual)."""
 
     kind: str = "status"
     method: str | None = None
@@ -38,6 +42,7 @@ class Fault:
     delay: float = 0.0
     retry_after: int | None = None
     after: int = 0
+    call: Callable[[], object] | None = None
     fired: int = field(default=0, init=False)
     passed: int = field(default=0, init=False)
 
