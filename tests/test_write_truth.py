@@ -70,6 +70,16 @@ def test_keyed_delete_of_a_wrong_id_still_fails(acme: Acme, db: apsw.Connection)
         db.execute(f"DELETE FROM release_assets {KEYED}", (999,))
 
 
+def test_delete_answered_by_a_page_not_from_github_is_checked(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # A 200 HTML page (a proxy's) instead of GitHub's 204: the asset is still there.
+    acme.emu.add_fault(Fault("non_json", method="DELETE"))
+    with pytest.raises(SqlghError, match="answered 200, not 204"):
+        db.execute(f"DELETE FROM release_assets {KEYED}", (acme.notes["id"],))
+    assert acme.emu.get_asset(acme.notes["id"]) is not None
+
+
 def test_update_whose_answer_was_lost_is_judged_by_reading_it(
     acme: Acme, db: apsw.Connection
 ) -> None:

@@ -154,11 +154,14 @@ class Replacement:
             )
             raise
         except FAILURES as exc:
-            remains = "may remain" if isinstance(exc, Unreadable) else "remains"
+            delete = delete_query(self.owner, self.repo, self.old_id)
+            if isinstance(exc, Unreadable):
+                state, then = "may remain", f"; if it is still there, delete it with {delete}"
+            else:
+                state, then = "remains", f"; delete it with {delete}"
             raise WriteError(
                 f"{TABLE}: replaced {self.name!r} (new id {self.new_id}), but the old asset "
-                f"{self.old_id} could not be deleted and {remains} as {self.aside!r}: {exc}; "
-                f"delete it with {delete_query(self.owner, self.repo, self.old_id)}",
+                f"{self.old_id} could not be deleted and {state} as {self.aside!r}: {exc}{then}",
                 changed=True,
             ) from exc
         self.api.memo.forget_asset(self.old_id)

@@ -112,10 +112,15 @@ def delete(api: Api, owner: str, repo: str, asset_id: int, *, must_exist: bool =
     url = asset_url(api, owner, repo, asset_id)
     since = time.time()
     try:
-        api.client.request("DELETE", url)
-        return
+        response = api.client.request("DELETE", url)
+        if response.status_code == 204:
+            return
+        # GitHub answers 204 ("Delete a release asset"); anything else came from elsewhere
+        # (a proxy's page, say) and says nothing of what GitHub did.
+        not_github = ValueError(f"answered {response.status_code}, not 204")
+        failure: Exception = TransportError("DELETE", api.client.display_path(url), not_github)
     except GitHubError as exc:
-        failure: Exception = exc
+        failure = exc
         lost = maybe_applied(answers_since(api, "DELETE", url, since))
         if exc.status == 404:
             if must_exist and not lost:
