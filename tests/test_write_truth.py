@@ -296,6 +296,21 @@ def test_ctrl_c_during_the_rename_step_finishes_it_then_reports(acme: Acme) -> N
     assert "Traceback" not in err
 
 
+def test_ctrl_c_in_the_sqlgh_command_ends_without_a_traceback(acme: Acme, tmp_path) -> None:
+    child: list[subprocess.Popen] = []
+    acme.emu.add_fault(
+        Fault("meanwhile", method="GET", call=lambda: os.kill(child[0].pid, signal.SIGINT))
+    )
+    sql = "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
+    env = {**os.environ, "GH_TOKEN": TOKEN, "SQLGH_CACHE_DIR": str(tmp_path)}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    command = [sys.executable, "-m", "sqlgh.cli", "--api-url", acme.emu.api_url, "-c", sql]
+    child.append(subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env))
+    _, err = child[0].communicate(timeout=60)
+    assert child[0].returncode == 130
+    assert "Traceback" not in err and err.strip().endswith("sqlgh: interrupted")
+
+
 # part 8: clean-up deletes only what this upload made -------------------------------------
 
 
