@@ -221,7 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(version_text())
         return 0
-    return run(args)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        # What a write had done is already on standard error; no traceback on top.
+        print("sqlgh: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
 
 
 if __name__ == "__main__":

@@ -203,16 +203,18 @@ class VirtualTable:
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
             applied = self.session.applied
-            if getattr(exc, "changed", False) and not applied:
-                note = " The remaining rows were not attempted."
-            elif applied:
+            # changed: False (this row changed nothing), True, or None (unknown); a
+            # writer reports a write of unknown outcome as such, never as a bare error.
+            if applied:
                 note = (
                     f" Already applied on GitHub by this statement (not undone): "
                     f"{'; '.join(applied)}. The remaining rows were not attempted."
                 )
-            else:
+            elif getattr(exc, "changed", False) is False:
                 note = " Nothing was changed on GitHub by this statement."
-            if getattr(exc, "changed", False):
+            else:
+                note = " The remaining rows were not attempted."
+            if getattr(exc, "changed", False) is not False:  # True, or None: unknown
                 self.session.transaction_writes.append("a write that failed part-way")
             raise type(error)(f"{error}.{note}") from exc
         if done:

@@ -170,6 +170,8 @@ class App:
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "meanwhile" and fault.call is not None:
+                fault.call()
             early = self._fault_response(fault)
             if early is not None:
                 return _with_headers(early, fault)
@@ -185,6 +187,9 @@ class App:
                 response.length //= 2
         elif fault is not None and fault.kind == "drop":
             response.drop = True
+        elif fault is not None and fault.kind == "lost":
+            # Done, but the answer never arrives: a proxy or a network that gave up.
+            return Response(0, abort=True)
         elif fault is not None and fault.kind == "overlong":
             response.declared, response.close = 1 << 40, True
         elif fault is not None and fault.kind == "rewrite":

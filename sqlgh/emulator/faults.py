@@ -11,6 +11,7 @@ from typing import Any
 KINDS = (
     "status",  # answer `status` (default 500) with a JSON error body
     "drop",  # close the connection mid-body (lists, downloads) or mid-upload
+    "lost",  # carry the request out, then close the connection before any answer
     "truncated",  # a well-framed response whose JSON body is cut in half
     "overlong",  # declares a Content-Length of 1 TiB, sends the body, closes (a bad proxy)
     "non_json",  # an HTML page instead of JSON (status default 200)
@@ -24,6 +25,7 @@ KINDS = (
     "redirect",  # `status` (default 307) with `Location: location`, the request not acted on
     "headers",  # answer normally; `headers` (sent with any kind) replace those so named
     "rewrite_json",  # do the request, then answer `rewrite(the JSON answer)` instead
+    "meanwhile",  # run `call()` (another client acting meanwhile), then answer normally
 )
 
 
@@ -33,7 +35,9 @@ class Fault:
     raw path) and ``origin`` ("api", "uploads", "storage" or "web"); None matches any.
     It lets the first ``after`` matching requests through, then fires ``times`` times (a
     negative number: forever), then disarms. ``headers``, with any kind, are sent in place
-    of the answer's headers of the same names (a broken proxy, or a hostile server)."""
+    of the answer's headers of the same names (a broken proxy, or a hostile server).
+    ``meanwhile`` holds the request while ``call`` runs on the request's thread: another
+    client's requests, made in between deterministically (they are served as usual)."""
 
     kind: str = "status"
     method: str | None = None
@@ -49,6 +53,7 @@ class Fault:
     location: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     rewrite: Callable[[Any], Any] | None = None
+    call: Callable[[], object] | None = None
     fired: int = field(default=0, init=False)
     passed: int = field(default=0, init=False)
 
