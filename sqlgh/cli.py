@@ -34,6 +34,8 @@ options:
   --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown or line
   --api-url URL       GitHub API (default: $GITHUB_API_URL or https://api.github.com;
                       GitHub Enterprise Server: https://HOST/api/v3)
+  --uploads-url URL   GitHub's uploads host, if not derived from the API URL (see
+                      docs/auth.md: only these two hosts ever get the token)
   --demo              run against a built-in GitHub emulator with demo data (owners acme,
                       globex, initech, octocat): no token, no network
   --version           show the versions of sqlgh, SQLite and APSW
@@ -71,6 +73,7 @@ class Arguments:
     commands: list[str] = field(default_factory=list)
     format: str = "box"
     api_url: str | None = None
+    uploads_url: str | None = None
     demo: bool = False
     help: bool = False
     version: bool = False
@@ -134,6 +137,8 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
                 raise UsageError(f"--format {args.format!r} is not one of {', '.join(FORMATS)}")
         elif name == "api-url":
             args.api_url = value("--api-url")
+        elif name == "uploads-url":
+            args.uploads_url = value("--uploads-url")
         elif name in SHELL_OPTIONS_WITH_VALUE:
             args.shell_options += [item.partition("=")[0], value(item)]
         else:
@@ -153,12 +158,16 @@ def version_text() -> str:
 def run(args: Arguments) -> int:
     """Run the shell for parsed arguments; return the exit status."""
     with ExitStack() as stack:
-        token, api_url, options = None, args.api_url, {}
+        token, api_url = None, args.api_url
+        options: dict[str, object] = {}
+        if args.uploads_url:
+            options["uploads_url"] = args.uploads_url
         if args.demo:
             emulator = stack.enter_context(running_demo())
             print(demo_note(emulator), file=sys.stderr, flush=True)
             token, api_url = DEMO_TOKEN, emulator.api_url
             options = {"mutation_interval": 0.0, "retry_backoff": 0.0, "cache": False}
+            options["uploads_url"] = emulator.uploads_url
         try:
             session = make_session(
                 token=token, api_url=api_url, progress=progress_for(sys.stderr), **options
@@ -212,7 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(version_text())
         return 0
-    return run(args)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        # What a write had done is already on standard error; no traceback on top.
+        print("sqlgh: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
 
 
 if __name__ == "__main__":

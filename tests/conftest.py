@@ -41,7 +41,12 @@ TOKEN = "test-token"
 
 def connect_to(emu: Emulator, **options: object) -> sqlgh.Connection:
     """A sqlgh connection to ``emu`` with the default token and no write spacing."""
-    settings: dict[str, object] = {"mutation_interval": 0, "retry_backoff": 0, "token": TOKEN}
+    settings: dict[str, object] = {
+        "mutation_interval": 0,
+        "retry_backoff": 0,
+        "token": TOKEN,
+        "uploads_url": emu.uploads_url,
+    }
     settings.update(options)
     return sqlgh.connect(api_url=emu.api_url, **settings)  # type: ignore[arg-type]
 

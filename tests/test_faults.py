@@ -370,13 +370,6 @@ def test_token_is_never_sent_over_plain_http_to_a_remote_host() -> None:
     Client("http://127.0.0.1:1", "secret")  # loopback is fine (the emulator)
 
 
-def test_plain_http_hypermedia_gets_no_token() -> None:
-    client = Client("https://api.github.com", "secret")
-    assert client._may_authenticate("https://uploads.github.com/x", True)
-    assert not client._may_authenticate("http://uploads.github.com/x", True)
-    assert not client._may_authenticate("https://objects.example.com/x", None)
-    assert not client._may_authenticate("https://api.github.com/x", False)
-
 
 def test_unreachable_api_names_the_host_and_port() -> None:
     with socket.socket() as probe:  # a port nothing listens on once closed

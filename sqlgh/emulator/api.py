@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from sqlgh.emulator.context import Context, not_found, to_id
-from sqlgh.emulator.models import error, join_array, validation_failed
+from sqlgh.emulator.models import dumps, error, join_array, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
 from sqlgh.emulator.routes import Route, route
 from sqlgh.emulator.state import Account, Asset, Release, Repo
@@ -94,6 +94,13 @@ def my_repos(ctx: Context) -> Response:
         raise HTTPError(401, error("Requires authentication", 401))
     repos = ctx.state.repos_of(ctx.identity.account)
     return _repo_list(ctx, repos, "/user/repos", "full_name")
+
+
+def authenticated_user(ctx: Context) -> Response:
+    """GET /user: the account the token belongs to (docs: "Get the authenticated user")."""
+    if ctx.identity is None:
+        raise HTTPError(401, error("Requires authentication", 401))
+    return ctx.ok(dumps(ctx.shapes.user(ctx.identity.account)))
 
 
 # releases -------------------------------------------------------------------------------
@@ -238,11 +245,31 @@ def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
             found = ctx.state.repos_by_id.get(to_id(repo_id))
         else:
             found = ctx.state.repo(owner, repo)
+            renamed = None if found is not None else ctx.state.moved_repo(owner, repo)
+            if renamed is not None and not (renamed.private and ctx.identity is None):
+                return moved(ctx, renamed)
         if found is None or (found.private and ctx.identity is None):
             raise not_found()
         return handler(ctx, found, **params)
 
     return resolve
+
+
+def moved(ctx: Context, repo: Repo) -> Response:
+    """A renamed or transferred repository's old path redirects to ``/repositories/{id}``
+    and the rest of the path: 301 for a GET, 307 for other methods, so a write is sent
+    again unchanged ("you'll be able to make an API request using the repository's old
+    location and receive either a 301 or 307 HTTP redirect, depending on the type of
+    request": developer.github.com/changes/2015-04-17-preview-repository-redirects)."""
+    raw = ctx.request.path.split("/")
+    below_repo = raw[len(raw) - len(ctx.request.segments) + 3 :]  # after repos/{o}/{r}
+    location = "/".join([f"{ctx.shapes.api}/repositories/{repo.id}", *below_repo])
+    if ctx.request.query_string:
+        location += "?" + ctx.request.query_string
+    read = ctx.request.method in ("GET", "HEAD")
+    status, message = (301, "Moved Permanently") if read else (307, "Temporary Redirect")
+    body = error(message, status, url=location)
+    return Response(status, json.dumps(body).encode(), headers=[("Location", location)])
 
 
 def repo_routes(
@@ -272,4 +299,5 @@ API_ROUTES: list[Route] = [
     route("GET", "users/{username}/repos", user_repos),
     route("GET", "user/{user_id}/repos", user_repos),
     route("GET", "user/repos", my_repos),
+    route("GET", "user", authenticated_user),
 ]

@@ -175,6 +175,18 @@ class Emulator:
         )
         return self._app.shapes.repo(repo)
 
+    def rename_repo(
+        self, owner: str, name: str, new_name: str, new_owner: str | None = None
+    ) -> dict:
+        """Rename ``owner/name`` (and with ``new_owner``, transfer it); requests naming the old
+        path get a 301 to ``/repositories/{id}/...``, as on GitHub. Returns the new JSON."""
+        repo = self._state.repo(owner, name)
+        if repo is None:
+            raise KeyError(f"no repository {owner}/{name}")
+        account = self._account(new_owner) if new_owner else None
+        self._state.rename_repo(repo, new_name, account)
+        return self._app.shapes.repo(repo)
+
     def add_release(
         self,
         owner: str,

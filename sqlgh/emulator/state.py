@@ -120,6 +120,8 @@ class State:
         self.accounts: dict[str, Account] = {}
         self.repos: dict[tuple[str, str], Repo] = {}
         self.repos_by_id: dict[int, Repo] = {}
+        # Old (owner, name) of renamed or transferred repositories -> repository id.
+        self.moved: dict[tuple[str, str], int] = {}
         self.releases: dict[int, Release] = {}
         self.assets: dict[int, Asset] = {}
         self.assets_by_key: dict[str, Asset] = {}
@@ -175,11 +177,36 @@ class State:
             )
             self.repos[key] = repo
             self.repos_by_id[repo.id] = repo
+            self.moved.pop(key, None)
             return repo
 
     def repo(self, owner: str, name: str) -> Repo | None:
         """The repository ``owner/name`` (any case), if any."""
         return self.repos.get((owner.lower(), name.lower()))
+
+    def rename_repo(self, repo: Repo, name: str, owner: Account | None = None) -> None:
+        """Rename (and with ``owner``, transfer) a repository; its old name keeps redirecting
+        to it, as GitHub's does, until a new repository takes that name."""
+        with self.lock:
+            new_key = ((owner or repo.owner).login.lower(), name.lower())
+            if new_key in self.repos:
+                raise Conflict(f"repository {new_key[0]}/{name} exists")
+            old_key = (repo.owner.login.lower(), repo.name.lower())
+            del self.repos[old_key]
+            self.moved[old_key] = repo.id
+            self.moved.pop(new_key, None)
+            repo.owner, repo.name = owner or repo.owner, name
+            self.repos[new_key] = repo
+            repo.json = None
+            for release in repo.releases.values():
+                release.json = None
+                for asset in release.assets.values():
+                    asset.json = None
+
+    def moved_repo(self, owner: str, name: str) -> Repo | None:
+        """The repository that used to be called ``owner/name``, if it was renamed."""
+        repo_id = self.moved.get((owner.lower(), name.lower()))
+        return self.repos_by_id.get(repo_id) if repo_id is not None else None
 
     def repos_of(self, account: Account) -> list[Repo]:
         """The repositories ``account`` owns, oldest first."""

@@ -92,8 +92,36 @@ def _decompress_body(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+# Headers that carry credentials: never stored, in the request or in any redirect's.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _without_credentials(fields: dict[str, Any]) -> dict[str, Any]:
+    """Drop credential headers from a response's stored request and from the requests of
+    its redirect history, which requests-cache stores as they were sent."""
+    for response in [fields, *(fields.get("history") or ())]:
+        request = response.get("request") if isinstance(response, dict) else None
+        headers = request.get("headers") if isinstance(request, dict) else None
+        if isinstance(headers, dict):
+            request["headers"] = {
+                name: value
+                for name, value in headers.items()
+                if name.lower() not in CREDENTIAL_HEADERS
+            }
+    return fields
+
+
+def _unchanged(fields: dict[str, Any]) -> dict[str, Any]:
+    return fields
+
+
 SERIALIZER = _SharedPipeline(
-    [CattrStage(), Stage(dumps=_compress_body, loads=_decompress_body), Stage(pickle)],
+    [
+        CattrStage(),
+        Stage(dumps=_without_credentials, loads=_unchanged),
+        Stage(dumps=_compress_body, loads=_decompress_body),
+        Stage(pickle),
+    ],
     name="pickle+zstd-body",
     is_binary=True,
 )
@@ -194,10 +222,28 @@ def cache_file(token: str | None, directory: str | os.PathLike[str] | None = Non
 
 
 def open_backend(path: str | os.PathLike[str]) -> ResponseCache:
-    """The shared SQLite backend at ``path`` (parent directories are made, mode 0700)."""
+    """The shared SQLite backend at ``path``, readable by its owner alone (see
+    ``make_private``)."""
     target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(target)
     return ResponseCache(str(target), wal=True, fast_save=True, serializer=SERIALIZER)
+
+
+def make_private(target: Path) -> None:
+    """Create the cache file with mode 0600 (SQLite gives its -wal and -shm files the
+    same mode) and a missing directory with mode 0700; an existing file, and sqlgh's own
+    default directory, are narrowed to those modes. A directory the user chose that
+    exists (``/tmp``, say) is left as it is."""
+    directory = target.parent
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+    elif directory.resolve() == default_cache_dir().resolve():
+        directory.chmod(0o700)
+    descriptor = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
 
 
 class CachedSession(EnvironmentOnce, requests_cache.CachedSession):

@@ -13,21 +13,20 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
 import uritemplate
 
 from sqlgh import __version__
-from sqlgh.github import adapter, cache, pages, parallel
+from sqlgh.github import adapter, cache, hosts, pages, parallel
 from sqlgh.github.deadline import DeadlineError
-from sqlgh.github.errors import AccessError, GitHubError, TransportError
-from sqlgh.github.hosts import is_loopback
+from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
-from sqlgh.github.resilience import Resilience, rewinder
+from sqlgh.github.resilience import Resilience, Rewind, rewinder
 from sqlgh.github.retry import disable_transport_retries
 from sqlgh.github.watchdog import Limits
 
@@ -36,6 +35,7 @@ API_VERSION = "2022-11-28"
 MAX_PER_PAGE = 100
 LOG_SIZE = 10_000
 MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -83,18 +83,20 @@ class Client:
         resilience: Resilience | None = None,
         max_concurrency: int = 1,
         cache_path: str | None = None,
+        uploads_url: str | None = None,
         limits: Limits | None = None,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
-        self._origin = _origin(self.api_url)
-        if (
-            token
-            and urlsplit(self.api_url).scheme == "http"
-            and not is_loopback(urlsplit(self.api_url).hostname)
-        ):
-            raise ValueError(
-                f"refusing to send a token over plain http to {self._origin}; use https"
-            )
+        self._origin = hosts.origin(self.api_url)
+        self.uploads_origin = hosts.uploads_origin(self.api_url, uploads_url)
+        # The only origins that ever get a request with the token (see _credentials).
+        self.trusted_origins = frozenset({self._origin, self.uploads_origin})
+        for trusted in sorted(self.trusted_origins):
+            parts = urlsplit(trusted)
+            if token and parts.scheme == "http" and not hosts.is_loopback(parts.hostname):
+                raise ValueError(
+                    f"refusing to send a token over plain http to {trusted}; use https"
+                )
         self._token = token or None
         self._auth = BearerAuth(token) if token else None
         self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
@@ -164,15 +166,52 @@ class Client:
         allow_redirects: bool = True,
         authenticate: bool | None = None,
     ) -> requests.Response:
-        """Send one request once; raise GitHubError for 4xx/5xx, TransportError when unreachable.
+        """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
 
-        The token goes only to the API's own origin, unless ``authenticate=True`` says the
-        URL is GitHub's own hypermedia (an ``upload_url``); even then only over https or
-        to loopback. ``authenticate=False`` never sends it (object storage).
+        Only GitHub's own hosts are ever asked: the API's origin and its uploads origin
+        (see ``hosts.uploads_origin``), and they alone get the token. A URL elsewhere (an
+        ``upload_url``, a ``Link``, a redirect's ``Location``) is refused before sending,
+        with ``UnsafeAnswerError``, unless ``authenticate=False`` says it is object
+        storage, which gets a request without credentials. Redirects are followed here,
+        hop by hop, within GitHub's hosts: a GET after any redirect, a write only after a
+        307 or 308 (sent again as it was, as GitHub asks for a renamed repository).
         """
+        rewind = rewinder(data)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_once(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=headers,
+                stream=stream,
+                authenticate=authenticate,
+            )
+            if not (allow_redirects and response.is_redirect):
+                return response
+            url = self._redirect_target(method, url, params, response, rewind)
+            params = None  # the Location carries its own query
+        raise UnsafeAnswerError(
+            method, self.display_path(url), f"more than {MAX_REDIRECTS} redirects in a row"
+        )
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+        authenticate: bool | None,
+    ) -> requests.Response:
+        """One HTTP exchange, logged; a redirect is returned as it is."""
         shown = self.display_path(url, params)
         self.resilience.deadline.check(method, shown)  # past statement_timeout: not sent
-        auth = self._auth if self._auth and self._may_authenticate(url, authenticate) else None
+        auth = self._credentials(method, url, shown, authenticate)
         if method in MUTATIONS:
             self._space_mutation()
         started = time.time()
@@ -188,7 +227,7 @@ class Client:
                 auth=auth,
                 stream=stream,
                 timeout=self.timeout,
-                allow_redirects=allow_redirects,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             self._record(started, clock, method, shown, None, False, None)
@@ -212,11 +251,77 @@ class Client:
             raise error
         return response
 
-    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET a URL and decode its JSON body (a cut or non-JSON body is retried)."""
+    def _redirect_target(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        response: requests.Response,
+        rewind: Rewind,
+    ) -> str:
+        """Where a redirect leads, when sqlgh may follow it; else UnsafeAnswerError."""
+        shown = self.display_path(url, params)
+        status = response.status_code
+        target = urljoin(response.url or url, response.headers["Location"])
+        response.close()
+        write = method in MUTATIONS
+        not_done = ", so the write was not done" if write else ""
+        if not self.trusts(target):
+            raise UnsafeAnswerError(
+                method,
+                shown,
+                f"the answer {status} redirects to {hosts.origin(target)}, which is not "
+                f"GitHub's API or uploads host; sqlgh does not follow it{not_done}",
+            )
+        if write and status not in (307, 308):
+            raise UnsafeAnswerError(
+                method,
+                shown,
+                f"the answer {status} redirects to {self.display_path(target)}, and a "
+                f"{status} turns a {method} into a GET; sqlgh does not follow it{not_done}",
+            )
+        if not rewind():
+            raise UnsafeAnswerError(
+                method, shown, f"the answer {status} asks to send the body again, which "
+                f"cannot be re-read; sqlgh does not follow it{not_done}"
+            )
+        return target
+
+    def trusts(self, url: str) -> bool:
+        """Whether ``url`` is on GitHub's API or uploads host, the only ones given the token."""
+        return hosts.origin(url) in self.trusted_origins
+
+    def _credentials(
+        self, method: str, url: str, shown: str, authenticate: bool | None
+    ) -> BearerAuth | None:
+        """The token for a request to GitHub's own hosts; None for object storage
+        (``authenticate=False``); UnsafeAnswerError for any other host."""
+        if authenticate is False:
+            return None
+        if not self.trusts(url):
+            hint = (
+                " (if your GitHub serves uploads there, pass the uploads_url option)"
+                if authenticate
+                else ""
+            )
+            raise UnsafeAnswerError(
+                method,
+                shown,
+                f"refusing to send it to {hosts.origin(url)}: sqlgh sends requests only to "
+                f"GitHub's API ({self._origin}) and uploads host ({self.uploads_origin})"
+                + hint,
+            )
+        return self._auth
+
+    def get_json(
+        self, url: str, params: Mapping[str, Any] | None = None, *, counted: bool = True
+    ) -> Any:
+        """GET a URL and decode its JSON body (a cut or non-JSON body is retried).
+
+        ``counted=False`` for what GitHub does not count against the rate limit."""
         shown = self.display_path(url, params)
         return self.resilience.run(
-            "GET", lambda: _decode(self._send("GET", url, params=params), shown)
+            "GET", lambda: _decode(self._send("GET", url, params=params), shown), counted=counted
         )
 
     def decode(self, response: requests.Response) -> Any:
@@ -286,6 +391,7 @@ class Client:
         query: dict[str, Any] | None = {"per_page": self.per_page, **(params or {})}
         next_url: str | None = url
         bar: Progress | None = None
+        read: set[str] = set()  # the next links followed: one seen twice is a loop
         try:
             while next_url:
                 if first is not None:
@@ -294,7 +400,16 @@ class Client:
                     page, links = self.resilience.run(
                         "GET", lambda u=next_url, q=query: self._get_page(u, q)
                     )
+                if query is None:
+                    read.add(next_url)
                 next_url = links.get("next", {}).get("url")
+                if next_url in read:
+                    raise UnsafeAnswerError(
+                        "GET",
+                        self.display_path(url),
+                        f'page {count.done + 1} links as rel="next" to a page already read '
+                        f"({self.display_path(next_url)}); the list was not finished",
+                    )
                 query = None  # the next link carries its own query
                 count.done += 1
                 if bar is None and next_url:  # a multi-page scan
@@ -403,14 +518,6 @@ class Client:
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
-    def _may_authenticate(self, url: str, authenticate: bool | None) -> bool:
-        if authenticate is False:
-            return False
-        if _origin(url) == self._origin:
-            return True
-        parts = urlsplit(url)
-        return bool(authenticate) and (parts.scheme == "https" or is_loopback(parts.hostname))
-
     def _space_mutation(self) -> None:
         wait = self._last_mutation + self.mutation_interval - time.monotonic()
         if wait > 0:
@@ -439,11 +546,6 @@ class _PageCount:
 
     done: int = 0
     total: int | None = None
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _int_header(value: str | None) -> int | None:

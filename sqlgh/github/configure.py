@@ -14,9 +14,14 @@ option                     default  meaning
 ``low_speed_limit``        1000     bytes/s a transfer must average over ``low_speed_time``
 ``low_speed_time``         30       seconds under ``low_speed_limit`` that stop a transfer
 ``statement_timeout``      0        seconds one SQL statement may run (0: no limit)
-``max_rate_limit_wait``    60       longest wait for a rate limit before failing
+``max_rate_limit_wait``    60       longest wait for a rate limit before failing, also when an
+                                    answer left no requests (3700: wait out any, the window is 1 h)
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
+``uploads_url``            derived  ``$SQLGH_UPLOADS_URL``, else GitHub's uploads host as derived
+                                    from the API URL; the only host besides the API that gets
+                                    the token: uploads.github.com for api.github.com (api.X gives
+                                    uploads.X), the API's own host for GHES (``/api/v3``)
 ``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial
 ``cache``                  True     conditional-request cache; every GET revalidated (304s free)
 ``cache_path``             per token  ``$SQLGH_CACHE_DIR`` or user cache dir, file per token hash
@@ -36,6 +41,7 @@ request is sent past it and reads in flight are cut, but a row's write is let fi
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlgh.github.auth import api_url_from_environment, find_token
@@ -48,6 +54,7 @@ from sqlgh.github.retry import RetryPolicy
 from sqlgh.github.watchdog import Limits
 
 DEFAULT_CONCURRENCY = 8
+UPLOADS_URL_ENV = "SQLGH_UPLOADS_URL"
 
 
 def _number(options: dict[str, Any], name: str, default: float, minimum: float = 0) -> float:
@@ -104,6 +111,7 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         resilience=resilience,
         max_concurrency=int(_number(options, "max_concurrency", DEFAULT_CONCURRENCY, 1)),
         cache_path=_cache_path(value, options),
+        uploads_url=options.pop("uploads_url", None) or os.environ.get(UPLOADS_URL_ENV) or None,
         limits=limits,
     )
 

@@ -21,6 +21,8 @@ from sqlgh.github.errors import TransportError
 class DeadlineError(TransportError):
     """The statement ran past ``statement_timeout``: what was not sent is not sent."""
 
+    transient = False
+
     def __init__(
         self,
         seconds: float,

@@ -68,6 +68,8 @@ class GitHubError(Exception):
 class TransportError(Exception):
     """GitHub could not be reached, or the connection broke before an answer arrived."""
 
+    transient = True  # worth another attempt
+
     def __init__(
         self, method: str, path: str, cause: BaseException, detail: str | None = None
     ) -> None:
@@ -76,6 +78,17 @@ class TransportError(Exception):
         self.cause = cause
         self.detail = detail  # a plain sentence, when the cause alone would not say it
         super().__init__(f"could not complete {method} {path}: {detail or _short(cause)}")
+
+
+class UnsafeAnswerError(TransportError):
+    """An answer leads where sqlgh will not go: to a host other than GitHub's API and
+    uploads hosts (an ``upload_url``, a ``Link``, a redirect), a redirect a write cannot
+    follow, or back to a page already read. Checked before sending; never retried."""
+
+    transient = False
+
+    def __init__(self, method: str, path: str, detail: str) -> None:
+        super().__init__(method, path, ValueError(detail), detail)
 
 
 class ExplainedError(GitHubError):

@@ -1,8 +1,10 @@
-"""What kind of host a URL names: only loopback may get a token over plain http."""
+"""Which hosts a URL names: GitHub's own (the API and its uploads host, the only ones
+that get the token) and loopback (the only host that may get it over plain http)."""
 
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 
 def is_loopback(hostname: str | None) -> bool:
@@ -15,3 +17,34 @@ def is_loopback(hostname: str | None) -> bool:
         return ipaddress.ip_address(hostname.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased: what "the same host" compares."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def uploads_origin(api_url: str, uploads_url: str | None = None) -> str:
+    """The origin GitHub serves uploads from, for an API at ``api_url``.
+
+    ``uploads_url`` (the ``uploads_url`` option) wins. Otherwise: GitHub Enterprise Server
+    (``https://HOST/api/v3``) serves them from ``/api/uploads`` of the same host; an API
+    host named ``api.X`` serves them from ``uploads.X``: ``uploads.github.com`` for
+    GitHub.com (its docs' upload endpoint), ``uploads.SUBDOMAIN.ghe.com`` for GitHub
+    Enterprise Cloud with data residency; any other API host, from itself.
+    """
+    if uploads_url:
+        parts = urlsplit(uploads_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"uploads_url {uploads_url!r} is not an http(s) URL; use e.g. "
+                "https://uploads.github.com"
+            )
+        return origin(uploads_url.strip())
+    parts = urlsplit(api_url)
+    host = (parts.hostname or "").lower()
+    if host.startswith("api.") and not parts.path.rstrip("/").endswith("/api/v3"):
+        netloc = "uploads." + parts.netloc.lower().removeprefix("api.")
+        return f"{parts.scheme}://{netloc}".lower()
+    return origin(api_url)

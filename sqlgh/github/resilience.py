@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlgh.github.auth import explain_access
-from sqlgh.github.deadline import Deadline, DeadlineError
+from sqlgh.github.deadline import Deadline
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.ratelimit import RateLimiter, kind_of
 from sqlgh.github.retry import RetryPolicy, explain_transport, is_stall, is_transient, may_retry
@@ -63,12 +63,23 @@ class Resilience:
         """Note the rate-limit budget an answer reports."""
         self.limiter.observe(headers)
 
-    def run(self, method: str, attempt: Callable[[], T], rewind: Rewind | None = None) -> T:
-        """Call ``attempt`` until it succeeds or its error is final; raise that explained."""
+    def run(
+        self,
+        method: str,
+        attempt: Callable[[], T],
+        rewind: Rewind | None = None,
+        *,
+        counted: bool = True,
+    ) -> T:
+        """Call ``attempt`` until it succeeds or its error is final; raise that explained.
+
+        ``counted=False``: GitHub does not count the request against the rate limit (GET
+        /rate_limit), so a spent budget does not hold it back."""
         retryable = may_retry(method)
         failures = waits = stalls = 0
         while True:
-            self.limiter.pace()
+            if counted:
+                self.limiter.pace()
             try:
                 result = attempt()
             except GitHubError as exc:
@@ -83,9 +94,9 @@ class Resilience:
                 if kind_of(exc) is not None:
                     raise
                 raise explain_access(exc, self.token_source) from exc
-            except DeadlineError:
-                raise
             except TransportError as exc:
+                if not exc.transient:  # a DeadlineError among others
+                    raise
                 stalls = stalls + 1 if is_stall(exc) else 0
                 if (
                     retryable

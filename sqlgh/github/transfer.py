@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import requests
@@ -53,7 +53,31 @@ def upload(
     finally:
         bar.close()
     # A broken answer raises TransportError: the caller then looks for what arrived.
-    return client.decode(response)
+    return _asset(client.decode(response), "POST", client.display_path(url))
+
+
+def _asset(answer: Any, method: str, shown: str) -> dict:
+    """The asset GitHub's answer describes: an object with an integer ``id`` and a text
+    ``name`` ("release-asset" in GitHub's REST schema). Anything else is a damaged answer,
+    a TransportError like a body cut short, though the request may have done its work."""
+    if isinstance(answer, dict):
+        if type(answer.get("id")) is int and isinstance(answer.get("name"), str):
+            return answer
+        got = "an object without them"
+    else:
+        got = _JSON_KINDS.get(type(answer), type(answer).__name__)
+    problem = ValueError(f"expected an asset with an integer id and a text name, got {got}")
+    raise TransportError(method, shown, problem, f"the answer was not an asset ({problem})")
+
+
+_JSON_KINDS: dict[type, str] = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") -> tuple[int, str]:
@@ -194,7 +218,8 @@ def _date(value: str | None) -> float | None:
 def _open(
     client: Client, asset_url: str, offset: int, version: Version | None
 ) -> tuple[requests.Response, str]:
-    """GET the asset's bytes from ``offset`` on, following redirects without the token."""
+    """GET the asset's bytes from ``offset`` on, following redirects; the token goes to
+    GitHub's own hosts alone, never to object storage."""
     headers = dict(OCTET_STREAM)
     if offset:
         headers["Range"] = f"bytes={offset}-"
@@ -214,7 +239,8 @@ def _open(
             headers=headers,
             stream=True,
             allow_redirects=False,
-            authenticate=False,
+            # GitHub's hosts (a renamed repository's 301) get the token, storage does not.
+            authenticate=None if client.trusts(url) else False,
         )
     response.close()
     raise TransportError("GET", client.display_path(url), ValueError("too many redirects"))

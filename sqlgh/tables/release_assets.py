@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 from sqlgh.github.client import MAX_PER_PAGE
 from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
-from sqlgh.tables.asset_content import read_content
+from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, StatementFacts
 from sqlgh.tables.remote import Page, list_page, listing
@@ -26,7 +26,7 @@ ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 NAME = "release_assets"
 
 
-def _download(api: Api, ctx: Mapping[str, Any], asset: Mapping[str, Any]) -> bytes:
+def _download(api: Api, ctx: Mapping[str, Any], asset: Mapping[str, Any]) -> bytearray:
     return read_content(api, ctx["owner"], ctx["repo"], asset)
 
 
@@ -61,8 +61,10 @@ COLUMNS = (
         sql_type="BLOB",
         hidden=True,
         load=_download,
-        doc="The asset's bytes: downloaded only when a query uses the column; on INSERT, "
-        "the bytes to upload.",
+        keep_up_to=KEPT_FOR_THE_ROW,
+        doc="The asset's bytes: downloaded only when a query uses the column, up to "
+        "max_content_size (256 MiB; use download() for larger assets); on INSERT, the bytes "
+        "to upload.",
     ),
     Column(
         "path",

@@ -36,6 +36,9 @@ class Column:
     ``path`` is a JSONPath into the API object (``$.uploader.login``); a column without a
     path is a key column filled from the request context. ``json`` columns hold objects
     or arrays as JSON text. ``validate`` checks a value the query gives for a key column.
+    ``load`` computes a cell on demand (a download); the value is kept for the rest of the
+    row, in case SQLite asks again, unless it is longer than ``keep_up_to``: SQLite has its
+    own copy, and a second use in the row loads it again.
     """
 
     name: str
@@ -45,6 +48,7 @@ class Column:
     json: bool = False
     validate: Validator | None = None
     load: Loader | None = None
+    keep_up_to: int | None = None
     doc: str = ""
     get: Getter = field(init=False, repr=False, compare=False)
     plain_keys: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
