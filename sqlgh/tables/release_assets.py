@@ -14,6 +14,7 @@ from sqlgh.tables import keys
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, StatementFacts
+from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 
@@ -268,7 +269,17 @@ TABLE = Table(
             cost=10,
             rows=1000,
         ),
+        AccessPath(
+            "by_owner",
+            ("owner",),
+            per_repository(fetch_by_repo, "release assets"),
+            "the owner's repositories as for repositories (1 per 100), then each repository "
+            "as for by_repo (1 for a repository without releases), up to max_concurrency "
+            "repositories at once",
+            cost=1000,
+            rows=100_000,
+        ),
     ),
-    needs="owner and repo (and release_id or id to be cheap)",
+    needs="owner (with repo, and release_id or id, to be cheap)",
     writer=AssetWriter(),
 )
