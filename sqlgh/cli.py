@@ -162,7 +162,7 @@ def run(args: Arguments) -> int:
         if args.uploads_url:
             options["uploads_url"] = args.uploads_url
         if args.demo:
-            # Imported here: the emulator costs every other start-up about 20 ms.
+            # Imported here: the emulator would cost every other start-up 12-40 ms.
             from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
 
             emulator = stack.enter_context(running_demo())
