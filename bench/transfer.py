@@ -43,7 +43,7 @@ def serve(pipe: Any, stop: Any) -> None:
     with Emulator() as emu:
         emu.add_repo(OWNER, REPO)
         release = emu.add_release(OWNER, REPO, "v1")
-        pipe.send({"api_url": emu.api_url, "release": release})
+        pipe.send({"api_url": emu.api_url, "uploads_url": emu.uploads_url, "release": release})
         stop.wait()
 
 
@@ -204,6 +204,7 @@ def main() -> None:
     server.start()
     info = ours.recv()
     api_url, release = info["api_url"], info["release"]
+    os.environ["SQLGH_UPLOADS_URL"] = info["uploads_url"]  # the workers' uploads host
     results: dict[str, list[dict]] = {
         "sqlgh up": [],
         "curl up": [],

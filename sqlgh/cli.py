@@ -14,7 +14,6 @@ import apsw
 
 from sqlgh import __version__
 from sqlgh.connection import make_session
-from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
 from sqlgh.progress import progress_for
 from sqlgh.shell import FORMATS, SqlghShell
 
@@ -163,6 +162,9 @@ def run(args: Arguments) -> int:
         if args.uploads_url:
             options["uploads_url"] = args.uploads_url
         if args.demo:
+            # Imported here: the emulator would cost every other start-up 12-40 ms.
+            from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
+
             emulator = stack.enter_context(running_demo())
             print(demo_note(emulator), file=sys.stderr, flush=True)
             token, api_url = DEMO_TOKEN, emulator.api_url
@@ -221,7 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(version_text())
         return 0
-    return run(args)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        # What a write had done is already on standard error; no traceback on top.
+        print("sqlgh: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ from sqlgh.functions import register_functions
 from sqlgh.github.configure import make_client
 from sqlgh.session import Session
 from sqlgh.tables import TABLES
+from sqlgh.tables.asset_content import content_limit
 from sqlgh.vtab import register
 
-# The options left after the client took its own: the upload retries read them.
-SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts"})
+# The options left after the client took its own: the upload retries and the data
+# column read them.
+SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts", "max_content_size"})
 
 
 def connect(
@@ -30,12 +32,14 @@ def connect(
     public repositories work without one. ``api_url`` defaults to ``GITHUB_API_URL``, then
     ``https://GH_HOST/api/v3`` when ``GH_HOST`` names an Enterprise host, then
     https://api.github.com. Options: ``per_page``, ``mutation_interval``, ``retries``,
-    ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``max_rate_limit_wait``,
+    ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``low_speed_limit``,
+    ``low_speed_time``, ``statement_timeout``, ``max_rate_limit_wait``,
     ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
     ``max_concurrency``, ``cache``, ``cache_path``, ``cache_lock_timeout`` (reads in flight,
     the conditional-request cache); ``upload_attempts`` (default 3) for failed uploads;
-    ``progress``, a progress-bar factory (``sqlgh.progress.terminal_progress`` draws tqdm
-    bars; default: none).
+    ``max_content_size`` (bytes, default 256 MiB), the largest asset the ``data`` column
+    downloads into memory (larger ones: ``download()``); ``progress``, a progress-bar factory
+    (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
     """
     session = make_session(token=token, api_url=api_url, **options)
     connection = Connection(database, session)
@@ -55,6 +59,7 @@ def make_session(
             f"sqlgh.connect() got unknown option(s) {', '.join(unknown)}; see "
             "help(sqlgh.connect) for the options it takes"
         )
+    content_limit(options)  # a bad value fails here, not in the first SELECT data
     if progress is not None:
         client.progress = progress
     return Session(client, options)

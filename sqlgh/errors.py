@@ -26,9 +26,10 @@ class RemoteError(SqlghError):
 class WriteError(SqlghError):
     """A write could not be done (or only partly): the message says what was applied.
 
-    ``changed`` is True when this row's write did change something on GitHub.
+    ``changed`` is True when this row's write did change something on GitHub, False when
+    it changed nothing, None when that is unknown (the message then says how to check).
     """
 
-    def __init__(self, message: str, *, changed: bool = False) -> None:
+    def __init__(self, message: str, *, changed: bool | None = False) -> None:
         super().__init__(message)
         self.changed = changed

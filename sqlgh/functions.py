@@ -8,18 +8,25 @@ import apsw
 
 from sqlgh.errors import InputError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.local_files import open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import download_to_file
 
 
-def readfile(path: str) -> bytes:
-    """The bytes of a local file, like the sqlite3 shell's ``readfile(X)``; NULL if unreadable."""
+def readfile(path: str) -> bytes | None:
+    """The bytes of a local file, like the sqlite3 shell's ``readfile(X)``; NULL if unreadable.
+
+    Only a regular file is read: a device (``/dev/zero`` never ends), a FIFO (it blocks
+    until a writer comes) or a directory is an error.
+    """
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path, "readfile") as handle:
             return handle.read()
-    except (OSError, TypeError):
-        return None  # type: ignore[return-value]
+    except InputError:
+        raise
+    except (OSError, TypeError, ValueError):  # missing, unreadable, not a path
+        return None
 
 
 def writefile(path: str, data: bytes | str | int | float | None) -> int | None:

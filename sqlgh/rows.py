@@ -6,6 +6,8 @@ function compiled for the query's columns (top-level JSON fields by a plain ``di
 so ``Column`` is a list index; when no cell is deferred, it is the row's own C-level
 ``__getitem__``, which spares SQLite a Python call per cell.
 Cells that need a request (a download) are left as ``LATER`` and computed on demand.
+A JSON object or array where a column holds a plain value (a damaged or hostile answer)
+is refused with an error naming the column: SQLite could not store it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,31 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlgh.errors import RemoteError
 from sqlgh.tables.spec import Table, object_text, to_sql
 
 LATER: Any = object()  # a cell computed only when SQLite asks for it
+NESTED = frozenset({dict, list})  # JSON values SQLite cannot hold in a cell
+
+
+def not_a_value(table: Table, index: int, value: Any, obj: Mapping[str, Any]) -> Any:
+    """Raise the error for a JSON object or array (``value``) in a plain column."""
+    column = table.columns[index]
+    kind = "an object" if isinstance(value, dict) else "an array"
+    row = obj.get("id")
+    where = f" (row with id {row})" if type(row) in (int, str) else ""
+    raise RemoteError(
+        f"{table.name}.{column.name}: GitHub's answer holds {kind} where a {column.sql_type} "
+        f"value belongs{where}, which GitHub does not document; leave the column out of the "
+        "query, or run it again later (the answer may have been damaged on the way)"
+    )
+
+
+def checked(table: Table, index: int, value: Any, obj: Mapping[str, Any]) -> Any:
+    """``value`` for column ``index`` of ``table``, or the error of ``not_a_value``."""
+    if type(value) in NESTED and not table.columns[index].json:
+        not_a_value(table, index, value, obj)
+    return value
 
 
 class RowBuilder:
@@ -27,7 +51,14 @@ class RowBuilder:
         wanted = set(range(len(columns))) if used is None else used
         self.width = len(columns)
         cells: list[str] = []
-        namespace: dict[str, Any] = {"LATER": LATER, "to_sql": to_sql, "object_text": object_text}
+        namespace: dict[str, Any] = {
+            "LATER": LATER,
+            "to_sql": to_sql,
+            "object_text": object_text,
+            "NESTED": NESTED,
+            "not_a_value": not_a_value,
+            "table": table,
+        }
         for index, column in enumerate(columns):
             if index not in wanted:
                 cells.append("None")
@@ -35,18 +66,27 @@ class RowBuilder:
                 cells.append("LATER")
             elif column.path is None:
                 cells.append(f"ctx.get({column.name!r})")
-            elif column.plain_keys is not None:
+            elif column.plain_keys is not None and column.json:
+                # objects (the common case) skip to_sql's dispatch
+                value = f"j{index}"
                 cell = _dig(column.plain_keys, f"v{index}")
-                if column.json:  # objects (the common case) skip to_sql's dispatch
-                    value = f"j{index}"
+                cells.append(
+                    f"(object_text({value}) if type({value} := {cell}) is dict "
+                    f"else to_sql({value}))"
+                )
+            else:
+                if column.plain_keys is not None:
+                    cell = _dig(column.plain_keys, f"v{index}")
+                else:
+                    namespace[f"cell_{index}"] = column.get
+                    cell = f"cell_{index}(ctx, obj)"
+                if not column.json:
+                    value = f"c{index}"
                     cell = (
-                        f"(object_text({value}) if type({value} := {cell}) is dict "
-                        f"else to_sql({value}))"
+                        f"({value} if type({value} := {cell}) not in NESTED "
+                        f"else not_a_value(table, {index}, {value}, obj))"
                     )
                 cells.append(cell)
-            else:
-                namespace[f"cell_{index}"] = column.get
-                cells.append(f"cell_{index}(ctx, obj)")
         # One more cell than columns, for Column(-1): the rowid, when a plain field gives it.
         rowid = table.columns[table.column_index(table.rowid)] if table.rowid else None
         if rowid is not None and rowid.plain_keys is not None and not rowid.json:

@@ -7,6 +7,8 @@ values often repeat, so a finished fetch is replayed instead of asked again.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import apsw
@@ -21,7 +23,9 @@ class Session:
     """Per-connection state: the GitHub client, the memo and per-statement bookkeeping.
 
     ``rows_by_rowid`` keeps the rows a write statement visited (SQLite may collect rowids
-    first and write later); ``applied`` lists what the statement already did on GitHub.
+    first and write later); ``applied`` lists what the statement already did on GitHub,
+    ``transaction_writes`` what the transaction did (no ROLLBACK undoes it: when an
+    explicit transaction that wrote is rolled back, ``on_rollback`` is given that list).
     Each cursor takes the ``StatementState`` of its own statement (``sqlgh.statements``).
     """
 
@@ -32,19 +36,38 @@ class Session:
         self.api = Api(client, self.memo, self.options)
         self.rows_by_rowid: dict[tuple[str, int], Record] = {}
         self.applied: list[str] = []
+        self.transaction_writes: list[str] = []
+        self.on_rollback: Callable[[list[str]], None] | None = None
         self.statements = StatementTracker()
 
     def attach(self, connection: apsw.Connection) -> None:
-        """Follow the connection's statements: when each starts and when it ends."""
+        """Follow the connection's statements (when each starts and when it ends) and
+        transactions (commit and rollback)."""
+        hook_id = ("sqlgh", id(self))
         connection.trace_v2(
-            apsw.SQLITE_TRACE_STMT | apsw.SQLITE_TRACE_PROFILE,
-            self._on_statement,
-            id=("sqlgh", id(self)),
+            apsw.SQLITE_TRACE_STMT | apsw.SQLITE_TRACE_PROFILE, self._on_statement, id=hook_id
         )
+        connection.set_commit_hook(self._on_commit, id=hook_id)
+        attached = weakref.ref(connection)  # the hook must not keep its connection alive
+        connection.set_rollback_hook(lambda: self._on_rollback(attached()), id=hook_id)
+
+    def _on_commit(self) -> bool:
+        self.transaction_writes.clear()
+        return False  # the commit goes ahead
+
+    def _on_rollback(self, connection: apsw.Connection | None) -> None:
+        writes, self.transaction_writes = self.transaction_writes, []
+        # A statement that failed on its own (no BEGIN) already said what it did.
+        explicit = connection is not None and connection.in_transaction
+        if writes and explicit and self.on_rollback is not None:
+            self.on_rollback(writes)
 
     def _on_statement(self, event: dict[str, Any]) -> None:
+        deadline = self.client.resilience.deadline  # statement_timeout
         if event["code"] == apsw.SQLITE_TRACE_PROFILE:
             self.statements.ended(event["id"])
+            if not self.statements.any_running():
+                deadline.stop()
         elif event.get("trigger") and self.statements.any_running():
             # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
@@ -55,3 +78,4 @@ class Session:
             self.rows_by_rowid.clear()
             self.applied.clear()
             self.statements.started(event["id"], sql)
+            deadline.start()

@@ -35,6 +35,7 @@ FORMATS: dict[str, list[str]] = {
 }
 WITH_HEADER = frozenset({"csv", "tsv"})
 PIPED_WIDTH = 160
+ROLLBACK_SHOWN = 10  # writes listed by the warning after a ROLLBACK
 REQUESTS_QUERY = (
     "SELECT started, method, path, status, elapsed_ms, from_cache, rate_remaining "
     "FROM sqlgh_requests WHERE seq > ? ORDER BY seq"
@@ -57,6 +58,7 @@ class SqlghShell(apsw.shell.Shell):
         stderr: TextIO | None = None,
     ) -> None:
         self.session = session
+        session.on_rollback = self._warn_rolled_back
         self._mark: RequestRecord | None = None
         self._read: dict[int, tuple[int, str | None]] = {}
         apsw.connection_hooks.append(self._register)
@@ -68,9 +70,29 @@ class SqlghShell(apsw.shell.Shell):
         self.history_file = "~/.sqlgh_history"
 
     def close(self) -> None:
-        """Stop registering sqlgh on new connections."""
+        """Stop registering sqlgh on new connections; warn of a transaction left open that
+        wrote to GitHub (closing the database rolls it back, without the rollback hook)."""
         if self._register in apsw.connection_hooks:
             apsw.connection_hooks.remove(self._register)
+        if self.session.on_rollback == self._warn_rolled_back:
+            self.session.on_rollback = None
+        writes = self.session.transaction_writes
+        if writes and self._db is not None and self._db.in_transaction:
+            lead = "the transaction left open is rolled back at exit, which undoes nothing"
+            self._warn_rolled_back(writes, f"{lead} on GitHub")
+
+    # transactions ----------------------------------------------------------------------
+    def _warn_rolled_back(
+        self, writes: list[str], lead: str = "ROLLBACK undid nothing on GitHub"
+    ) -> None:
+        """Say that a rolled-back transaction's writes to GitHub stay done."""
+        shown = "; ".join(writes[:ROLLBACK_SHOWN])
+        if len(writes) > ROLLBACK_SHOWN:
+            shown += f"; and {len(writes) - ROLLBACK_SHOWN} more"
+        self.write_error(
+            f"sqlgh: warning: {lead}; the transaction's writes there stay done: {shown}. "
+            'Undo them with the opposite statements if need be (docs/writing.md, "Transactions")\n'
+        )
 
     def _register(self, connection: apsw.Connection) -> None:
         register_all(connection, self.session)

@@ -21,7 +21,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.github import parallel
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, parse_used, row_builder
+from sqlgh.rows import LATER, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
 
@@ -197,24 +197,35 @@ class VirtualTable:
         }
 
     def _apply(self, write: Any) -> Any:
-        """Run one row's write; on failure, say what the statement already did on GitHub."""
+        """Run one row's write; on failure, say what the statement already did on GitHub.
+
+        Past statement_timeout the row is not begun; once begun, it is let finish (its
+        clean-up and undo steps included), whatever the time."""
+        deadline = self.session.client.resilience.deadline
         try:
-            result, done = write()
+            deadline.check()
+            with deadline.held():
+                result, done = write()
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
             applied = self.session.applied
-            if getattr(exc, "changed", False) and not applied:
-                note = " The remaining rows were not attempted."
-            elif applied:
+            # changed: False (this row changed nothing), True, or None (unknown); a
+            # writer reports a write of unknown outcome as such, never as a bare error.
+            if applied:
                 note = (
                     f" Already applied on GitHub by this statement (not undone): "
                     f"{'; '.join(applied)}. The remaining rows were not attempted."
                 )
-            else:
+            elif getattr(exc, "changed", False) is False:
                 note = " Nothing was changed on GitHub by this statement."
+            else:
+                note = " The remaining rows were not attempted."
+            if getattr(exc, "changed", False) is not False:  # True, or None: unknown
+                self.session.transaction_writes.append("a write that failed part-way")
             raise type(error)(f"{error}.{note}") from exc
         if done:
             self.session.applied.append(done)
+            self.session.transaction_writes.append(done)
         return result, done
 
 
@@ -311,7 +322,10 @@ class Cursor:
                 value = value.value()
             except (GitHubError, TransportError, SqlghError) as exc:
                 raise remote_error(self.table, exc) from exc
-        self._row[number] = value  # once per row
+        value = checked(self.table, number, value, obj)
+        keep_up_to = self.table.columns[number].keep_up_to
+        if keep_up_to is None or len(value) <= keep_up_to:
+            self._row[number] = value  # once per row
         return value
 
     def ColumnNoChange(self, number: int) -> Any:

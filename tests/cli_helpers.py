@@ -19,15 +19,19 @@ ORGS = ("acme", "globex", "initech")
 def sqlgh(
     *args: str,
     api_url: str | None = None,
+    uploads_url: str | None = None,
     cwd: Path | None = None,
     stdin: str | None = None,
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sqlgh.cli ARGS``; with ``api_url``, against that emulator."""
+    """Run ``python -m sqlgh.cli ARGS``; with ``api_url`` (and ``uploads_url``), against
+    that emulator."""
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
     env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"})
     if api_url is not None:
         env.update({"GITHUB_API_URL": api_url, "GH_TOKEN": TOKEN})
+    if uploads_url is not None:
+        env["SQLGH_UPLOADS_URL"] = uploads_url
     return subprocess.run(
         [sys.executable, "-m", "sqlgh.cli", *args],
         capture_output=True,

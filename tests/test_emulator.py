@@ -156,6 +156,9 @@ def test_org_and_user_repos(emu: Emulator) -> None:
     mine = [r["name"] for r in get(emu, "/user/repos", AUTH).json()]
     assert mine == ["mine", "public-one"]
     assert get(emu, "/user/repos").json()["message"] == "Requires authentication"
+    me = get(emu, "/user", AUTH).json()
+    assert (me["login"], me["type"]) == ("octocat", "User")
+    assert get(emu, "/user").status_code == 401
 
 
 def test_repo_sorting(emulator: Emulator) -> None:

@@ -101,6 +101,35 @@ def test_drop_upload_mid_body_leaves_starter(emu: Emulator) -> None:
     assert (starter["state"], starter["size"]) == ("starter", 0)
 
 
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_lost_answer_after_the_request_was_carried_out(emu: Emulator, method: str) -> None:
+    emu.add_fault(Fault(kind="lost", method=method))
+    asset = emu.list_assets("octocat", "tool", _release_id(emu))[0]
+    with pytest.raises(requests.exceptions.ConnectionError):
+        if method == "POST":
+            post(emu, "landed.txt", b"landed")
+        else:
+            requests.delete(asset["url"], headers=AUTH, timeout=10)
+    assert emu.log[-1].status == 0
+    now = {a["name"]: a["state"] for a in emu.list_assets("octocat", "tool", _release_id(emu))}
+    assert now == ({"data.bin": "uploaded", "landed.txt": "uploaded"} if method == "POST" else {})
+
+
+def test_meanwhile_runs_another_client_before_the_request(emu: Emulator) -> None:
+    seen: list[int] = []
+    emu.add_fault(
+        Fault(
+            kind="meanwhile",
+            path="/releases$",
+            after=1,
+            call=lambda: seen.append(requests.get(releases_url(emu), timeout=10).status_code),
+        )
+    )
+    assert requests.get(releases_url(emu), timeout=10).ok and seen == []
+    assert requests.get(releases_url(emu), timeout=10).ok and seen == [200]
+    assert [r.path for r in emu.log][-2:] == ["/repos/octocat/tool/releases"] * 2
+
+
 def _release_id(emu: Emulator) -> int:
     return requests.get(f"{releases_url(emu)}/tags/v1", timeout=10).json()["id"]
 
@@ -168,3 +197,26 @@ def test_latency(emu: Emulator) -> None:
     requests.get(releases_url(emu), timeout=10)
     assert time.perf_counter() - started >= 0.1
     emu.latency = 0.0
+
+
+def test_header_faults_replace_the_answers_headers(emu: Emulator) -> None:
+    emu.add_fault(Fault(kind="headers", headers={"X-RateLimit-Remaining": "-3"}))
+    changed = requests.get(releases_url(emu), headers=AUTH, timeout=10)
+    assert changed.status_code == 200 and changed.json()[0]["tag_name"] == "v1"
+    assert changed.headers["x-ratelimit-remaining"] == "-3"  # the only one of that name
+    assert changed.raw.headers.getlist("x-ratelimit-remaining") == ["-3"]
+    emu.add_fault(Fault(kind="secondary_rate_limit", headers={"Retry-After": "nan"}))
+    assert requests.get(releases_url(emu), timeout=10).headers["Retry-After"] == "nan"
+    assert requests.get(releases_url(emu), headers=AUTH, timeout=10).headers[
+        "x-ratelimit-remaining"
+    ].isdigit()  # disarmed
+
+
+def test_rewrite_json_fault_does_the_work_then_garbles_the_answer(emu: Emulator) -> None:
+    emu.add_fault(Fault(kind="rewrite_json", method="POST", rewrite=lambda asset: [asset["id"]]))
+    answer = post(emu, "b.txt", b"bytes")
+    assert answer.status_code == 201
+    (asset_id,) = answer.json()
+    assert emu.get_asset(asset_id)["name"] == "b.txt"  # the upload landed all the same
+    with pytest.raises(ValueError, match="needs rewrite"):
+        Fault(kind="rewrite_json")

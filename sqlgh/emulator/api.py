@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from sqlgh.emulator.context import Context, not_found, to_id
-from sqlgh.emulator.models import error, join_array, validation_failed
+from sqlgh.emulator.models import dumps, error, join_array, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
 from sqlgh.emulator.routes import Route, route
 from sqlgh.emulator.state import Account, Asset, Release, Repo
@@ -94,6 +94,13 @@ def my_repos(ctx: Context) -> Response:
         raise HTTPError(401, error("Requires authentication", 401))
     repos = ctx.state.repos_of(ctx.identity.account)
     return _repo_list(ctx, repos, "/user/repos", "full_name")
+
+
+def authenticated_user(ctx: Context) -> Response:
+    """GET /user: the account the token belongs to (docs: "Get the authenticated user")."""
+    if ctx.identity is None:
+        raise HTTPError(401, error("Requires authentication", 401))
+    return ctx.ok(dumps(ctx.shapes.user(ctx.identity.account)))
 
 
 # releases -------------------------------------------------------------------------------
@@ -292,4 +299,5 @@ API_ROUTES: list[Route] = [
     route("GET", "users/{username}/repos", user_repos),
     route("GET", "user/{user_id}/repos", user_repos),
     route("GET", "user/repos", my_repos),
+    route("GET", "user", authenticated_user),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import threading
 import time
@@ -13,7 +14,7 @@ from urllib.parse import unquote
 from sqlgh.emulator.api import API_ROUTES, redirect
 from sqlgh.emulator.context import Context, Identity
 from sqlgh.emulator.faults import Fault, Faults
-from sqlgh.emulator.models import Shapes, error
+from sqlgh.emulator.models import Shapes, dumps, error
 from sqlgh.emulator.ratelimit import Bucket, RateLimits
 from sqlgh.emulator.routes import Router
 from sqlgh.emulator.state import State
@@ -61,6 +62,15 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         return False
     bare = etag.removeprefix("W/")
     return any(t.strip() == "*" or t.strip().removeprefix("W/") == bare for t in header.split(","))
+
+
+def _with_headers(response: Response, fault: Fault) -> Response:
+    """``response`` with the fault's ``headers`` in place of those of the same names."""
+    if fault.headers:
+        replaced = {name.lower() for name in fault.headers}
+        kept = [(k, v) for k, v in response.headers if k.lower() not in replaced]
+        response.headers = kept + list(fault.headers.items())
+    return response
 
 
 @dataclass
@@ -160,9 +170,13 @@ class App:
         if fault is not None:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "meanwhile" and fault.call is not None:
+                fault.call()
+            elif fault.kind == "trickle":
+                request.body.trickle = fault.delay or 0.5
             early = self._fault_response(fault)
             if early is not None:
-                return early
+                return _with_headers(early, fault)
         if request.origin == "storage":
             response = self.storage.handle(request)
         elif request.origin == "web":
@@ -175,11 +189,20 @@ class App:
                 response.length //= 2
         elif fault is not None and fault.kind == "drop":
             response.drop = True
+        elif fault is not None and fault.kind == "lost":
+            # Done, but the answer never arrives: a proxy or a network that gave up.
+            return Response(0, abort=True)
         elif fault is not None and fault.kind == "overlong":
             response.declared, response.close = 1 << 40, True
         elif fault is not None and fault.kind == "rewrite":
             _rewrite(response, fault.find, fault.replace)
-        return response
+        elif fault is not None and fault.kind == "rewrite_json" and response.body:
+            assert fault.rewrite is not None  # checked when the fault was made
+            response.body = dumps(fault.rewrite(json.loads(response.body)))
+        elif fault is not None and fault.kind in ("trickle", "trickle_body"):
+            response.trickle = fault.delay or 0.5
+            response.trickle_head = fault.kind == "trickle"
+        return _with_headers(response, fault) if fault is not None else response
 
     def _fault_response(self, fault: Fault) -> Response | None:
         kind = fault.kind

@@ -9,7 +9,19 @@
 * Low budget: when the last answer left fewer than ``reserve`` (a fraction of the limit)
   requests, spread the remaining ones evenly until the reset instead of hitting the wall.
 
+* Spent budget: when the last answer left no requests, the next one would be refused.
+  Wait for the reset when that is within ``max_wait``, otherwise fail at once with
+  ``RateLimitError`` rather than send it.
+
 Each wait episode is announced once on stderr, not once per request.
+
+The headers are GitHub's to give, and a proxy's or a hostile server's to garble: a value
+that is not what GitHub documents is taken as absent. ``x-ratelimit-reset`` is "a Unix UTC
+timestamp" (developer.github.com/changes/2013-07-02-rate-limit-reset), ``x-ratelimit-
+remaining`` "the number of requests remaining in the current rate limit window"
+(github/docs#29242; a count below zero is taken as none left), and ``retry-after`` "will
+always be an integer, representing the number of seconds you should wait" (GitHub's REST
+docs, quoted in phabricator.wikimedia.org/T185939).
 """
 
 from __future__ import annotations
@@ -25,10 +37,21 @@ from requests.structures import CaseInsensitiveDict
 from sqlgh.github.errors import ExplainedError, GitHubError
 
 RATE_LIMIT_STATUS = frozenset({403, 429})
+# The last second time.localtime can show (9999-12-31T23:59:59Z): a later reset is garbage.
+LAST_EPOCH = 253402300799
+NO_ANSWER = 0  # the status of a RateLimitError raised before sending: no answer to quote
 
 
 class RateLimitError(ExplainedError):
-    """A rate limit that would take longer than the allowed wait to clear."""
+    """A rate limit that would take longer than the allowed wait to clear.
+
+    With ``status`` ``NO_ANSWER`` the request was not sent (the budget was spent): the
+    message is the explanation alone.
+    """
+
+    def describe(self) -> str:
+        """The explanation, then GitHub's answer when there was one."""
+        return self.explanation if self.status == NO_ANSWER else super().describe()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -41,11 +64,34 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
+    """A header's finite number; None when it is absent or not a number (NaN, inf)."""
     value = _header(headers, name)
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _count(headers: Mapping[str, str], name: str) -> float | None:
+    """A request count (``x-ratelimit-remaining``, ``-limit``): below zero is zero."""
+    number = _number(headers, name)
+    return None if number is None else max(0.0, number)
+
+
+def _epoch(headers: Mapping[str, str]) -> float | None:
+    """``x-ratelimit-reset`` as epoch seconds; None when absent or no time (NaN, 1e30)."""
+    number = _number(headers, "x-ratelimit-reset")
+    return number if number is not None and 0 <= number <= LAST_EPOCH else None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """``retry-after`` seconds; None when absent, negative, not a number, or past the
+    last time there is."""
+    number = _number(headers, "retry-after")
+    if number is None or not 0 <= number <= LAST_EPOCH - time.time():
+        return None
+    return number
 
 
 def kind_of(error: GitHubError) -> str | None:
@@ -54,7 +100,7 @@ def kind_of(error: GitHubError) -> str | None:
         return None
     if "secondary rate limit" in error.message.lower() or "abuse" in error.message.lower():
         return "secondary"
-    if _number(error.headers, "x-ratelimit-remaining") == 0:
+    if _count(error.headers, "x-ratelimit-remaining") == 0:
         return "primary"
     if error.status == 429 or _header(error.headers, "retry-after") is not None:
         return "secondary"
@@ -93,14 +139,20 @@ class RateLimiter:
 
     # before and after each request --------------------------------------------------
     def pace(self) -> None:
-        """Before a request: sleep if the budget is low, to spread what is left."""
-        if self._remaining is None or self._limit is None or self._reset is None:
-            return
-        floor = max(1.0, math.ceil(self._limit * self.reserve))
-        if self._remaining >= floor:
+        """Before a request: sleep if the budget is low, to spread what is left; when it
+        is spent, wait for the reset or raise RateLimitError (see ``_spent``)."""
+        if self._remaining is None or self._reset is None:
             return
         until_reset = self._reset - time.time()
         if until_reset <= 0:
+            return
+        if self._remaining == 0:
+            self._spent(until_reset)
+            return
+        if self._limit is None:
+            return
+        floor = max(1.0, math.ceil(self._limit * self.reserve))
+        if self._remaining >= floor:
             return
         delay = min(until_reset / max(self._remaining, 1.0), self.max_wait)
         self._announce(
@@ -111,13 +163,38 @@ class RateLimiter:
         self.sleep(delay)
         self._remaining = max(0.0, self._remaining - 1)
 
+    def _spent(self, until_reset: float) -> None:
+        """The last answer left no requests: the next would be refused. Sleep until the
+        reset when ``max_wait`` allows it, else raise RateLimitError without sending."""
+        assert self._reset is not None
+        delay = until_reset + 1.0  # the reset second itself
+        if delay > self.max_wait:
+            spent = GitHubError(NO_ANSWER, "no requests left", "", "")
+            left = f"0 of {self._limit:g}" if self._limit else "no"
+            raise RateLimitError(
+                spent,
+                f"GitHub's rate limit is used up (its last answer left {left} requests); it "
+                f"resets at {local_time(self._reset)} "
+                f"(local time), in {_duration(delay)}, longer than max_rate_limit_wait "
+                f"({self.max_wait:g} s) allows; the query was not finished and nothing more "
+                "was sent: run it again after that time, or set max_rate_limit_wait to "
+                f"{math.ceil(delay)} or more to wait",
+            )
+        self._announce(
+            f"primary:{self._reset:.0f}",
+            f"GitHub's rate limit is used up; waiting {_duration(delay)} "
+            f"(until {local_time(self._reset)}) before going on",
+        )
+        self.sleep(delay)
+        self._remaining = None  # a new window: its budget is known from the next answer
+
     def observe(self, headers: Mapping[str, str]) -> None:
         """After an answer: remember the budget; a success ends a secondary-limit episode."""
-        remaining = _number(headers, "x-ratelimit-remaining")
+        remaining = _count(headers, "x-ratelimit-remaining")
         if remaining is not None:
             self._remaining = remaining
-            self._limit = _number(headers, "x-ratelimit-limit")
-            self._reset = _number(headers, "x-ratelimit-reset")
+            self._limit = _count(headers, "x-ratelimit-limit")
+            self._reset = _epoch(headers)
 
     def succeeded(self) -> None:
         """A request got through: the next wait is a new episode."""
@@ -135,9 +212,14 @@ class RateLimiter:
         if kind is None:
             return False
         self.observe(error.headers)
-        retry_after = _number(error.headers, "retry-after")
+        retry_after = _retry_after(error.headers)
+        when = ""  # when the limit resets, in words, if GitHub's answer does not tell
         if kind == "primary" and retry_after is None:
-            reset = _number(error.headers, "x-ratelimit-reset") or time.time() + 60
+            reset = _epoch(error.headers)
+            if reset is None:  # absent or garbled: try again in a minute
+                reset = time.time() + 60
+                raw = _header(error.headers, "x-ratelimit-reset")
+                when = f"its answer does not say when it resets (x-ratelimit-reset: {raw!r})"
             delay = max(0.0, reset - time.time()) + 1.0  # the reset second itself
             resets = reset
         elif retry_after is not None:
@@ -150,16 +232,22 @@ class RateLimiter:
             self._secondary_hits += 1
         what = "rate limit" if kind == "primary" else "secondary rate limit"
         if delay > self.max_wait:
+            if when:
+                when += f"; sqlgh would try again in {_duration(delay)}"
+                again = "later"
+            else:
+                when = f"it resets at {local_time(resets)} (local time), in {_duration(delay)}"
+                again = "after that time"
             raise RateLimitError(
                 error,
-                f"GitHub's {what} is reached; it resets at {local_time(resets)} (local time), "
-                f"in {_duration(delay)}, longer than max_rate_limit_wait ({self.max_wait:g} s) "
-                "allows; the query was not finished, run it again after that time",
+                f"GitHub's {what} is reached; {when}, longer than max_rate_limit_wait "
+                f"({self.max_wait:g} s) allows; the query was not finished, run it again "
+                f"{again}",
             )
         self._announce(
             f"{kind}:{resets:.0f}" if kind == "primary" else "secondary",
-            f"GitHub's {what} is reached; waiting {_duration(delay)} "
-            f"(until {local_time(resets)}) before going on",
+            f"GitHub's {what} is reached{f' ({when})' if when else ''}; waiting "
+            f"{_duration(delay)} (until {local_time(resets)}) before going on",
         )
         self.sleep(delay)
         return True

@@ -1,57 +1,41 @@
 """INSERT, UPDATE and DELETE on ``release_assets``: uploads, PATCHes and DELETEs.
 
-Writes are sent one at a time. An upload that fails leaves nothing behind: a half-made
-asset (GitHub leaves ones in state ``starter`` after a 502) is deleted before retrying,
-and an upload that did arrive despite a broken answer is kept rather than duplicated.
+Writes are sent one at a time. Every error says what the write changed on GitHub: a
+request whose answer was lost is judged by reading the asset again, and when even that
+fails the error says that the outcome is unknown and which query tells. Uploads and their
+clean-up: ``asset_uploads``; replacing an asset: ``asset_replace``; names GitHub changes:
+``asset_names``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import re
-import secrets
 import sys
 import time
-import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.auth import where_tokens_come_from
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.github.transfer import upload
+from sqlgh.local_files import open_regular
+from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
+from sqlgh.tables.asset_names import names_for
+from sqlgh.tables.asset_replace import Replacement
+from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
+from sqlgh.tables.asset_uploads import NameTaken, Payload, Uploader
 from sqlgh.tables.content_types import guess_content_type
 from sqlgh.tables.spec import Api
 
-TABLE = "release_assets"
 RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
 ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 
 INSERTABLE = frozenset(
     {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
 )
 EDITABLE = ("name", "label", "state")
-# What a step of a write can fail with (SqlghError: a 404 or 422 already explained).
-_FAILURES = (GitHubError, TransportError, SqlghError)
-
-# A run of other characters, with the periods around it, becomes one period.
-_NOT_STORED = re.compile(r"\.*[^A-Za-z0-9._-][^A-Za-z0-9_-]*")
-
-
-def stored_name_guess(name: str) -> str:
-    """How GitHub is observed to store an upload's name: letters, digits, '.', '-', '_'.
-
-    Other characters become '.' (merging with periods beside them); leading and trailing
-    periods go.
-    GitHub does not document the rule; the 201 answer carries the real stored name.
-    """
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return _NOT_STORED.sub(".", ascii_name).strip(".")
 
 
 def require_token(api: Api, verb: str) -> None:
@@ -79,25 +63,31 @@ class AssetWriter:
         owner = keys.owner_name(TABLE, "owner", values.get("owner"))
         repo = keys.repo_name(TABLE, "repo", values.get("repo"))
         release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
-        source = _Source.from_values(values)
+        payload = _payload(values)
         label = _optional_text("label", values.get("label"))
         content_type = _optional_text("content_type", values.get("content_type")) or (
-            guess_content_type(source.name)
+            guess_content_type(payload.name)
         )
         require_token(api, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
+        uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
+        existing = None
         if conflict in ("IGNORE", "REPLACE"):
-            existing = self._find(api, owner, repo, release_id, source.name)
-            if existing is not None and conflict == "IGNORE":
-                return int(existing["id"]), f"kept existing {existing['name']!r}"
-            if existing is not None:
-                return self._replace(
-                    api, owner, repo, release_id, upload_url, source, label, content_type, existing
-                )
-        asset = self._upload(
-            api, owner, repo, release_id, upload_url, source, source.name, label, content_type
-        )
-        return int(asset["id"]), f"uploaded {asset['name']!r} (id {asset['id']})"
+            existing = self._find(api, owner, repo, release_id, payload.name)
+        if existing is None:
+            try:
+                asset = uploader.upload(payload, payload.name)
+                return int(asset["id"]), f"uploaded {asset['name']!r} (id {asset['id']})"
+            except NameTaken as exc:
+                # A name GitHub stores otherwise than guessed: the holder, by its stored name.
+                if conflict not in ("IGNORE", "REPLACE"):
+                    raise
+                existing = exc.holder or uploader.holder(payload.name)[0]
+                if existing is None:
+                    raise
+        if conflict == "IGNORE":
+            return int(existing["id"]), ""  # nothing done on GitHub
+        return Replacement(uploader, payload, existing).run()
 
     def update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
         """PATCH the changed fields of one asset; return what was done."""
@@ -110,27 +100,31 @@ class AssetWriter:
                 body[column] = _required_text(column, value)
         if not body:
             return ""
-        asset = self._patch(api, row["owner"], row["repo"], row["id"], body)
+        owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
+        url = requests_.asset_url(api, owner, repo, asset_id)
+        since = time.time()
+        try:
+            asset = requests_.patch(api, owner, repo, asset_id, body)
+        except SqlghError:
+            raise  # GitHub's answer: no such asset, or the name is taken
+        except GitHubError as exc:
+            if not maybe_applied(answers_since(api, "PATCH", url, since)):
+                raise
+            asset = _judge_update(api, owner, repo, asset_id, body, exc)
+        except TransportError as exc:
+            asset = _judge_update(api, owner, repo, asset_id, body, exc)
         if "name" in body and asset.get("name") != body["name"]:
-            _report_rename(body["name"], str(asset.get("name")))
-        return f"updated {', '.join(body)} of asset {row['id']}"
+            stored = asset.get("name")
+            print(f"sqlgh: GitHub stored {body['name']!r} as {stored!r}", file=sys.stderr)
+        return f"updated {', '.join(body)} of asset {asset_id}"
 
     def delete(self, api: Api, row: Mapping[str, Any], *, must_exist: bool = False) -> str:
         """DELETE one asset; one already gone counts as deleted, unless ``must_exist``."""
         require_token(api, "DELETE")
-        url = api.client.url(ASSET, owner=row["owner"], repo=row["repo"], asset_id=row["id"])
-        try:
-            api.client.request("DELETE", url)
-        except GitHubError as exc:
-            if exc.status != 404:
-                raise
-            if must_exist:
-                raise RemoteError(
-                    f"{TABLE}: no asset {row['id']} in {row['owner']}/{row['repo']} "
-                    f"({exc.describe()})"
-                ) from exc
-        api.memo.forget_asset(int(row["id"]))
-        return f"deleted asset {row['id']}"
+        asset_id = int(row["id"])
+        requests_.delete(api, row["owner"], row["repo"], asset_id, must_exist=must_exist)
+        api.memo.forget_asset(asset_id)
+        return f"deleted asset {asset_id}"
 
     def _upload_url(self, api: Api, owner: str, repo: str, release_id: int) -> str:
         known = api.memo.upload_url(owner, repo, release_id)
@@ -146,291 +140,74 @@ class AssetWriter:
         api.memo.remember_release(owner, repo, release, None)
         return str(release["upload_url"])
 
-    def _assets(self, api: Api, owner: str, repo: str, release_id: int) -> list[dict]:
-        url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-        return list(api.client.paginate(url))
-
     def _find(self, api: Api, owner: str, repo: str, release_id: int, name: str) -> dict | None:
-        wanted = {name, stored_name_guess(name)}
-        for asset in self._assets(api, owner, repo, release_id):
-            if asset.get("name") in wanted:
-                return asset
-        return None
+        wanted = names_for(api, name)
+        url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
+        return next((a for a in api.client.paginate(url) if a.get("name") in wanted), None)
 
-    def _upload(
-        self,
-        api: Api,
-        owner: str,
-        repo: str,
-        release_id: int,
-        upload_url: str,
-        source: _Source,
-        name: str,
-        label: str | None,
-        content_type: str,
-    ) -> dict:
-        attempts = max(1, int(api.options.get("upload_attempts", 3)))
-        backoff = float(api.options.get("retry_backoff", 1.0))
-        failure: Exception | None = None
-        started = time.time()
-        for attempt in range(attempts):
-            try:
-                with source.open() as body:
-                    asset = upload(
-                        api.client,
-                        upload_url,
-                        name=name,
-                        label=label,
-                        body=body,
-                        size=source.size,
-                        content_type=content_type,
-                    )
-                break
-            except GitHubError as exc:
-                if exc.status == 422 and "already_exists" in exc.error_codes:
-                    raise _name_taken(owner, repo, release_id, repr(name)) from exc
-                if exc.status < 500:
-                    raise
-                failure = exc
-            except TransportError as exc:
-                if not exc.transient:  # refused before sending: nothing to clean up
-                    raise
-                failure = exc
-            arrived = self._clean_up_failed(api, owner, repo, release_id, name, source, started)
-            if arrived is not None:
-                asset = arrived
-                break
-            if attempt + 1 < attempts:
-                time.sleep(backoff * 2**attempt)
-        else:
-            raise WriteError(
-                f"{TABLE}: upload of {name!r} to release {release_id} of {owner}/{repo} failed "
-                f"{attempts} times ({failure}); nothing half-uploaded was left behind"
-            )
-        if isinstance(asset.get("id"), int):
-            api.memo.remember_asset(asset["id"], release_id)
-        if asset.get("name") != name:
-            _report_rename(name, str(asset.get("name")))
-        return asset
 
-    def _clean_up_failed(
-        self,
-        api: Api,
-        owner: str,
-        repo: str,
-        release_id: int,
-        name: str,
-        source: _Source,
-        started: float,
-    ) -> dict | None:
-        """After a failed upload: keep our upload if it did arrive, delete a half-made one.
-
-        An asset of that name that is complete but not ours was there before: it is never
-        touched, and the upload stops with the usual conflict error.
-        """
-        leftover = self._find(api, owner, repo, release_id, name)
-        if leftover is None:
-            return None
-        if leftover.get("state") != "uploaded":
-            # A retried DELETE may find the asset gone already: delete() takes 404 as done.
-            self.delete(api, {"owner": owner, "repo": repo, "id": leftover["id"]})
-            return None
-        if _is_our_upload(leftover, source, started):
-            return leftover
-        taken = f"{leftover.get('name')!r} (id {leftover.get('id')}), left as it is"
-        raise _name_taken(owner, repo, release_id, taken)
-
-    def _replace(
-        self,
-        api: Api,
-        owner: str,
-        repo: str,
-        release_id: int,
-        upload_url: str,
-        source: _Source,
-        label: str | None,
-        content_type: str,
-        existing: Mapping[str, Any],
-    ) -> tuple[int, str]:
-        """Upload aside, move the old asset aside, rename the new one into place, delete old.
-
-        The name is missing only between the two renames; any failure before the old
-        asset is deleted puts it back, so it is never lost.
-        """
-        name = str(existing["name"])
-        tag = secrets.token_hex(4)
-        new = self._upload(
-            api,
-            owner,
-            repo,
-            release_id,
-            upload_url,
-            source,
-            f"sqlgh-new-{tag}-{name}",
-            label,
-            content_type,
+def _judge_update(
+    api: Api, owner: str, repo: str, asset_id: int, body: Mapping[str, Any], failure: Exception
+) -> dict:
+    """An UPDATE whose answer was lost or a 5xx: the asset as re-read, if the change is
+    in it; otherwise an error saying what GitHub shows."""
+    shown = ", ".join(f"{k} = {v!r}" for k, v in body.items())
+    asset = requests_.read_asset(
+        api, owner, repo, asset_id, f"UPDATE of asset {asset_id} ({shown})", failure
+    )
+    if asset is None:
+        raise WriteError(
+            f"{TABLE}: the UPDATE of asset {asset_id} ({shown}) failed ({failure}) and the "
+            f"asset is gone now (deleted by someone else)",
+            changed=None,
         )
-        aside = f"sqlgh-old-{tag}-{name}"
-        old_id, new_id = int(existing["id"]), int(new["id"])
-        # A rename whose answer is lost may still have been applied: each failure is
-        # judged by the asset's name as GitHub now has it.
-        try:
-            self._patch(api, owner, repo, old_id, {"name": aside})
-        except _FAILURES as exc:
-            if self._name_now(api, owner, repo, old_id, name, exc) != aside:
-                self._delete_quietly(api, owner, repo, new_id)
-                raise _unchanged(name, exc) from exc
-        try:
-            self._patch(api, owner, repo, new_id, {"name": name})
-        except _FAILURES as exc:
-            if self._name_now(api, owner, repo, new_id, name, exc) != name:
-                self._put_back(api, owner, repo, old_id, new_id, name, exc)
-                self._delete_quietly(api, owner, repo, new_id)
-                raise _unchanged(name, exc) from exc
-        try:
-            self.delete(api, {"owner": owner, "repo": repo, "id": old_id})
-        except _FAILURES as exc:
-            raise WriteError(
-                f"{TABLE}: replaced {name!r} (new id {new_id}), but the old asset "
-                f"{old_id} could not be deleted and remains as {aside!r}: {exc}",
-                changed=True,
-            ) from exc
-        return new_id, f"replaced {name!r} (id {old_id} -> {new_id})"
-
-    def _name_now(
-        self, api: Api, owner: str, repo: str, asset_id: int, name: str, failure: Exception
-    ) -> str | None:
-        """The asset's current name (None: gone), to judge a rename that failed."""
-        url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
-        try:
-            asset = api.client.get_json_or_none(url)
-        except _FAILURES as exc:
-            raise WriteError(
-                f"{TABLE}: replacing {name!r} stopped with a rename whose outcome is unknown "
-                f"({failure}), and asset {asset_id} could not be read to tell ({exc}); look "
-                f"at the release's assets: names starting with 'sqlgh-' are this replace's",
-                changed=True,
-            ) from exc
-        return None if asset is None else str(asset.get("name"))
-
-    def _put_back(
-        self,
-        api: Api,
-        owner: str,
-        repo: str,
-        old_id: int,
-        new_id: int,
-        name: str,
-        failure: Exception,
-    ) -> None:
-        """Give the old asset its name again; if that fails, keep both and say where."""
-        try:
-            self._patch(api, owner, repo, old_id, {"name": name})
-        except _FAILURES as exc:
-            old_name = self._name_now(api, owner, repo, old_id, name, exc)
-            if old_name == name:  # the rename back went through after all
-                return
-            new_name = self._name_now(api, owner, repo, new_id, name, exc)
-            raise WriteError(
-                f"{TABLE}: could not replace {name!r}: renaming the new upload into place "
-                f"failed ({failure}), and so did renaming the old asset back ({exc}); both "
-                f"are kept: the old one as {old_name!r} (id {old_id}), the new one as "
-                f"{new_name!r} (id {new_id}). Rename asset {old_id} back to {name!r} with "
-                "UPDATE, or the new one into place",
-                changed=True,
-            ) from failure
-
-    def _patch(self, api: Api, owner: str, repo: str, asset_id: int, body: dict) -> dict:
-        url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
-        try:
-            return api.client.decode(api.client.request("PATCH", url, json=body))
-        except GitHubError as exc:
-            if exc.status == 404:
-                raise RemoteError(f"{TABLE}: no asset {asset_id} in {owner}/{repo}") from exc
-            if exc.status == 422 and "already_exists" in exc.error_codes:
-                raise WriteError(
-                    f"{TABLE}: cannot rename asset {asset_id} to {body.get('name')!r}: that "
-                    "name is taken in its release"
-                ) from exc
-            raise
-
-    def _delete_quietly(self, api: Api, owner: str, repo: str, asset_id: int) -> None:
-        try:
-            self.delete(api, {"owner": owner, "repo": repo, "id": asset_id})
-        except _FAILURES:
-            print(f"sqlgh: could not delete temporary asset {asset_id}", file=sys.stderr)
-
-
-class _Source:
-    """The bytes of an upload: a blob from SQL or a file streamed from disk."""
-
-    def __init__(self, name: str, size: int, data: bytes | None, path: str | None) -> None:
-        self.name, self.size, self.data, self.path = name, size, data, path
-
-    @classmethod
-    def from_values(cls, values: Mapping[str, Any]) -> _Source:
-        data, path = values.get("data"), values.get("path")
-        if (data is None) == (path is None):
-            raise InputError(
-                f"{TABLE}: INSERT needs exactly one of data (the bytes) or path (a local file)"
-            )
-        if data is not None:
-            if isinstance(data, str):
-                data = data.encode()
-            if not isinstance(data, bytes):
-                raise InputError(f"{TABLE}.data: give a blob (x'...', readfile(...)) or text")
-            name = values.get("name")
-            if name is None:
-                raise InputError(f"{TABLE}.name: INSERT with data needs a name")
-            return cls(_required_text("name", name), len(data), data, None)
-        if not isinstance(path, str) or not os.path.isfile(path):
-            raise InputError(f"{TABLE}.path: {path!r} is not a readable file")
-        name = values.get("name") or os.path.basename(path)
-        return cls(_required_text("name", name), os.path.getsize(path), None, path)
-
-    def open(self) -> Any:
-        if self.path is not None:
-            return open(self.path, "rb")
-        return io.BytesIO(self.data or b"")
-
-    def digest(self) -> str:
-        """``sha256:<hex>`` of the bytes, as GitHub reports an asset's digest."""
-        sha = hashlib.sha256()
-        with self.open() as body:
-            while chunk := body.read(1 << 20):
-                sha.update(chunk)
-        return f"sha256:{sha.hexdigest()}"
-
-
-def _unchanged(name: str, failure: Exception) -> WriteError:
-    return WriteError(f"{TABLE}: could not replace {name!r}, it is unchanged: {failure}")
-
-
-def _name_taken(owner: str, repo: str, release_id: int, asset: str) -> WriteError:
-    """The conflict error of an upload onto a name the release already has."""
-    return WriteError(
-        f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset named {asset}; "
-        "use INSERT OR REPLACE to replace it or INSERT OR IGNORE to keep it"
+    matches = [_holds(api, asset, column, value) for column, value in body.items()]
+    if all(matches):
+        return asset
+    now = ", ".join(f"{k} = {asset.get(k)!r}" for k in body)
+    raise WriteError(
+        f"{TABLE}: could not update asset {asset_id} ({shown}): {failure}; GitHub now shows "
+        f"{now}" + ("" if any(matches) else ", so nothing was changed"),
+        changed=False if not any(matches) else None,
     )
 
 
-def _is_our_upload(asset: Mapping[str, Any], source: _Source, started: float) -> bool:
-    """Whether a complete asset found after a failed upload holds our bytes.
+def _holds(api: Api, asset: Mapping[str, Any], column: str, value: Any) -> bool:
+    if column == "label":
+        return (asset.get("label") or "") == value
+    if column == "name":
+        return asset.get("name") in names_for(api, value)
+    return asset.get(column) == value
 
-    By digest when GitHub gives one; otherwise by size and by its creation time not
-    being before the upload began (a minute's leeway for clock skew).
-    """
-    if asset.get("size") != source.size:
-        return False
-    digest = asset.get("digest")
-    if isinstance(digest, str) and digest.startswith("sha256:"):
-        return digest.lower() == source.digest()
-    created = asset.get("created_at")
+
+def _payload(values: Mapping[str, Any]) -> Payload:
+    """The bytes to upload, from ``data`` or ``path``, and the asset's name."""
+    data, path = values.get("data"), values.get("path")
+    if (data is None) == (path is None):
+        raise InputError(
+            f"{TABLE}: INSERT needs exactly one of data (the bytes) or path (a local file)"
+        )
+    if data is not None:
+        if isinstance(data, str):
+            data = data.encode()
+        if not isinstance(data, bytes):
+            raise InputError(f"{TABLE}.data: give a blob (x'...', readfile(...)) or text")
+        name = values.get("name")
+        if name is None:
+            raise InputError(f"{TABLE}.name: INSERT with data needs a name")
+        return Payload(_required_text("name", name), len(data), data, None)
+    if not isinstance(path, str):
+        raise InputError(f"{TABLE}.path: {path!r} is not text; give a file's path")
     try:
-        when = datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return False
-    return when >= started - 60
+        with open_regular(path, f"{TABLE}.path") as handle:
+            size = os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise InputError(
+            f"{TABLE}.path: {path!r} cannot be read ({exc.strerror or exc}); make it "
+            "readable for this user, or give another file"
+        ) from exc
+    name = values.get("name") or os.path.basename(path)
+    return Payload(_required_text("name", name), size, None, path)
 
 
 def _required_text(column: str, value: Any) -> str:
@@ -443,7 +220,3 @@ def _required_text(column: str, value: Any) -> str:
 
 def _optional_text(column: str, value: Any) -> str | None:
     return None if value is None else _required_text(column, value)
-
-
-def _report_rename(asked: str, stored: str) -> None:
-    print(f"sqlgh: GitHub stored {asked!r} as {stored!r}", file=sys.stderr)

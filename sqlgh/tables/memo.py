@@ -106,6 +106,10 @@ class Memo:
         self._lock = threading.Lock()
         self._upload_urls: dict[Key, str] = {}
         self._release_of_asset: dict[int, int] = {}
+        # The token's login ("" once GitHub would not tell), and upload names GitHub was
+        # seen to store otherwise: written by the write path, one write at a time.
+        self.token_login: str | None = None
+        self.stored_names: dict[str, str] = {}
 
     def remember_release(
         self, owner: str, repo: str, release: Mapping[str, Any], facts: StatementFacts | None

@@ -32,7 +32,7 @@ def _iso(epoch: Any) -> str | None:
 
 def fetch(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """One GET of /rate_limit; a row per resource, in GitHub's order."""
-    overview = api.client.get_json(api.client.url(RATE_LIMIT))
+    overview = api.client.get_json(api.client.url(RATE_LIMIT), counted=False)
     yield (
         {},
         [

@@ -11,9 +11,10 @@ from urllib.parse import unquote, urlsplit
 from sqlgh.github.client import MAX_PER_PAGE
 from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
-from sqlgh.tables.asset_content import read_content
+from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
 from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, StatementFacts
+from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 
@@ -26,7 +27,7 @@ ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 NAME = "release_assets"
 
 
-def _download(api: Api, ctx: Mapping[str, Any], asset: Mapping[str, Any]) -> bytes:
+def _download(api: Api, ctx: Mapping[str, Any], asset: Mapping[str, Any]) -> bytearray:
     return read_content(api, ctx["owner"], ctx["repo"], asset)
 
 
@@ -61,8 +62,10 @@ COLUMNS = (
         sql_type="BLOB",
         hidden=True,
         load=_download,
-        doc="The asset's bytes: downloaded only when a query uses the column; on INSERT, "
-        "the bytes to upload.",
+        keep_up_to=KEPT_FOR_THE_ROW,
+        doc="The asset's bytes: downloaded only when a query uses the column, up to "
+        "max_content_size (256 MiB; use download() for larger assets); on INSERT, the bytes "
+        "to upload.",
     ),
     Column(
         "path",
@@ -266,7 +269,17 @@ TABLE = Table(
             cost=10,
             rows=1000,
         ),
+        AccessPath(
+            "by_owner",
+            ("owner",),
+            per_repository(fetch_by_repo, "release assets"),
+            "the owner's repositories as for repositories (1 per 100), then each repository "
+            "as for by_repo (1 for a repository without releases), up to max_concurrency "
+            "repositories at once",
+            cost=1000,
+            rows=100_000,
+        ),
     ),
-    needs="owner and repo (and release_id or id to be cheap)",
+    needs="owner (with repo, and release_id or id, to be cheap)",
     writer=AssetWriter(),
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlgh.tables import keys
 from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
@@ -118,8 +119,18 @@ TABLE = Table(
         AccessPath(
             "by_repo", ("owner", "repo"), fetch_by_repo, "1 per 100 releases", cost=3, rows=100
         ),
+        AccessPath(
+            "by_owner",
+            ("owner",),
+            per_repository(fetch_by_repo, "releases"),
+            "the owner's repositories as for repositories (1 per 100), then 1 per 100 releases "
+            "of each repository (1 for a repository without releases), up to max_concurrency "
+            "repositories at once",
+            cost=300,
+            rows=10_000,
+        ),
     ),
-    needs="owner and repo",
+    needs="owner (with repo to be cheap)",
 )
 
 LATEST_TABLE = Table(

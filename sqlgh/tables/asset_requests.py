@@ -1,0 +1,177 @@
+"""The requests a write sends about one asset, each judged by what GitHub now holds.
+
+A PATCH or DELETE whose answer never came (the connection broke) or came as a 5xx may
+have been carried out all the same; its retry then meets the new state (a DELETE retried
+after its answer was lost finds the asset gone). Such an outcome is never guessed: the
+asset is read again once, and when even that fails, the error says that the outcome is
+unknown and which query tells.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from sqlgh.errors import RemoteError, SqlghError, WriteError
+from sqlgh.github.client import MAX_PER_PAGE
+from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.tables.spec import Api
+
+TABLE = "release_assets"
+ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
+ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
+USER = "/user"
+# What a step of a write can fail with (SqlghError: a 404 or 422 already explained).
+FAILURES = (GitHubError, TransportError, SqlghError)
+
+
+class Unreadable(WriteError):
+    """GitHub could not be read to tell what a write did: its outcome is unknown."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, changed=None)
+
+
+def asset_url(api: Api, owner: str, repo: str, asset_id: int) -> str:
+    """The API URL of one asset."""
+    return api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
+
+
+def sql_text(value: object) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def check_query(owner: str, repo: str, **where: object) -> str:
+    """The SELECT a user runs to see assets for themselves."""
+    terms = [f"owner = {sql_text(owner)}", f"repo = {sql_text(repo)}"]
+    terms += [f"{c} = {v if isinstance(v, int) else sql_text(v)}" for c, v in where.items()]
+    return f"SELECT id, name, label, state, size FROM {TABLE} WHERE {' AND '.join(terms)}"
+
+
+def delete_query(owner: str, repo: str, asset_id: int) -> str:
+    """The DELETE a user runs to remove one asset."""
+    where = f"owner = {sql_text(owner)} AND repo = {sql_text(repo)} AND id = {asset_id}"
+    return f"DELETE FROM {TABLE} WHERE {where}"
+
+
+def answers_since(api: Api, method: str, url: str, since: float) -> list[int | None]:
+    """The statuses GitHub gave the attempts of one request sent since ``since`` (None:
+    no answer arrived), from the client's request log."""
+    shown = api.client.display_path(url)
+    return [
+        record.status
+        for record in list(api.client.log)
+        if record.started >= since and record.method == method and record.path == shown
+    ]
+
+
+def maybe_applied(answers: list[int | None]) -> bool:
+    """Whether some attempt may have been carried out unseen: its answer was lost or was
+    a server error (a refusal, 4xx, is an answer that nothing was done)."""
+    return any(status is None or status >= 500 for status in answers)
+
+
+def read_asset(api: Api, owner: str, repo: str, asset_id: int, doing: str, failure: Exception):
+    """The asset as GitHub has it now (None: gone), read to judge ``doing``, whose outcome
+    ``failure`` left unclear; Unreadable when GitHub cannot be read either."""
+    try:
+        return api.client.get_json_or_none(asset_url(api, owner, repo, asset_id))
+    except FAILURES as exc:
+        raise Unreadable(
+            f"{TABLE}: the outcome of {doing} is unknown: {failure}; and asset {asset_id} "
+            f"could not be read afterwards to tell ({exc}). Check with: "
+            f"{check_query(owner, repo, id=asset_id)}"
+        ) from exc
+
+
+def patch(api: Api, owner: str, repo: str, asset_id: int, body: Mapping[str, Any]) -> dict:
+    """PATCH one asset (retried as idempotent); 404 and a taken name become clear errors."""
+    url = asset_url(api, owner, repo, asset_id)
+    try:
+        return api.client.decode(api.client.request("PATCH", url, json=dict(body)))
+    except GitHubError as exc:
+        if exc.status == 404:
+            raise RemoteError(f"{TABLE}: no asset {asset_id} in {owner}/{repo}") from exc
+        if exc.status == 422 and "already_exists" in exc.error_codes:
+            raise WriteError(
+                f"{TABLE}: cannot rename asset {asset_id} to {body.get('name')!r}: that "
+                "name is taken in its release"
+            ) from exc
+        raise
+
+
+def delete(api: Api, owner: str, repo: str, asset_id: int, *, must_exist: bool = False) -> None:
+    """DELETE one asset; one found gone counts as deleted, unless ``must_exist`` and
+    GitHub said so before any attempt could have deleted it.
+
+    Raises the failure when the asset is still there, Unreadable when that cannot be told.
+    """
+    url = asset_url(api, owner, repo, asset_id)
+    since = time.time()
+    try:
+        response = api.client.request("DELETE", url)
+        if response.status_code == 204:
+            return
+        # GitHub answers 204 ("Delete a release asset"); anything else came from elsewhere
+        # (a proxy's page, say) and says nothing of what GitHub did.
+        not_github = ValueError(f"answered {response.status_code}, not 204")
+        failure: Exception = TransportError("DELETE", api.client.display_path(url), not_github)
+    except GitHubError as exc:
+        failure = exc
+        lost = maybe_applied(answers_since(api, "DELETE", url, since))
+        if exc.status == 404:
+            if must_exist and not lost:
+                raise RemoteError(
+                    f"{TABLE}: no asset {asset_id} in {owner}/{repo} ({exc.describe()})"
+                ) from exc
+            return  # gone: by an attempt whose answer was lost, or by someone else
+        if not lost:
+            raise
+    except TransportError as exc:
+        failure = exc
+    if read_asset(api, owner, repo, asset_id, f"DELETE of asset {asset_id}", failure) is None:
+        return
+    raise failure
+
+
+def listing_with_clock(
+    api: Api, owner: str, repo: str, release_id: int
+) -> tuple[list[dict], float]:
+    """Every asset of a release, read afresh (never from the cache), and GitHub's clock:
+    ``clock + time.monotonic()`` is GitHub's time now, by the ``Date`` header of the
+    first page (the local clock when there is none)."""
+    url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
+    response = api.client.request("GET", url, params={"per_page": MAX_PER_PAGE}, stream=True)
+    received = time.monotonic()
+    first = api.client.decode(response)
+    if not isinstance(first, list):
+        raise TransportError("GET", api.client.display_path(url), ValueError("not a list"))
+    assets = [a for page in api.client.pages(url, first=(first, response.links)) for a in page]
+    return assets, _github_time(response.headers.get("Date")) - received
+
+
+def _github_time(date: str | None) -> float:
+    try:
+        return parsedate_to_datetime(date or "").timestamp()
+    except (TypeError, ValueError):
+        return time.time()
+
+
+def token_login(api: Api) -> str | None:
+    """The login of the token's account (GET /user once per connection); None when GitHub
+    does not say (a GitHub App's token is refused there: actions/create-github-app-token#258)."""
+    known = api.memo.token_login
+    if known is not None:
+        return known or None
+    try:
+        user = api.client.get_json(api.client.url(USER))
+    except GitHubError as exc:
+        if exc.status not in (401, 403, 404):
+            raise
+        user = None
+    login = user.get("login") if isinstance(user, dict) else None
+    api.memo.token_login = login if isinstance(login, str) else ""
+    return api.memo.token_login or None
