@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -404,14 +404,7 @@ class Client:
                     )
                 if query is None:
                     read.add(next_url)
-                next_url = links.get("next", {}).get("url")
-                if next_url in read:
-                    raise UnsafeAnswerError(
-                        "GET",
-                        self.display_path(url),
-                        f'page {count.done + 1} links as rel="next" to a page already read '
-                        f"({self.display_path(next_url)}); the list was not finished",
-                    )
+                next_url = self._next_link(url, links, read, count.done + 1)
                 query = None  # the next link carries its own query
                 count.done += 1
                 if bar is None and next_url:  # a multi-page scan
@@ -423,11 +416,27 @@ class Client:
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
-                        yield from self._parallel_pages(rest, bar, count)
-                        return
+                        links = yield from self._parallel_pages(rest, bar, count)
+                        read.update(rest)
+                        next_url = self._next_link(url, links, read, count.done)
         finally:
             if bar is not None:
                 bar.close()
+
+    def _next_link(
+        self, url: str, links: dict[str, Any], read: set[str], number: int
+    ) -> str | None:
+        """Page ``number``'s ``rel="next"``; UnsafeAnswerError when it leads back to a page
+        already read."""
+        next_url = links.get("next", {}).get("url")
+        if next_url in read:
+            raise UnsafeAnswerError(
+                "GET",
+                self.display_path(url),
+                f'page {number} links as rel="next" to a page already read '
+                f"({self.display_path(next_url)}); the list was not finished",
+            )
+        return next_url
 
     def parallel_map(self, fn: Any, items: Any) -> Iterator[Any]:
         """``fn`` over ``items`` on the read threads, in order, ``max_concurrency`` ahead;
@@ -455,15 +464,31 @@ class Client:
 
     def _parallel_pages(
         self, urls: list[str], bar: Progress | None, count: _PageCount
-    ) -> Iterator[list[Any]]:
-        def one(url: str) -> list[Any]:
-            return self.resilience.run("GET", lambda: self._get_page(url, None))[0]
+    ) -> Generator[list[Any], None, dict[str, Any]]:
+        """The pages at ``urls`` (derived from a ``rel="last"``), fetched ahead in parallel;
+        returns the last one's links, where the list may go on. An empty page ends the list:
+        the list shrank since the stored ``rel="last"`` (see pages.py), and the pages not yet
+        asked for are not asked for."""
 
-        for page in self.parallel_map(one, urls):
-            count.done += 1
-            if bar is not None:
-                bar.update(1)
-            yield page
+        def one(url: str) -> tuple[list[Any], dict[str, Any]]:
+            return self.resilience.run("GET", lambda: self._get_page(url, None))
+
+        fetched = self.parallel_map(one, urls)
+        links: dict[str, Any] = {}
+        try:
+            for page, page_links in fetched:
+                if not page:
+                    return {}
+                links = page_links
+                count.done += 1
+                if bar is not None:
+                    bar.update(1)
+                yield page
+        finally:
+            close = getattr(fetched, "close", None)
+            if close is not None:
+                close()  # cancels the fetches not started
+        return links
 
     def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""
@@ -504,7 +529,25 @@ class Client:
             cache.forget(response)
             shown = self.display_path(url, query)
             raise TransportError("GET", shown, ValueError("expected a JSON list of objects"))
-        return page, response.links
+        links = response.links
+        if "next" not in links and cache.wire_status(response) == 304:
+            links = self._confirm_last(response.url, page, links)
+        return page, links
+
+    def _confirm_last(
+        self, url: str, page: list[Any], links: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The links of a revalidated page stored as a list's last: when the page is full,
+        the list may have grown past it since, which its stored links cannot say (see
+        pages.py). The next page is asked for (stored, an empty one is a free 304 on later
+        runs) and linked as ``rel="next"`` when it holds items."""
+        after = pages.after_full_page(url, len(page))
+        if after is None:
+            return links
+        more = _decode(self._send("GET", after), self.display_path(after))
+        if not more:
+            return links
+        return {**links, "next": {"url": after, "rel": "next"}}
 
     def display_path(self, url: str, params: Mapping[str, Any] | None = None) -> str:
         """The request as logs and errors show it: the API path, or another host's bare URL.

@@ -1,10 +1,22 @@
-"""The URLs of the pages still to come, from a list's ``rel="next"`` and ``rel="last"``."""
+"""The URLs of the pages still to come, from a list's ``rel="next"`` and ``rel="last"``,
+and the page after a stored one whose ``Link`` may be out of date.
+
+GitHub's ETag covers a page's body, not its ``Link`` header, and a 304 carries no ``Link``:
+a list of exactly one full page that grew a second page still answered 304 for page 1,
+without pagination headers (app-sre/github-mirror#57), and GitHub staff answered that a
+page's ETag applies to the items of that page only (github.community, "How to correctly use
+ETag with the paginated responses in REST API"). So after a 304 the stored links describe
+the list as it was: a list that grew past a full last page is not linked from it, and one
+that shrank is still linked to pages past its end, which GitHub answers with 200 and ``[]``
+(liorocks/Pagination#13).
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_PAGES = 10_000
+DEFAULT_PER_PAGE = 30  # GitHub's, for a request that names none
 
 
 def remaining(next_url: str, last_url: str | None) -> list[str] | None:
@@ -24,6 +36,16 @@ def remaining(next_url: str, last_url: str | None) -> list[str] | None:
     return [next_url, *(_with_page(next_url, n) for n in range(start + 1, stop + 1))]
 
 
+def after_full_page(url: str, items: int) -> str | None:
+    """The URL of the page after ``url`` when ``items`` fill it (its ``per_page``), else
+    None (a page with room left is the list's last)."""
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    per_page, number = query.get("per_page", str(DEFAULT_PER_PAGE)), query.get("page", "1")
+    if not (per_page.isdigit() and number.isdigit()) or items < int(per_page):
+        return None
+    return _with_page(url, int(number) + 1)
+
+
 def _split(url: str) -> tuple[tuple[str, ...], int] | None:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
@@ -35,9 +57,10 @@ def _split(url: str) -> tuple[tuple[str, ...], int] | None:
 
 
 def _with_page(url: str, number: int) -> str:
+    """``url`` asking for page ``number`` (``page`` set in place, else added last)."""
     parts = urlsplit(url)
-    query = [
-        (k, str(number) if k == "page" else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k == "page" for k, _ in query):
+        query.append(("page", ""))
+    query = [(k, str(number) if k == "page" else v) for k, v in query]
     return urlunsplit(parts._replace(query=urlencode(query)))
