@@ -35,8 +35,9 @@ def connect(
     ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``low_speed_limit``,
     ``low_speed_time``, ``statement_timeout``, ``max_rate_limit_wait``,
     ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
-    ``max_concurrency``, ``cache``, ``cache_path``, ``cache_lock_timeout`` (reads in flight,
-    the conditional-request cache); ``upload_attempts`` (default 3) for failed uploads;
+    ``max_concurrency``, ``cache``, ``cache_path``, ``cache_lock_timeout``, ``cache_max_age``
+    (days), ``cache_max_size`` (MB) (reads in flight, the conditional-request cache);
+    ``upload_attempts`` (default 3) for failed uploads;
     ``max_content_size`` (bytes, default 256 MiB), the largest asset the ``data`` column
     downloads into memory (larger ones: ``download()``); ``progress``, a progress-bar factory
     (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).

@@ -4,6 +4,8 @@ stored is read whole, without failed requests and with few past its end."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -35,7 +37,8 @@ def _keep_first(emu: Emulator, release: int, count: int) -> None:
 
 
 def _names(emu: Emulator, path: Path, release: int, concurrency: int) -> list[str]:
-    """The release's asset names, read with the cache at ``path`` on a new connection."""
+    """The release's asset names, read with the cache at ``path`` on a new connection
+    (returning once a request the read left running has ended)."""
     db = connect_to(emu, cache_path=path, max_concurrency=concurrency)
     try:
         return [
@@ -48,6 +51,17 @@ def _names(emu: Emulator, path: Path, release: int, concurrency: int) -> list[st
         ]
     finally:
         db.close()
+        _reads_ended()
+
+
+def _reads_ended() -> None:
+    """Wait (10 s at most) until no read thread runs: a page fetched ahead of the one that
+    ended the list is left to finish after the statement."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        thread.name.startswith("sqlgh-read") for thread in threading.enumerate()
+    ):
+        time.sleep(0.005)
 
 
 def _asset_pages(emu: Emulator) -> list[tuple[int, int]]:
@@ -100,23 +114,22 @@ def test_pages_past_the_end_of_a_shrunk_list_stay_within_the_window(
 ) -> None:
     """A list of 10 pages cut to 2: page 1 answers 304 with its stored rel="last" of 10.
     The first empty page ends the list: pages past the end cost at most max_concurrency
-    requests, none of them failed, and none the run after (stored empty: 304s). On main
-    all 8 pages past the end were asked for."""
+    requests, none of them failed, and page 3 is a free 304 the run after (stored empty).
+    On main all 8 pages past the end were asked for."""
     release = _release_with_assets(emulator, 1000)
     path = tmp_path / "c.sqlite"
     assert len(_names(emulator, path, release, 2)) == 1000
     _keep_first(emulator, release, 200)
-    asked: set[int] = set()  # pages past the end asked for, so stored
-    for run in range(2):
+    for status in (200, 304):
         emulator.clear_log()
         assert len(_names(emulator, path, release, 2)) == 200
         sent = _asset_pages(emulator)
         assert sent[:2] == [(1, 304), (2, 304)]
         past_the_end = sent[2:]
         assert 1 <= len(past_the_end) <= 2, sent
-        assert (3, 200 if run == 0 else 304) in past_the_end
-        assert all(status == (304 if page in asked else 200) for page, status in past_the_end)
-        asked.update(page for page, _ in past_the_end)
+        # page 3 ended the list and was stored; a page fetched ahead of it may have been
+        # answered after the connection closed, too late to be stored
+        assert (3, status) in past_the_end, sent
 
 
 def test_a_stored_next_link_past_the_end_costs_one_request_once(

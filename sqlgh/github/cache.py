@@ -25,6 +25,11 @@ What keeps the cache cheap (see docs/performance.md):
 - the key is a hash of the method, the URL as sent and the ``Accept`` header (requests-cache's
   default key re-parses and normalizes the URL, which sqlgh builds the same way every time).
 
+The file stays small (see cache_prune.py): every lookup that finds an entry and every
+store is a use, noted in memory and written in batches; entries unused for ``cache_max_age``
+days are pruned and the file is capped at ``cache_max_size`` MB, least recently used first,
+on the writer thread when a connection opens and when it closes.
+
 A cache that cannot be used never fails a query (see cache_guard.py): a file that cannot be
 opened means running uncached, a damaged one is moved aside and started anew, and a failure
 mid-session (a lookup or a store) turns the cache off for the rest of the connection. The
@@ -58,7 +63,8 @@ from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.models import CachedResponse
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
-from sqlgh.github import cache_guard
+from sqlgh.github import cache_guard, cache_prune
+from sqlgh.github.cache_prune import Retention, UsageLog
 from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
@@ -192,12 +198,19 @@ class ResponseCache(requests_cache.SQLiteCache):
         *,
         lock_timeout: float = LOCK_TIMEOUT,
         opened: os.stat_result | None = None,
+        retention: Retention | None = None,
     ) -> None:
         BaseCache.__init__(self, cache_name=str(db_path))
         self.path = Path(db_path)
         self.lock_timeout = lock_timeout
         self.opened = opened or os.stat(db_path)  # the file, for moving it aside if damaged
+        self.retention = retention or Retention()
         self.failure: Exception | None = None
+        self._guard = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[None]] = {}
+        self._closed = False
+        self._usage = UsageLog()
         settings = {"wal": True, "fast_save": True, "timeout": lock_timeout}
         self.responses = CacheTable(
             db_path, table_name="responses", serializer=SERIALIZER, **settings
@@ -213,10 +226,14 @@ class ResponseCache(requests_cache.SQLiteCache):
         except BaseException:
             self.responses.close()
             raise
-        self._guard = threading.Lock()
-        self._writer: ThreadPoolExecutor | None = None
-        self._pending: dict[str, Future[None]] = {}
-        self._closed = False
+        try:
+            cache_prune.create_tables(self.responses)
+            if cache_prune.due(self.responses, self.retention):
+                self._submit(self._upkeep, False)  # no VACUUM: queries may be reading
+        except BaseException:
+            self.responses.close()
+            self.redirects.close()
+            raise
 
     def save_response(
         self,
@@ -232,21 +249,25 @@ class ResponseCache(requests_cache.SQLiteCache):
         key = cache_key or self.create_key(response.request)
         snapshot = CachedResponse.from_response(response, expires=expires)
         with self._guard:
-            if self._closed:  # a read thread finishing after close(): not worth reopening
+            # a read thread finishing after close(): not worth reopening
+            stored = self._submit_locked(self._store, snapshot, key, expires)
+            if stored is None:
                 return
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlgh-cache")
-            stored = self._writer.submit(self._store, snapshot, key, expires)
             self._pending[key] = stored
         stored.add_done_callback(partial(self._stored, key))
+        self._used(key)
 
     def get_response(self, key: str, default: Any = None) -> CachedResponse | None:
         """The stored response of ``key``, once a store of it still on its way has landed;
-        ``default`` (a miss: the request goes to GitHub) when the file fails."""
+        ``default`` (a miss: the request goes to GitHub) when the file fails. A response
+        found is a use of it (see cache_prune.py)."""
         pending = self._pending.get(key)
         if pending is not None:
             wait([pending])
-        return self._guarded(partial(BaseCache.get_response, self, key, default), default)
+        found = self._guarded(partial(BaseCache.get_response, self, key, default), default)
+        if isinstance(found, CachedResponse):
+            self._used(key)
+        return found
 
     def flush(self) -> None:
         """Wait until every queued response is stored."""
@@ -274,9 +295,11 @@ class ResponseCache(requests_cache.SQLiteCache):
         move the file aside if it turned out damaged."""
         with self._guard:
             writer, self._writer = self._writer, None
-            self._closed = True
+            closing, self._closed = not self._closed, True
         if writer is not None:
             writer.shutdown(wait=True)
+        if closing:  # each session of the pool closes its backend: the first one counts
+            self._upkeep(True, only_when_due=True)
         super().close()
         failure = self.failure
         if failure is not None and cache_guard.is_damage(failure):
@@ -304,6 +327,44 @@ class ResponseCache(requests_cache.SQLiteCache):
                 return
             self.failure = exc
         cache_guard.warn_failed(self.path, exc, self.lock_timeout)
+
+    def _submit(self, task: Callable[..., None], *args: Any) -> None:
+        """Run ``task`` on the writer thread, after what is queued (not once closed)."""
+        with self._guard:
+            self._submit_locked(task, *args)
+
+    def _submit_locked(self, task: Callable[..., None], *args: Any) -> Future[None] | None:
+        if self._closed:
+            return None
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlgh-cache")
+        return self._writer.submit(task, *args)
+
+    def _used(self, key: str) -> None:
+        """Note a use of ``key``; a full batch of uses is written on the writer thread."""
+        if self._usage.add(key):
+            self._submit(self._write_usage)
+
+    def _write_usage(self) -> None:
+        keys = self._usage.take()
+        self._guarded(
+            partial(cache_prune.record, self.responses, keys, self.retention.clock()), None
+        )
+
+    def _upkeep(self, vacuum: bool, only_when_due: bool = False) -> None:
+        """Write the uses noted, then prune (see cache_prune.py); ``vacuum``: the file may
+        be rewritten (no query reads). Never fails: a failing file turns the cache off."""
+        self._write_usage()
+
+        def prune() -> None:
+            if not only_when_due or cache_prune.due(self.responses, self.retention):
+                aliases = self.redirects.table_name
+                cache_prune.prune(self.responses, aliases, self.retention, vacuum=vacuum)
+
+        try:
+            self._guarded(prune, None)
+        except Exception:  # as for a store: upkeep must not fail a query or a close
+            log.warning("sqlgh: could not prune the cache", exc_info=True)
 
     def _store(self, response: CachedResponse, key: str, expires: datetime | None) -> None:
         try:
@@ -337,12 +398,15 @@ def cache_file(token: str | None, directory: str | os.PathLike[str] | None = Non
 
 
 def open_backend(
-    path: str | os.PathLike[str], lock_timeout: float = LOCK_TIMEOUT
+    path: str | os.PathLike[str],
+    lock_timeout: float = LOCK_TIMEOUT,
+    retention: Retention | None = None,
 ) -> ResponseCache | None:
     """The shared SQLite backend at ``path``, readable by its owner alone (see
     ``make_private``); None, after a line on stderr, when the file cannot be used (sqlgh
     then runs uncached). A damaged file of sqlgh's own is moved aside and started anew.
-    ``lock_timeout``: seconds to wait for another process's write lock."""
+    ``lock_timeout``: seconds to wait for another process's write lock; ``retention``:
+    how long unused entries are kept and the cap on the file (see cache_prune.py)."""
     target = Path(path).expanduser()
     if not target.suffix:  # requests-cache adds one: guard the file it will really open
         target = target.with_name(target.name + ".sqlite")
@@ -351,7 +415,9 @@ def open_backend(
         opened: os.stat_result | None = None
         try:
             opened = make_private(target)
-            return ResponseCache(target, lock_timeout=lock_timeout, opened=opened)
+            return ResponseCache(
+                target, lock_timeout=lock_timeout, opened=opened, retention=retention
+            )
         except (OSError, sqlite3.Error, cache_guard.CacheRefused) as exc:
             damaged = opened is not None and cache_guard.is_damage(exc)
             if damaged and moved is None and cache_guard.is_sqlgh_file(target):

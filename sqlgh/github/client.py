@@ -21,6 +21,7 @@ import uritemplate
 
 from sqlgh import __version__
 from sqlgh.github import adapter, cache, hosts, pages, parallel
+from sqlgh.github.cache_prune import Retention
 from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
@@ -86,6 +87,7 @@ class Client:
         uploads_url: str | None = None,
         limits: Limits | None = None,
         cache_lock_timeout: float = cache.LOCK_TIMEOUT,
+        cache_retention: Retention | None = None,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = hosts.origin(self.api_url)
@@ -108,9 +110,14 @@ class Client:
         self.limits = limits or Limits(deadline=self.resilience.deadline)
         # Reads run up to max_concurrency requests at once, each on a session of its own
         # (see pool.py); a given session means one at a time. cache_path: see cache.py
-        # (None when the file cannot be used: sqlgh then runs uncached).
+        # (None when the file cannot be used: sqlgh then runs uncached); cache_retention:
+        # how long unused entries are kept, and the cap on the file (cache_prune.py).
         self.max_concurrency = 1 if session else max(1, int(max_concurrency))
-        self.cache = cache.open_backend(cache_path, cache_lock_timeout) if cache_path else None
+        self.cache = (
+            cache.open_backend(cache_path, cache_lock_timeout, cache_retention)
+            if cache_path
+            else None
+        )
         self._pool = SessionPool(self.max_concurrency, self._new_session)
         self.session = self._pool.add(
             self._configure(session, own=False) if session else self._new_session()

@@ -27,6 +27,10 @@ option                     default  meaning
 ``cache_path``             per token  ``$SQLGH_CACHE_DIR`` or user cache dir, file per token hash
 ``cache_lock_timeout``     5        seconds to wait for another process's lock on the cache file,
                                     then run uncached (one line on stderr)
+``cache_max_age``          30       days an entry may go unused (neither read nor revalidated)
+                                    before it is pruned (0: kept until the size cap evicts it)
+``cache_max_size``         200      MB (10^6 bytes) the cache file may hold; the least recently
+                                    used entries go first (0: no cap). See cache_prune.py
 =========================  =======  ==========================================================
 
 ``(connect_timeout, read_timeout)`` is passed to requests as its ``timeout`` tuple: the
@@ -48,6 +52,7 @@ from typing import Any
 
 from sqlgh.github.auth import api_url_from_environment, find_token
 from sqlgh.github.cache import LOCK_TIMEOUT, cache_file
+from sqlgh.github.cache_prune import DAY, MAX_AGE, MAX_SIZE, Retention
 from sqlgh.github.client import Client
 from sqlgh.github.deadline import Deadline
 from sqlgh.github.ratelimit import RateLimiter
@@ -56,6 +61,7 @@ from sqlgh.github.retry import RetryPolicy
 from sqlgh.github.watchdog import Limits
 
 DEFAULT_CONCURRENCY = 8
+MB = 1_000_000
 UPLOADS_URL_ENV = "SQLGH_UPLOADS_URL"
 
 
@@ -116,6 +122,10 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         uploads_url=options.pop("uploads_url", None) or os.environ.get(UPLOADS_URL_ENV) or None,
         limits=limits,
         cache_lock_timeout=_number(options, "cache_lock_timeout", LOCK_TIMEOUT),
+        cache_retention=Retention(
+            max_age=_number(options, "cache_max_age", MAX_AGE / DAY) * DAY,
+            max_size=round(_number(options, "cache_max_size", MAX_SIZE / MB) * MB),
+        ),
     )
 
 
