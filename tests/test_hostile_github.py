@@ -21,6 +21,7 @@ import requests_cache
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
 import sqlgh
+import sqlgh.github.client
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import SqlghError
 from sqlgh.github import cache
@@ -361,3 +362,71 @@ def test_first_runs_started_together_share_the_new_cache_directory(tmp_path: Pat
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+# lists that lie about their pages ---------------------------------------------------------
+
+
+def test_a_rel_last_that_overstates_the_list_costs_a_window_at_most(acme: Acme) -> None:
+    """A 3-page list whose ``rel="last"`` says page 3000: the pages fetched ahead stop at
+    the page that links to no next one."""
+    emu = acme.emu
+    emu.add_fault(
+        Fault("rewrite", path=r"/releases$", find="page=3>", replace="page=3000>", times=-1)
+    )
+    db = connect_to(emu, per_page=1, max_concurrency=4, cache=False)
+    rows = db.execute("SELECT id FROM releases WHERE owner = 'acme' AND repo = 'tool'")
+    assert len(rows.fetchall()) == 3
+    assert len(emu.log) <= 3 + 4
+
+
+def test_a_rel_last_that_understates_the_list_loses_no_page(acme: Acme) -> None:
+    """Three pages, ``rel="last"`` says page 2: page 2's ``rel="next"`` is followed on."""
+    emu = acme.emu
+    emu.add_fault(
+        Fault("rewrite", path=r"/releases$", find='page=3>; rel="last"',
+              replace='page=2>; rel="last"', times=-1)
+    )
+    db = connect_to(emu, per_page=1, max_concurrency=4, cache=False)
+    rows = db.execute("SELECT tag_name FROM releases WHERE owner = 'acme' AND repo = 'tool'")
+    assert sorted(rows.fetchall()) == [("v1.0.0",), ("v1.1.0",), ("v2.0.0-rc.1",)]
+    assert len(emu.log) == 3
+
+
+def test_an_empty_page_that_links_to_a_next_one_ends_the_list(emulator: Emulator) -> None:
+    """A server that answers empty pages with ever more ``rel="next"`` links is stopped at
+    the first one, not followed until the budget is gone."""
+    emulator.add_repo("acme", "empty")
+    link = f'<{emulator.api_url}/repositories/1/releases?per_page=100&page=2>; rel="next"'
+    emulator.add_fault(Fault("headers", path=r"/releases$", headers={"Link": link}, times=-1))
+    db = connect_to(emulator, cache=False)
+    with pytest.raises(SqlghError, match=r'page 1 links as rel="next" from an empty page'):
+        db.execute("SELECT id FROM releases WHERE owner = 'acme' AND repo = 'empty'").fetchall()
+    assert len(emulator.log) == 1
+
+
+def test_a_default_port_is_the_same_origin() -> None:
+    """``:443`` / ``:80`` spelled out, or another case, is still GitHub's own host."""
+    client = sqlgh.github.client.Client("https://api.github.com", "secret")
+    assert client.trusts("https://api.github.com:443/repos/a/b/releases?page=2")
+    assert client.trusts("https://UPLOADS.github.com:443/repos/a/b/releases/1/assets")
+    assert not client.trusts("https://api.github.com.evil.example/x")
+    assert not client.trusts("https://api.github.com:8443/x")
+    assert client.display_path("https://api.github.com.evil.example/x") == (
+        "https://api.github.com.evil.example/x"
+    )
+
+
+def test_a_token_over_plain_http_to_loopback_never_goes_through_a_proxy(
+    emulator: Emulator, other_host: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HTTP_PROXY`` set: the emulator (plain http, loopback) is asked directly, and the
+    proxy (the recorder) never sees the token in the clear."""
+    seed_acme(emulator)
+    monkeypatch.setenv("HTTP_PROXY", other_host.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    db = connect_to(emulator, cache=False)
+    rows = db.execute("SELECT count(*) FROM releases WHERE owner = 'acme' AND repo = 'tool'")
+    assert rows.fetchall() == [(3,)]
+    assert other_host.requests == []
