@@ -39,6 +39,7 @@ def _keep_first(emu: Emulator, release: int, count: int) -> None:
 def _names(emu: Emulator, path: Path, release: int, concurrency: int) -> list[str]:
     """The release's asset names, read with the cache at ``path`` on a new connection
     (returning once a request the read left running has ended)."""
+    before = _read_threads()
     db = connect_to(emu, cache_path=path, max_concurrency=concurrency)
     try:
         return [
@@ -51,17 +52,20 @@ def _names(emu: Emulator, path: Path, release: int, concurrency: int) -> list[st
         ]
     finally:
         db.close()
-        _reads_ended()
+        _ended(_read_threads() - before)
 
 
-def _reads_ended() -> None:
-    """Wait (10 s at most) until no read thread runs: a page fetched ahead of the one that
-    ended the list is left to finish after the statement."""
+def _read_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("sqlgh-read")}
+
+
+def _ended(threads: set[threading.Thread]) -> None:
+    """Wait (10 s at most) until ``threads`` end: a page fetched ahead of the one that
+    ended the list is left to finish after the statement (the connection's read threads
+    end once it closed)."""
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(
-        thread.name.startswith("sqlgh-read") for thread in threading.enumerate()
-    ):
-        time.sleep(0.005)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _asset_pages(emu: Emulator) -> list[tuple[int, int]]:
