@@ -9,17 +9,15 @@ Rows are produced lazily, so ``LIMIT`` stops paginating.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import apsw
 
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
-from sqlgh.github import parallel
+from sqlgh.fetches import Rows
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.rows import LATER, checked, parse_used, row_builder
 from sqlgh.session import Session
@@ -28,8 +26,7 @@ from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
 WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
-UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE/DELETE need not GET
-PAGES_AHEAD = 2  # pages each concurrently drained key of an IN list may be ahead
+UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE need not GET
 # Cursor.Eof as C callables (APSW looks Eof up on every call): no Python frame per row.
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
@@ -172,10 +169,7 @@ class VirtualTable:
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
         row = self._visited(rowid)
-        # A row never read (a keyed DELETE) must exist: GitHub's 404 then means a wrong
-        # id, owner or repo, not an asset that was deleted meanwhile.
-        unread = self.session.rows_by_rowid[(self.table.name, rowid)][1] is UNREAD
-        self._apply(lambda: (None, writer.delete(self.session.api, row, must_exist=unread)))
+        self._apply(lambda: (None, writer.delete(self.session.api, row)))
 
     def _writer(self) -> Any:
         if self.table.writer is None:
@@ -237,6 +231,7 @@ class Cursor:
         self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
         # Rows are walked a batch (a page) at a time: _ctx and _obj are the current row.
         self._batches: Iterator[Batch] = iter(())
+        self._batch: Sequence[Mapping[str, Any]] = ()
         self._objects: Iterator[Mapping[str, Any]] = iter(())
         self._ctx: Mapping[str, Any] = {}
         self._obj: Mapping[str, Any] | None = None
@@ -247,13 +242,10 @@ class Cursor:
         self._direct = False
         self._deferred = False  # the current batch's context holds a Deferred value
         self._row_number = 0
-        # What the statement that opened this cursor writes, what it fetched and learned
-        # (a cursor outlives later statements run while it is being read: those have
-        # their own).
-        state = vtable.session.statements.state_for_new_cursor()
-        self._write_target = state.write_target
-        self._statement_cache = state.cache
-        self._api = dataclasses.replace(vtable.session.api, statement=state.facts)
+        # The fetches of the statement that opened this cursor (a cursor outlives later
+        # statements run while it is being read: those have their own).
+        self._fetches = vtable.session.statements.state_for_new_cursor()
+        self._fetches.opened(self)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         if indexnum == NO_PLAN:
@@ -270,14 +262,15 @@ class Cursor:
         # the previous scan (a page it stopped in) may carry over.
         self._end_scan()
         self._direct = False
-        if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
+        # An UPDATE's target is the cursor SQLite asks for every column.
+        update_target = col_used == str(WHOLE_ROW)
+        if path.unique and update_target and filtered != "1" and self.table.writer:
+            # A keyed UPDATE that tests nothing but the keys: no GET before the PATCH.
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
             self._direct = self._rows.direct
-            # Several key tuples (an IN list) are fetched concurrently, rows in key order.
-            fetches = [functools.partial(self._fetch, path, key) for key in keys]
-            window = self.session.client.max_concurrency
-            self._batches = parallel.chain(fetches, window, PAGES_AHEAD)
+            guess = path.ahead and not path.unique and not update_target
+            self._batches = self._fetches.scan(self, path, keys, guess)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
 
@@ -333,10 +326,21 @@ class Cursor:
 
     def Close(self) -> None:
         self._end_scan()
+        self._fetches.closed(self)
+
+    def rows_ahead(self, count: int) -> Rows | None:
+        """The current row's context and object, and up to ``count`` rows after it in the
+        same batch (``sqlgh.fetches`` reads keys off them); None on no row read."""
+        obj = self._obj
+        if obj is None or obj is UNREAD:
+            return None
+        at = len(self._batch) - self._objects.__length_hint__()  # type: ignore[attr-defined]
+        return self._ctx, obj, self._batch[at : at + count]
 
     def _end_scan(self) -> None:
         """Drop the scan in progress: its pages, its current row, its C shortcuts."""
         self._batches = self._objects = iter(())
+        self._batch = ()
         self._obj = None
         self._ctx = {}
         self.__dict__.pop("Column", None)
@@ -354,52 +358,6 @@ class Cursor:
                 [check(self.table.name, key, v) if check else v for v in values if v is not None]
             )
         return [dict(zip(path.keys, combo, strict=False)) for combo in itertools.product(*choices)]
-
-    def _write_needs_no_read(self, col_used: str, filtered: bool) -> bool:
-        """Whether this cursor feeds a keyed UPDATE or DELETE of its own table, which then
-        needs no GET before the PATCH or DELETE.
-
-        Only the statement's target qualifies (a probe of the same table in a subquery
-        must read), and only when WHERE tests nothing but the keys: a missing row must not
-        seem to exist. An UPDATE's target is the cursor that SQLite asks for every column.
-        """
-        target = self._write_target
-        if self.table.writer is None or target is None or target[1] != self.table.name:
-            return False
-        if filtered:
-            return False
-        if target[0] == "UPDATE":
-            return col_used == str(WHOLE_ROW)
-        used = {int(c) for c in col_used.split(",") if c and c != str(WHOLE_ROW)}
-        return col_used != str(WHOLE_ROW) and used <= self.key_columns
-
-    def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Batch]:
-        cache = self._statement_cache
-        cache_key = (self.table.name, path.name, *key.values())
-        hit = cache.get(cache_key)
-        if hit is not None:
-            yield from hit
-            return
-        result = path.fetch(self._api, key)
-        if isinstance(result, list):  # fetched whole already: cache it before SQLite stops
-            cache[cache_key] = result
-            yield from result
-            return
-        collected: list[Batch] = []
-        fetched = iter(result)
-        for batch in fetched:
-            collected.append(batch)
-            if path.unique and batch[1]:
-                # SQLite may read no further than a unique key's row (a scalar subquery
-                # per outer row): finish the fetch (no request more when it was one GET)
-                # so that the next Filter of this key is answered from the cache.
-                start = len(collected) - 1
-                collected.extend(fetched)
-                cache[cache_key] = collected
-                yield from collected[start:]
-                return
-            yield batch
-        cache[cache_key] = collected
 
     def _advance(self) -> None:
         obj = next(self._objects, _END_OF_BATCH)
@@ -431,6 +389,7 @@ class Cursor:
                 self._objects = iter(objects)
                 obj = next(self._objects, _END_OF_BATCH)
                 if obj is not _END_OF_BATCH:
+                    self._batch = objects
                     self._ctx = ctx
                     self._deferred = any(type(v) is Deferred for v in ctx.values())
                     if self._deferred and self._direct:  # its cells are computed on demand
@@ -446,7 +405,8 @@ class Cursor:
         """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""
         path = self._path
         assert path is not None
-        rows = ((ctx, obj) for ctx, objects in path.fetch(self._api, key) for obj in objects)
+        fetched = path.fetch(self._fetches.api, key)
+        rows = ((ctx, obj) for ctx, objects in fetched for obj in objects)
         try:
             record = next(rows, None)
         except (GitHubError, TransportError, SqlghError) as exc:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
@@ -34,6 +35,7 @@ MAX_PER_PAGE = 100
 LOG_SIZE = 10_000
 MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 MAX_REDIRECTS = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -423,10 +425,17 @@ class Client:
         sequential when concurrency is 1 or already inside a read thread."""
         if self.max_concurrency == 1 or parallel.in_worker():
             return map(fn, items)
+        return parallel.ordered_map(self._read_threads(), fn, items, self.max_concurrency)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` on the read threads, as a leaf task (see ``parallel``)."""
+        return self._read_threads().submit(fn, *args)
+
+    def _read_threads(self) -> ThreadPoolExecutor:
         with self._workers_lock:  # two reading threads may get here at once
             if self._workers is None:
                 self._workers = parallel.worker_pool(self.max_concurrency)
-        return parallel.ordered_map(self._workers, fn, items, self.max_concurrency)
+            return self._workers
 
     def close(self) -> None:
         """Close every pooled connection and stop the read threads."""

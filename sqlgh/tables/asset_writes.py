@@ -137,7 +137,7 @@ class AssetWriter:
                 f"{TABLE}: release {release_id} of {owner}/{repo} does not exist or is not "
                 "visible to this token"
             )
-        api.memo.remember_release(owner, repo, release, None)
+        api.memo.remember_release(owner, repo, release)
         return str(release["upload_url"])
 
     def _find(self, api: Api, owner: str, repo: str, release_id: int, name: str) -> dict | None:

@@ -51,8 +51,8 @@ def _remembered(
     api: Api, facts: StatementFacts, owner: str, repo: str, releases: list[Any]
 ) -> Batch:
     for release in releases:
-        api.memo.remember_release(owner, repo, release, facts)
-    return {"owner": owner, "repo": repo}, releases
+        api.memo.remember_release(owner, repo, release)
+    return {"owner": owner, "repo": repo}, facts.releases_listed(owner, repo, releases)
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
@@ -62,18 +62,26 @@ def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
         yield _remembered(api, facts, key["owner"], key["repo"], [release])
 
 
-def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """GET one release by id."""
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
+    """The release from a listing the statement holds; else GET it by id."""
+    listed = api.statement.release(key["owner"], key["repo"], key["id"])
+    if listed is not None:
+        return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]  # finished
     url = api.client.url(RELEASE, owner=key["owner"], repo=key["repo"], release_id=key["id"])
     return _one(api, key, url)
 
 
 def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
-    """GET the published release of a tag; failing that, look for a draft in the list.
+    """The published release of a tag, from a listing the statement holds, else by GET;
+    failing that, look for a draft in the list.
 
-    GitHub's by-tag endpoint serves published releases only. Drafts are visible to a
-    token with push access, and only through the list, so with a token a miss pages it.
+    GitHub's by-tag endpoint serves published releases only (a tag has at most one).
+    Drafts are visible to a token with push access, and only through the list, so with a
+    token a miss pages it.
     """
+    listed = api.statement.published_release(key["owner"], key["repo"], key["tag_name"])
+    if listed is not None:
+        return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]
     url = api.client.url(BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"])
     found = list(_one(api, key, url))
     if found or not api.client.has_token:
@@ -116,7 +124,13 @@ TABLE = Table(
             rows=1,
         ),
         AccessPath(
-            "by_repo", ("owner", "repo"), fetch_by_repo, "1 per 100 releases", cost=3, rows=100
+            "by_repo",
+            ("owner", "repo"),
+            fetch_by_repo,
+            "1 per 100 releases",
+            cost=3,
+            rows=100,
+            ahead=True,
         ),
     ),
     needs="owner and repo",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlgh.errors import RemoteError
@@ -31,8 +31,15 @@ COLUMNS = (
 )
 
 
-def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """GET one repository."""
+def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
+    """The repository from a listing the statement holds; else GET it."""
+    listed = api.statement.repository(key["owner"], key["name"])
+    if listed is not None:
+        return [({"owner": key["owner"]}, [listed])]  # finished
+    return _get(api, key)
+
+
+def _get(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     url = api.client.url(REPO, owner=key["owner"], repo=key["name"])
     repository = api.client.get_json_or_none(url)
     if repository is not None:
@@ -43,18 +50,19 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """An organization's repositories; for a user, the user's public repositories."""
     owner = key["owner"]
     context = {"owner": owner}
+    facts = api.statement  # taken before the first request
     yielded = False
     try:
         for page in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
             yielded = True
-            yield context, page
+            yield context, facts.repositories_listed(owner, page)
         return
     except RemoteError:
         if yielded:
             raise
     # Not an organization: GitHub answers 404 for a user's login on /orgs.
     for page in listing(api, api.client.url(USER_REPOS, owner=owner), f"owner {owner}"):
-        yield context, page
+        yield context, facts.repositories_listed(owner, page)
 
 
 TABLE = Table(
@@ -70,6 +78,7 @@ TABLE = Table(
             "1 per 100 repositories (+1 when the owner is a user, not an organization)",
             cost=3,
             rows=100,
+            ahead=True,
         ),
     ),
     needs="owner",
