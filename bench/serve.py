@@ -19,6 +19,8 @@ ORG = "bench"
 SHAPES = {
     # repositories x releases x assets
     "org": (8, 6, 40),
+    "org200": (200, 20, 30),  # 120,000 assets
+    "org67": (67, 20, 30),  # 40,200 assets
     "big": (1, 1, 5000),
     "big-cut": (1, 1, 5000),
 }

@@ -47,7 +47,7 @@ from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 # fetched again (answered 304 by GitHub when the cache is on, which costs no rate limit).
 REPLAY_ROWS = 1_000
 # How many of a source's next rows are read for keys to guess, at most.
-LOOKAHEAD_ROWS = 64
+LOOKAHEAD_ROWS = 32
 
 FetchKey = tuple[Any, ...]
 Started = Future[tuple[Batch | None, Iterator[Batch]]]
@@ -74,6 +74,7 @@ class _Link:
     columns: dict[str, tuple[int, ...]]
     constants: dict[str, Any]
     guessed: deque[FetchKey] = field(default_factory=deque)  # started, in row order
+    last: FetchKey = ()  # the key of the reader's last Filter
 
 
 class StatementFetches:
@@ -159,6 +160,8 @@ class StatementFetches:
     ) -> Iterator[Batch]:
         hit = self._replay.get(fetch_key)
         if hit is not None:
+            if future is not None:
+                self._discard(future)
             self._replay.move_to_end(fetch_key)
             yield from hit[0]
             return
@@ -231,7 +234,11 @@ class StatementFetches:
             if held is None or (future is not None and held is not future):
                 return
             del self._ahead[fetch_key]
-            if not held.cancel():
+        self._discard(held)
+
+    def _discard(self, future: Started) -> None:
+        if not future.cancel():
+            with self._lock:
                 self._wasted += 1
 
     def _miss(self, guessed: deque[FetchKey]) -> None:
@@ -243,6 +250,8 @@ class StatementFetches:
         self, reader: Reader, path: AccessPath, key: dict[str, Any], fetch_key: FetchKey
     ) -> None:
         link = self._links.get(reader)
+        if link is not None and link.last == fetch_key:
+            return  # the same key again: the source is still on its rows
         if link is not None and _follows(link, key):
             if fetch_key in link.guessed:  # the guesses before it were passed by
                 while (guessed := link.guessed.popleft()) != fetch_key:
@@ -257,6 +266,7 @@ class StatementFetches:
                 self._links.pop(reader, None)
                 return
             self._links[reader] = link
+        link.last = fetch_key
         self._guess_from(link, reader, path, fetch_key)
 
     def _discover(self, reader: Reader, key: dict[str, Any]) -> _Link | None:
@@ -291,16 +301,20 @@ class StatementFetches:
         if source is None or rows is None:
             return
         ctx, _, following = rows
+        seen = {current, *link.guessed}
         for obj in following:
             if self._room() <= 0:
                 return
             values = {n: source.getters[c[0]](ctx, obj) for n, c in link.columns.items()}
-            key = _checked_key(reader.table, path, {**link.constants, **values})
+            values = {name: link.constants.get(name, values.get(name)) for name in path.keys}
+            if _fetch_key(reader.table, path, values) in seen:
+                continue  # checked values are the values given: no need to check it
+            key = _checked_key(reader.table, path, values)
             if key is None:
                 continue
             fetch_key = _fetch_key(reader.table, path, key)
-            fresh = fetch_key != current and fetch_key not in link.guessed
-            if fresh and self._start(path, key, fetch_key) is not None:
+            seen.add(fetch_key)
+            if self._start(path, key, fetch_key) is not None:
                 link.guessed.append(fetch_key)
 
 

@@ -113,13 +113,23 @@ TABLE = Table(
     doc="Releases of a repository, with their assets embedded as JSON.",
     columns=_columns(),
     paths=(
-        AccessPath("by_id", ("owner", "repo", "id"), fetch_by_id, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_id",
+            ("owner", "repo", "id"),
+            fetch_by_id,
+            "1; none when the statement holds a listing of the release (a join from "
+            "release_assets or releases of the repository)",
+            cost=1,
+            rows=1,
+            unique=True,
+        ),
         AccessPath(
             "by_tag",
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
-            "1 for a published release (which alone is returned then); else, with a token, "
-            "1 per 100 releases (the drafts of the tag: there may be several)",
+            "1 for a published release (which alone is returned then; none when the statement "
+            "holds a listing of it); else, with a token, 1 per 100 releases (the drafts of the "
+            "tag: there may be several)",
             cost=1,
             rows=1,
         ),

@@ -70,7 +70,15 @@ TABLE = Table(
     doc="Repositories of a user or organization.",
     columns=COLUMNS,
     paths=(
-        AccessPath("by_name", ("owner", "name"), fetch_by_name, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_name",
+            ("owner", "name"),
+            fetch_by_name,
+            "1; none when the statement holds a listing of the owner's repositories",
+            cost=1,
+            rows=1,
+            unique=True,
+        ),
         AccessPath(
             "by_owner",
             ("owner",),
