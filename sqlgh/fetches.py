@@ -43,7 +43,7 @@ from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 
 # The most rows the replay cache holds (a release counts with its embedded assets): about
-# 8 MB of decoded assets. A finished fetch of more rows is not kept: asked again, it is
+# 5 MB of decoded assets. A finished fetch of more rows is not kept: asked again, it is
 # fetched again (answered 304 by GitHub when the cache is on, which costs no rate limit).
 REPLAY_ROWS = 1_000
 # How many of a source's next rows are read for keys to guess, at most.
@@ -149,6 +149,7 @@ class StatementFetches:
                         started[fetch_keys[following]] = future
                     following += 1
                 future = first if index == 0 else self._take(fetch_key)
+                first = None  # a future holds its rows: keep none past their key
                 started.pop(fetch_key, None)
                 yield from self._batches(path, key, fetch_key, future)
         finally:
@@ -308,7 +309,7 @@ class StatementFetches:
             values = {n: source.getters[c[0]](ctx, obj) for n, c in link.columns.items()}
             values = {name: link.constants.get(name, values.get(name)) for name in path.keys}
             if _fetch_key(reader.table, path, values) in seen:
-                continue  # checked values are the values given: no need to check it
+                continue  # seen already (a check gives a valid value back unchanged)
             key = _checked_key(reader.table, path, values)
             if key is None:
                 continue
