@@ -3,10 +3,10 @@
 -- A broken upload leaves an empty asset that blocks re-uploading the same name; deleting
 -- it is safe (it holds no bytes). Needs a token with "Contents: write" (GH_TOKEN).
 --
--- Adapt it: one DELETE per owner (the demo has acme, globex, initech): a DELETE needs
--- owner and repo, and `repo IN (SELECT name FROM repositories WHERE owner = ...)` gives it
--- every repository of that one owner; keep the owners of the listing in step. Cost: the reads of stale_uploads.sql, plus 1 DELETE per asset (spaced a second
--- apart, as GitHub asks; --demo does not wait).
+-- Adapt it: change the owners (the demo has acme, globex, initech) in the listing and in
+-- the DELETE alike; with only owner given, a DELETE covers every repository of each owner.
+-- Cost: the reads of stale_uploads.sql, plus 1 DELETE per asset (spaced a second apart,
+-- as GitHub asks; --demo does not wait).
 
 .print Deleting these unfinished uploads:
 SELECT a.owner, a.repo, a.release_id, a.id, a.name, a.state, a.created_at
@@ -17,18 +17,7 @@ WHERE r.owner IN ('acme', 'globex', 'initech')
 ORDER BY a.owner, a.repo, a.id;
 
 DELETE FROM release_assets
-WHERE owner = 'acme'
-  AND repo IN (SELECT name FROM repositories WHERE owner = 'acme')
-  AND state <> 'uploaded';
-
-DELETE FROM release_assets
-WHERE owner = 'globex'
-  AND repo IN (SELECT name FROM repositories WHERE owner = 'globex')
-  AND state <> 'uploaded';
-
-DELETE FROM release_assets
-WHERE owner = 'initech'
-  AND repo IN (SELECT name FROM repositories WHERE owner = 'initech')
+WHERE owner IN ('acme', 'globex', 'initech')
   AND state <> 'uploaded';
 
 SELECT count(*) AS deleted FROM sqlgh_requests WHERE method = 'DELETE' AND status = 204;

@@ -14,7 +14,6 @@ import apsw
 
 from sqlgh import __version__
 from sqlgh.connection import make_session
-from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
 from sqlgh.progress import progress_for
 from sqlgh.shell import FORMATS, SqlghShell
 
@@ -163,6 +162,9 @@ def run(args: Arguments) -> int:
         if args.uploads_url:
             options["uploads_url"] = args.uploads_url
         if args.demo:
+            # Imported here: the emulator would cost every other start-up 12-40 ms.
+            from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
+
             emulator = stack.enter_context(running_demo())
             print(demo_note(emulator), file=sys.stderr, flush=True)
             token, api_url = DEMO_TOKEN, emulator.api_url

@@ -32,12 +32,13 @@ def connect(
     public repositories work without one. ``api_url`` defaults to ``GITHUB_API_URL``, then
     ``https://GH_HOST/api/v3`` when ``GH_HOST`` names an Enterprise host, then
     https://api.github.com. Options: ``per_page``, ``mutation_interval``, ``retries``,
-    ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``max_rate_limit_wait``,
+    ``retry_backoff``, ``connect_timeout``, ``read_timeout``, ``low_speed_limit``,
+    ``low_speed_time``, ``statement_timeout``, ``max_rate_limit_wait``,
     ``secondary_rate_limit_wait``, ``rate_limit_reserve`` (see ``sqlgh.github.configure``);
-    ``max_concurrency``, ``cache``, ``cache_path`` (reads in flight, the conditional-request
-    cache); ``upload_attempts`` (default 3) for failed uploads; ``max_content_size`` (bytes,
-    default 256 MiB), the largest asset the ``data`` column downloads into memory (larger
-    ones: ``download()``); ``progress``, a progress-bar factory
+    ``max_concurrency``, ``cache``, ``cache_path``, ``cache_lock_timeout`` (reads in flight,
+    the conditional-request cache); ``upload_attempts`` (default 3) for failed uploads;
+    ``max_content_size`` (bytes, default 256 MiB), the largest asset the ``data`` column
+    downloads into memory (larger ones: ``download()``); ``progress``, a progress-bar factory
     (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
     """
     session = make_session(token=token, api_url=api_url, **options)

@@ -63,8 +63,11 @@ class Session:
             self.on_rollback(writes)
 
     def _on_statement(self, event: dict[str, Any]) -> None:
+        deadline = self.client.resilience.deadline  # statement_timeout
         if event["code"] == apsw.SQLITE_TRACE_PROFILE:
             self.statements.ended(event["id"])
+            if not self.statements.any_running():
+                deadline.stop()
         elif event.get("trigger") and self.statements.any_running():
             # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
@@ -72,3 +75,4 @@ class Session:
             self.rows_by_rowid.clear()
             self.applied.clear()
             self.statements.started(event["id"])
+            deadline.start()

@@ -9,6 +9,7 @@ Rows are produced lazily, so ``LIMIT`` stops paginating.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -19,9 +20,9 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.fetches import Rows
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, checked, parse_used, row_builder
+from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
-from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
+from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
 
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
@@ -69,9 +70,27 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
         if ii.get_aConstraintUsage_in(constraint):
             ii.set_aConstraintUsage_in(constraint, True)
             has_in = True
+    # Equalities on other columns, which SQLite still tests itself: Filter gets their
+    # values too, to tell which rows a join will use (sqlgh.fetches guesses keys off those).
+    position, tested = len(path.keys), []
+    for i in range(ii.nConstraint):
+        column = ii.get_aConstraint_iColumn(i)
+        if (
+            ii.get_aConstraint_op(i) == apsw.SQLITE_INDEX_CONSTRAINT_EQ
+            and ii.get_aConstraint_usable(i)
+            and 0 <= column < len(table.columns)
+            and table.columns[column].name not in path.keys
+            and table.columns[column].load is None
+            and not ii.get_aConstraintUsage_in(i)
+        ):
+            position += 1
+            ii.set_aConstraintUsage_argvIndex(i, position)
+            tested.append(str(column))
     ii.idxNum = index
-    # Filter learns the used columns, and whether WHERE tests columns beyond the keys.
-    ii.idxStr = f"{col_used};{int(bool(constrained - set(path.keys)))}"
+    # Filter learns the used columns, whether WHERE tests columns beyond the keys, and the
+    # columns of the equalities above.
+    filtered = int(bool(constrained - set(path.keys)))
+    ii.idxStr = f"{col_used};{filtered};{','.join(tested)}"
     ii.estimatedCost = path.cost * 1000.0
     ii.estimatedRows = int(path.rows)
     if path.unique and not has_in:
@@ -191,9 +210,15 @@ class VirtualTable:
         }
 
     def _apply(self, write: Any) -> Any:
-        """Run one row's write; on failure, say what the statement already did on GitHub."""
+        """Run one row's write; on failure, say what the statement already did on GitHub.
+
+        Past statement_timeout the row is not begun; once begun, it is let finish (its
+        clean-up and undo steps included), whatever the time."""
+        deadline = self.session.client.resilience.deadline
         try:
-            result, done = write()
+            deadline.check()
+            with deadline.held():
+                result, done = write()
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
             applied = self.session.applied
@@ -215,6 +240,20 @@ class VirtualTable:
             self.session.applied.append(done)
             self.session.transaction_writes.append(done)
         return result, done
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What ``Filter`` makes of an index number and string, worked out once per cursor
+    (SQLite filters an inner cursor again for every outer row)."""
+
+    path: AccessPath
+    key_columns: frozenset[int]
+    checks: tuple[Validator | None, ...]  # of the key values, in the path's key order
+    rows: RowBuilder
+    tested: tuple[int, ...]  # columns of the equalities SQLite still tests (plan_index)
+    unread: bool  # a keyed UPDATE that tests nothing but the keys: no GET before the PATCH
+    guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
 
 
 class Cursor:
@@ -241,38 +280,54 @@ class Cursor:
         self._row: list[Any] = []
         self._direct = False
         self._deferred = False  # the current batch's context holds a Deferred value
+        self._tested: list[tuple[int, Any]] = []  # (column, value) SQLite tests beyond keys
         self._row_number = 0
+        self._plans: dict[tuple[int, str | None], _Plan] = {}
         # The fetches of the statement that opened this cursor (a cursor outlives later
         # statements run while it is being read: those have their own).
         self._fetches = vtable.session.statements.state_for_new_cursor()
         self._fetches.opened(self)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
-        if indexnum == NO_PLAN:
-            raise MissingKeysError(self.table.missing_keys_message())
-        path = self.table.paths[indexnum]
-        self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
-        keys = self._key_tuples(path, constraintargs)
-        col_used, _, filtered = (indexname or "").partition(";")
-        self._rows = row_builder(self.table, parse_used(col_used, str(WHOLE_ROW)))
-        self._build = self._rows.build
+        plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
+        path = self._path = plan.path
+        self.key_columns = plan.key_columns
+        keys = self._key_tuples(plan, constraintargs)
+        values = constraintargs[len(path.keys) :]
+        self._tested = list(zip(plan.tested, values, strict=True))
+        self._rows = plan.rows
+        self._build = plan.rows.build
         self._row_number = 0
-        self._path = path
         # SQLite filters a cursor again for each outer row of a nested loop: nothing of
         # the previous scan (a page it stopped in) may carry over.
         self._end_scan()
         self._direct = False
-        # An UPDATE's target is the cursor SQLite asks for every column.
-        update_target = col_used == str(WHOLE_ROW)
-        if path.unique and update_target and filtered != "1" and self.table.writer:
-            # A keyed UPDATE that tests nothing but the keys: no GET before the PATCH.
+        if plan.unread:
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
-            self._direct = self._rows.direct
-            guess = path.ahead and not path.unique and not update_target
-            self._batches = self._fetches.scan(self, path, keys, guess)
+            self._direct = plan.rows.direct
+            self._batches = self._fetches.scan(self, path, keys, plan.guess)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
+
+    def _plan(self, indexnum: int, indexname: str | None) -> _Plan:
+        if indexnum == NO_PLAN:
+            raise MissingKeysError(self.table.missing_keys_message())
+        path = self.table.paths[indexnum]
+        columns = [self.table.column_index(key) for key in path.keys]
+        col_used, filtered, tested = (indexname or ";;").split(";")
+        # An UPDATE's target is the cursor SQLite asks for every column.
+        update_target = col_used == str(WHOLE_ROW)
+        plan = self._plans[(indexnum, indexname)] = _Plan(
+            path=path,
+            key_columns=frozenset(columns),
+            checks=tuple(self.table.columns[c].validate for c in columns),
+            rows=row_builder(self.table, parse_used(col_used, str(WHOLE_ROW))),
+            tested=tuple(int(c) for c in tested.split(",") if c),
+            unread=path.unique and update_target and filtered != "1" and bool(self.table.writer),
+            guess=path.ahead and not path.unique and not update_target,
+        )
+        return plan
 
     def Eof(self) -> bool:
         # Shadowed from Filter on by _NOT_AT_END / _AT_END, C callables: SQLite asks per row.
@@ -329,13 +384,22 @@ class Cursor:
         self._fetches.closed(self)
 
     def rows_ahead(self, count: int) -> Rows | None:
-        """The current row's context and object, and up to ``count`` rows after it in the
-        same batch (``sqlgh.fetches`` reads keys off them); None on no row read."""
-        obj = self._obj
+        """The current row's context and object, and those of the ``count`` rows after it
+        in the same batch that pass WHERE's equalities on this table (``sqlgh.fetches``
+        reads keys off them); None on no row read."""
+        obj, ctx = self._obj, self._ctx
         if obj is None or obj is UNREAD:
             return None
         at = len(self._batch) - self._objects.__length_hint__()  # type: ignore[attr-defined]
-        return self._ctx, obj, self._batch[at : at + count]
+        following = self._batch[at : at + count]
+        if self._tested:  # only rows SQLite will keep (a NULL equals nothing)
+            getters = self.getters
+            following = [
+                row
+                for row in following
+                if all(v is not None and getters[c](ctx, row) == v for c, v in self._tested)
+            ]
+        return ctx, obj, following
 
     def _end_scan(self) -> None:
         """Drop the scan in progress: its pages, its current row, its C shortcuts."""
@@ -346,18 +410,24 @@ class Cursor:
         self.__dict__.pop("Column", None)
         self.Eof = _AT_END  # type: ignore[method-assign]
 
-    def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _key_tuples(self, plan: _Plan, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         """Every combination of the key values, each checked; NULL equals nothing in SQL,
         so a NULL key value (a LEFT JOIN's missing row, say) gives no rows, no request."""
+        names = plan.path.keys
+        if not any(type(value) in (set, frozenset) for value in args):  # one key tuple
+            key: dict[str, Any] = {}
+            for name, value, check in zip(names, args, plan.checks, strict=False):
+                if value is None:
+                    return []
+                key[name] = check(self.table.name, name, value) if check else value
+            return [key]
         choices = []
-        for key, value in zip(path.keys, args, strict=False):
-            column = self.table.columns[self.table.column_index(key)]
+        for key, value, check in zip(names, args, plan.checks, strict=False):
             values = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else [value]
-            check = column.validate
             choices.append(
                 [check(self.table.name, key, v) if check else v for v in values if v is not None]
             )
-        return [dict(zip(path.keys, combo, strict=False)) for combo in itertools.product(*choices)]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
 
     def _advance(self) -> None:
         obj = next(self._objects, _END_OF_BATCH)

@@ -59,6 +59,15 @@ def seed_acme(emu: Emulator) -> Acme:
     return Acme(emu, old, new, tar, notes, starter, old_asset)
 
 
+def seed_one_asset(emu: Emulator) -> dict:
+    """Seed acme/tool with release v1 holding one asset, one.bin; return the release."""
+    emu.add_org("acme")
+    emu.add_repo("acme", "tool")
+    release = emu.add_release("acme", "tool", "v1")
+    emu.add_asset("acme", "tool", release["id"], "one.bin", content=b"1")
+    return release
+
+
 def paths(emu: Emulator) -> list[str]:
     """``METHOD path`` of every request so far."""
     return [f"{r.method} {r.path}" for r in emu.log]

@@ -13,19 +13,12 @@ from pathlib import Path
 import pytest
 import zstandard
 from conftest import TOKEN, connect_to
+from helpers import seed_one_asset
 
 from sqlgh.emulator import Emulator
 from sqlgh.github.cache import SERIALIZER, cache_file, cached_session, open_backend
 
 QUERY = "SELECT id, name, size FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
-
-
-def _seed(emu: Emulator) -> dict:
-    emu.add_org("acme")
-    emu.add_repo("acme", "tool")
-    release = emu.add_release("acme", "tool", "v1")
-    emu.add_asset("acme", "tool", release["id"], "one.bin", content=b"1")
-    return release
 
 
 def _core_remaining(db) -> int:
@@ -44,7 +37,7 @@ def _body(blob: bytes) -> bytes:
 
 
 def test_second_query_revalidates_and_costs_nothing(emulator: Emulator, tmp_path: Path) -> None:
-    _seed(emulator)
+    seed_one_asset(emulator)
     db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
     first = db.execute(QUERY).fetchall()
     before = _core_remaining(db)
@@ -63,7 +56,7 @@ def test_second_query_revalidates_and_costs_nothing(emulator: Emulator, tmp_path
 
 
 def test_data_stays_current(emulator: Emulator, tmp_path: Path) -> None:
-    release = _seed(emulator)
+    release = seed_one_asset(emulator)
     db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
     assert len(db.execute(QUERY).fetchall()) == 1
     emulator.add_asset("acme", "tool", release["id"], "two.bin", content=b"22")
@@ -71,7 +64,7 @@ def test_data_stays_current(emulator: Emulator, tmp_path: Path) -> None:
 
 
 def test_file_per_token_identity(emulator: Emulator, tmp_path: Path, monkeypatch) -> None:
-    _seed(emulator)
+    seed_one_asset(emulator)
     monkeypatch.setenv("SQLGH_CACHE_DIR", str(tmp_path))
     db = connect_to(emulator)
     db.execute(QUERY).fetchall()
@@ -91,7 +84,7 @@ def test_file_per_token_identity(emulator: Emulator, tmp_path: Path, monkeypatch
 
 
 def test_downloads_and_writes_are_not_cached(emulator: Emulator, tmp_path: Path) -> None:
-    release = _seed(emulator)
+    release = seed_one_asset(emulator)
     db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
     asset = emulator.list_assets("acme", "tool", release["id"])[0]
     for _ in range(2):
@@ -113,7 +106,7 @@ def test_downloads_and_writes_are_not_cached(emulator: Emulator, tmp_path: Path)
 
 
 def test_cache_off_and_clear(emulator: Emulator, tmp_path: Path) -> None:
-    _seed(emulator)
+    seed_one_asset(emulator)
     off = connect_to(emulator, cache=False, cache_path=tmp_path / "never.sqlite")
     off.execute(QUERY).fetchall()
     emulator.clear_log()
@@ -133,7 +126,7 @@ def test_cache_off_and_clear(emulator: Emulator, tmp_path: Path) -> None:
 
 def test_upload_with_the_cache_on_streams_from_disk(emulator: Emulator, tmp_path: Path) -> None:
     """requests-cache hashes request bodies for its keys: uploads must not go through it."""
-    release = _seed(emulator)
+    release = seed_one_asset(emulator)
     big = tmp_path / "big.bin"
     big.write_bytes(b"\0" * (32 << 20))
     db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
@@ -157,7 +150,7 @@ def test_upload_with_the_cache_on_streams_from_disk(emulator: Emulator, tmp_path
 def test_stored_compressed_and_kept_as_is_on_304(emulator: Emulator, tmp_path: Path) -> None:
     """A 304 leaves the stored entry alone (requests-cache would rewrite it, body and all,
     since the 304's headers differ: here its X-GitHub-Request-Id)."""
-    _seed(emulator)
+    seed_one_asset(emulator)
     path = tmp_path / "c.sqlite"
     db = connect_to(emulator, cache_path=path)
     first = db.execute(QUERY).fetchall()
@@ -175,7 +168,7 @@ def test_stored_compressed_and_kept_as_is_on_304(emulator: Emulator, tmp_path: P
 def _rerun_with_bodies_changed(emulator: Emulator, path: Path, change) -> tuple[list, list]:
     """Run the query, rewrite every stored response's fields (pickled, as on disk) with
     ``change``, and run it again on a new connection: (first rows, rows again)."""
-    _seed(emulator)
+    seed_one_asset(emulator)
     db = connect_to(emulator, cache_path=path)
     first = db.execute(QUERY).fetchall()
     db.close()
@@ -242,7 +235,7 @@ def test_a_damaged_body_is_a_miss(emulator: Emulator, tmp_path: Path, damage) ->
 def test_storing_is_off_the_query_path(emulator: Emulator, tmp_path: Path, monkeypatch) -> None:
     """A query does not wait for its responses to be stored; a lookup of a response still
     being stored waits for it (so the second query revalidates); close() stores the rest."""
-    _seed(emulator)
+    seed_one_asset(emulator)
     gate, storing = threading.Event(), threading.Event()
     dumps = SERIALIZER.dumps
 

@@ -133,18 +133,18 @@ def test_script_error_names_file_and_line_and_stops(demo: Emulator, tmp_path: Pa
     script.write_text(
         "SELECT 'first' AS step;\n"
         "\n"
-        "-- the next statement lacks repo\n"
+        "-- the next statement lacks owner\n"
         "SELECT name\n"
         "FROM release_assets\n"
-        "WHERE owner = 'acme';\n"
+        "WHERE repo = 'rocket';\n"
         "SELECT 'never' AS step;\n"
     )
     result = sqlgh("--format", "csv", str(script), api_url=demo.api_url)
     assert result.returncode == 1
     assert "first" in result.stdout and "never" not in result.stdout
     assert result.stderr == (
-        "release_assets needs owner and repo (and release_id or id to be cheap) in WHERE or "
-        f"a join\n  in {script}, line 4\n"
+        "release_assets needs owner (with repo, and release_id or id, to be cheap) in WHERE "
+        f"or a join\n  in {script}, line 4\n"
     )
 
 
@@ -292,13 +292,13 @@ def test_interactive_error_does_not_end_the_session(demo: Emulator, tmp_path: Pa
         demo,
         tmp_path,
         [
-            "SELECT name FROM release_assets WHERE owner = 'acme';",
+            "SELECT name FROM release_assets WHERE repo = 'rocket';",
             "SELECT count(*) || ' repositories' FROM repositories WHERE owner = 'globex';",
             ".quit",
         ],
     )
     assert "sqlgh> " in out
-    assert "release_assets needs owner and repo" in out
+    assert "release_assets needs owner" in out
     assert "10 repositories" in out
     assert " in <stdin>" not in out  # interactive errors need no location
 

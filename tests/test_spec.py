@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from collections.abc import Iterator
 
 import pytest
+from jsonpath_ng.parser import JsonPathParser
 
 from sqlgh.rows import row_builder
 from sqlgh.tables.spec import AccessPath, Column, Table, to_sql
@@ -98,3 +102,55 @@ def test_row_builder_is_direct_only_when_no_cell_waits_for_a_request() -> None:
     assert not row_builder(with_download, None).direct
     no_rowid_column = dataclasses.replace(TABLE, name="t3", rowid=None)
     assert not row_builder(no_rowid_column, {1}).direct  # the rowid is a row number
+
+
+# Run in a fresh interpreter: counts the JSONPaths parsed while sqlgh and its tables load.
+COUNT_PARSES_AT_IMPORT = """
+from jsonpath_ng.parser import JsonPathParser
+parsed = []
+parse = JsonPathParser.parse
+JsonPathParser.parse = lambda self, text, *args: parsed.append(text) or parse(self, text, *args)
+import sqlgh, sqlgh.cli, sqlgh.tables
+print(len(parsed), sorted(set(parsed))[:3])
+"""
+
+
+def test_import_parses_no_jsonpath() -> None:
+    # Parsing every column's path at import cost `import sqlgh` about 100 ms.
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_PARSES_AT_IMPORT], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split(" ", 1)[0] == "0", done.stdout
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The JSONPath texts jsonpath-ng parses during the test."""
+    seen: list[str] = []
+    parse = JsonPathParser.parse
+
+    def counting(self: JsonPathParser, text: str, *args: object) -> object:
+        seen.append(text)
+        return parse(self, text, *args)
+
+    monkeypatch.setattr(JsonPathParser, "parse", counting)
+    yield seen
+
+
+def test_a_column_path_is_parsed_once_when_first_used(parses: list[str]) -> None:
+    # Paths no other test uses: jsonpath-ng's parse of a path is shared by every column.
+    plain = Column("login", "$.parse_once.login")
+    general = Column("count", "$.parse_once_items.`len`", "INTEGER")
+    columns = (Column("owner"), Column("id", "$.parse_once_id"), plain, general)
+    table = dataclasses.replace(TABLE, name="parse_once", columns=columns)
+    assert parses == []  # making the spec parses nothing
+    obj = {"parse_once": {"login": "octocat"}, "parse_once_items": [1, 2, 3], "parse_once_id": 7}
+    assert plain.get({}, obj) == "octocat"
+    assert general.get({}, obj) == 3
+    assert sorted(parses) == ["$.parse_once.login", "$.parse_once_items.`len`"]
+    # A row builder reads the rowid column's path too, even when the query does not.
+    assert row_builder(table, {2, 3}).build({}, obj) == [None, None, "octocat", 3, 7]
+    assert row_builder(table, None).build({"owner": "acme"}, obj) == ["acme", 7, "octocat", 3, 7]
+    again = Column("login_again", "$.parse_once.login")
+    assert (plain.plain_keys, again.get({}, obj)) == (("parse_once", "login"), "octocat")
+    assert sorted(parses) == ["$.parse_once.login", "$.parse_once_id", "$.parse_once_items.`len`"]

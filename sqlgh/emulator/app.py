@@ -172,6 +172,8 @@ class App:
                 time.sleep(fault.delay)
             elif fault.kind == "meanwhile" and fault.call is not None:
                 fault.call()
+            elif fault.kind == "trickle":
+                request.body.trickle = fault.delay or 0.5
             early = self._fault_response(fault)
             if early is not None:
                 return _with_headers(early, fault)
@@ -197,6 +199,9 @@ class App:
         elif fault is not None and fault.kind == "rewrite_json" and response.body:
             assert fault.rewrite is not None  # checked when the fault was made
             response.body = dumps(fault.rewrite(json.loads(response.body)))
+        elif fault is not None and fault.kind in ("trickle", "trickle_body"):
+            response.trickle = fault.delay or 0.5
+            response.trickle_head = fault.kind == "trickle"
         return _with_headers(response, fault) if fault is not None else response
 
     def _fault_response(self, fault: Fault) -> Response | None:

@@ -16,6 +16,8 @@ KINDS = (
     "overlong",  # declares a Content-Length of 1 TiB, sends the body, closes (a bad proxy)
     "non_json",  # an HTML page instead of JSON (status default 200)
     "slow",  # sleep `delay` seconds, then answer normally
+    "trickle",  # read the request body and send the answer (status line on) a byte at a time
+    "trickle_body",  # send the status line and headers at once, then the body a byte at a time
     "upload_502_starter",  # the upload leaves a `starter` asset of size 0, answers 502
     "primary_rate_limit",  # 403, x-ratelimit-remaining 0, reset in `retry_after` s (60)
     "secondary_rate_limit",  # 403 (or `status`) "secondary rate limit", retry-after if set
@@ -26,6 +28,8 @@ KINDS = (
     "headers",  # answer normally; `headers` (sent with any kind) replace those so named
     "rewrite_json",  # do the request, then answer `rewrite(the JSON answer)` instead
     "meanwhile",  # run `call()` (another client acting meanwhile), then answer normally
+    "wrong_range",  # storage: a Range from N answered 206 with as many bytes from 0 instead
+    "changed_object",  # storage: the object was replaced (other bytes, ETag, Last-Modified)
 )
 
 
@@ -37,7 +41,9 @@ class Fault:
     negative number: forever), then disarms. ``headers``, with any kind, are sent in place
     of the answer's headers of the same names (a broken proxy, or a hostile server).
     ``meanwhile`` holds the request while ``call`` runs on the request's thread: another
-    client's requests, made in between deterministically (they are served as usual)."""
+    client's requests, made in between deterministically (they are served as usual).
+    ``delay``: the seconds of ``slow``, and between two bytes of ``trickle`` and
+    ``trickle_body`` (default 0.5)."""
 
     kind: str = "status"
     method: str | None = None

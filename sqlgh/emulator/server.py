@@ -4,11 +4,14 @@ each connection to a daemon thread."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import selectors
 import socket
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -95,7 +98,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         limit = response.size // 2 if response.drop else response.size
         try:
-            if response.stream is None:
+            if response.trickle:
+                self._trickle(head, response, limit)
+            elif response.stream is None:
                 self.wfile.write(head + response.body[:limit])
             elif response.file is not None and limit > 0:
                 # A spooled upload goes out through sendfile(2), as a real object store
@@ -111,13 +116,33 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _write_stream(self, response: Response, limit: int) -> None:
-        sent = 0
-        for piece in response.stream or ():
-            piece = piece[: limit - sent]
+        for piece in _body(response, limit):
             self.wfile.write(piece)
-            sent += len(piece)
-            if sent >= limit:
-                break
+
+    def _trickle(self, head: bytes, response: Response, limit: int) -> None:
+        """Send the answer one byte every ``response.trickle`` seconds (the head at once
+        unless ``trickle_head``), until the client goes away."""
+        if not response.trickle_head:
+            self.wfile.write(head)
+            head = b""
+        for piece in itertools.chain([head], _body(response, limit)):
+            for at in range(len(piece)):
+                self.wfile.write(piece[at : at + 1])
+                time.sleep(response.trickle)
+
+
+def _body(response: Response, limit: int) -> Iterator[bytes]:
+    """The first ``limit`` bytes of the body, in pieces."""
+    if response.stream is None:
+        yield response.body[:limit]
+        return
+    sent = 0
+    for piece in response.stream:
+        piece = piece[: limit - sent]
+        yield piece
+        sent += len(piece)
+        if sent >= limit:
+            break
 
 
 class Server(ThreadingHTTPServer):

@@ -5,6 +5,14 @@ objects.githubusercontent.com carry): the signature and expiry are checked, ``Ra
 honoured, and a request that also carries an ``Authorization`` header is refused with
 S3's 400 "Only one auth mechanism allowed" -- the reason clients must not forward their
 GitHub token across the redirect.
+
+Its answers carry what the store behind those URLs sends: a strong ``ETag`` in Azure Blob
+Storage's form (``"0x8DD945EA37EFD30"``), ``Last-Modified`` and ``Accept-Ranges: bytes``
+(a curl -v of a download, gm3dmo/the-power#393). Azure documents If-Match, If-None-Match,
+If-Modified-Since and If-Unmodified-Since as its conditional headers, not If-Range
+(learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-
+service-operations), so ``If-Range`` is ignored here: a client resuming a download must
+compare the validators and ``Content-Range`` of the answer itself.
 """
 
 from __future__ import annotations
@@ -15,10 +23,14 @@ import hmac
 import os
 import re
 import time
+from collections.abc import Iterator
+from datetime import datetime
+from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
 from sqlgh.emulator.blobs import Blob, FileBlob
+from sqlgh.emulator.faults import Fault
 from sqlgh.emulator.state import Asset, State
 from sqlgh.emulator.wire import Request, Response
 
@@ -103,13 +115,18 @@ class Storage:
             asset = self.state.assets_by_key.get(segments[2])
             if asset is None or asset.state != "uploaded":
                 return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
-            blob = asset.blob
-        return self._content(request, blob, fields)
+            blob, version = asset.blob, _version(asset.key, asset.created_at)
+        if request.fault is not None and request.fault.kind == "changed_object":
+            blob, version = _Inverted(blob), _version(asset.key + "+", time.time())
+        return self._content(request, blob, version, fields)
 
-    def _content(self, request: Request, blob: Blob, fields: dict[str, str]) -> Response:
+    def _content(
+        self, request: Request, blob: Blob, version: list[tuple[str, str]], fields: dict[str, str]
+    ) -> Response:
         headers = [
             ("Content-Disposition", fields.get("response-content-disposition", "attachment")),
             ("Accept-Ranges", "bytes"),
+            *version,
         ]
         start, end, status = 0, blob.size, 200
         wanted = _RANGE.match(request.headers.get("range", "").strip())
@@ -124,6 +141,8 @@ class Storage:
                 refused = _xml_error(416, "InvalidRange", "The requested range is not satisfiable")
                 refused.headers.append(("Content-Range", f"bytes */{blob.size}"))
                 return refused
+            if _is(request.fault, "wrong_range") and start > 0:
+                start, end = 0, end - start  # as many bytes as asked, from the wrong place
             status = 206
             headers.append(("Content-Range", f"bytes {start}-{end - 1}/{blob.size}"))
         content_type = fields.get("response-content-type", "application/octet-stream")
@@ -135,3 +154,37 @@ class Storage:
             length=end - start,
             file=(blob.path, start) if isinstance(blob, FileBlob) else None,
         )
+
+
+def _is(fault: Fault | None, kind: str) -> bool:
+    return fault is not None and fault.kind == kind
+
+
+def _version(key: str, created: str | float) -> list[tuple[str, str]]:
+    """The ``ETag`` (Azure's form: 0x and 15 hex digits) and ``Last-Modified`` of a
+    stored object, fixed for as long as the object is."""
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    etag = '"0x8D' + hashlib.sha256(key.encode()).hexdigest()[:13].upper() + '"'
+    return [("ETag", etag), ("Last-Modified", formatdate(created, usegmt=True))]
+
+
+class _Inverted:
+    """Another version of a blob, as long: every byte inverted (the ``changed_object``
+    fault: the object was replaced between two requests)."""
+
+    _INVERT = bytes(255 - b for b in range(256))
+
+    def __init__(self, blob: Blob) -> None:
+        self._blob = blob
+        self.size = blob.size
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        for piece in self._blob.chunks(start, end):
+            yield piece.translate(self._INVERT)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(b"".join(self.chunks())).hexdigest()
+
+    def discard(self) -> None:
+        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -13,12 +14,18 @@ JSON = "application/json; charset=utf-8"
 
 
 class BodyReader:
-    """The request body: at most Content-Length bytes of the connection."""
+    """The request body: at most Content-Length bytes of the connection.
+
+    With ``trickle`` set, it reads one byte every ``trickle`` seconds (a stalled server),
+    and after ``TRICKLE_MAX`` bytes reads no more, as though the client had stopped."""
+
+    TRICKLE_MAX = 64
 
     def __init__(self, rfile: BinaryIO, length: int | None) -> None:
         self._rfile = rfile
         self.length = length
         self.received = 0
+        self.trickle = 0.0
 
     @property
     def remaining(self) -> int:
@@ -29,6 +36,11 @@ class BodyReader:
         want = self.remaining if size < 0 else min(size, self.remaining)
         if want <= 0:
             return b""
+        if self.trickle:
+            if self.received >= self.TRICKLE_MAX:
+                return b""
+            time.sleep(self.trickle)
+            want = 1
         data = self._rfile.read(want)
         self.received += len(data)
         return data
@@ -73,6 +85,8 @@ class Response:
     ``drop`` sends the headers and half the body, then closes the connection; ``abort``
     sends nothing and closes it; ``close`` closes it after a complete response.
     ``declared`` is a Content-Length to send instead of the true one (a fault).
+    ``trickle`` sends one byte every so many seconds: from the status line on, or from
+    the body on when ``trickle_head`` is False (faults).
     """
 
     status: int
@@ -87,6 +101,8 @@ class Response:
     abort: bool = False
     close: bool = False
     unknown: bool = False  # no route has this shape: recorded in Emulator.unknown
+    trickle: float = 0.0
+    trickle_head: bool = True
 
     @property
     def size(self) -> int:

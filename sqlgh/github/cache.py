@@ -24,6 +24,12 @@ What keeps the cache cheap (see docs/performance.md):
 - one serializer is shared by every backend (building one costs about a millisecond);
 - the key is a hash of the method, the URL as sent and the ``Accept`` header (requests-cache's
   default key re-parses and normalizes the URL, which sqlgh builds the same way every time).
+
+A cache that cannot be used never fails a query (see cache_guard.py): a file that cannot be
+opened means running uncached, a damaged one is moved aside and started anew, and a failure
+mid-session (a lookup or a store) turns the cache off for the rest of the connection. The
+wait for another process's write lock is bounded (``lock_timeout``); requests-cache would
+retry it forever.
 """
 
 from __future__ import annotations
@@ -32,25 +38,34 @@ import hashlib
 import logging
 import os
 import pickle
+import sqlite3
 import threading
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 import requests
 import requests_cache
 import zstandard
+from requests_cache.backends.base import BaseCache
+from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.models import CachedResponse
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
+from sqlgh.github import cache_guard
 from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
+# Seconds to wait for another process's write lock on the cache file before going uncached.
+LOCK_TIMEOUT = 5.0
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _SharedPipeline(SerializerPipeline):
@@ -127,12 +142,77 @@ SERIALIZER = _SharedPipeline(
 )
 
 
+class CacheTable(SQLiteDict):
+    """requests-cache's SQLite table, which waits for the write lock no longer than the
+    connection's busy timeout, and reads a damaged entry as a miss."""
+
+    def init_db(self) -> None:
+        """Create the table if missing; on failure, close the connection at once (a damaged
+        file is moved aside next, and SQLite removes a WAL by name when it closes)."""
+        try:
+            super().init_db()
+        except BaseException:
+            self.close()
+            raise
+
+    @contextmanager
+    def _acquire_sqlite_lock(self) -> Iterator[None]:
+        # requests-cache retries BEGIN IMMEDIATE forever, and swallows a failed write.
+        with self._lock:
+            assert self._connection is not None  # opened by connection()
+            self._connection.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout
+            self._active_transaction = True
+            try:
+                yield
+                self._connection.commit()
+            except BaseException:
+                with suppress(sqlite3.Error):
+                    self._connection.rollback()
+                raise
+            finally:
+                self._active_transaction = False
+
+    def deserialize(self, key: str, value: Any) -> Any:
+        """The stored response, or None (a miss) when its bytes are damaged: unpickling
+        garbage also raises EOFError, OverflowError or MemoryError, which requests-cache
+        lets through."""
+        try:
+            return super().deserialize(key, value)
+        except Exception:
+            return None
+
+
 class ResponseCache(requests_cache.SQLiteCache):
     """requests-cache's SQLite backend, stored compressed on a writer thread, that keeps an
-    entry as it is on a 304."""
+    entry as it is on a 304, and turns itself off when its file fails (``failure``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = LOCK_TIMEOUT,
+        opened: os.stat_result | None = None,
+    ) -> None:
+        BaseCache.__init__(self, cache_name=str(db_path))
+        self.path = Path(db_path)
+        self.lock_timeout = lock_timeout
+        self.opened = opened or os.stat(db_path)  # the file, for moving it aside if damaged
+        self.failure: Exception | None = None
+        settings = {"wal": True, "fast_save": True, "timeout": lock_timeout}
+        self.responses = CacheTable(
+            db_path, table_name="responses", serializer=SERIALIZER, **settings
+        )
+        try:
+            self.redirects = CacheTable(
+                db_path,
+                table_name="redirects",
+                lock=self.responses._lock,
+                serializer=None,
+                **settings,
+            )
+        except BaseException:
+            self.responses.close()
+            raise
         self._guard = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[None]] = {}
@@ -144,9 +224,11 @@ class ResponseCache(requests_cache.SQLiteCache):
         cache_key: str | None = None,
         expires: datetime | None = None,
     ) -> None:
-        """Queue a response for storing, unless it is a stored one GitHub just revalidated."""
-        if getattr(response, "revalidated", False):
-            return  # same body and ETag: only Date and the rate-limit headers changed
+        """Queue a response for storing, unless it is a stored one GitHub just revalidated
+        (same body and ETag: only Date and the rate-limit headers changed) or the file
+        failed."""
+        if getattr(response, "revalidated", False) or self.failure is not None:
+            return
         key = cache_key or self.create_key(response.request)
         snapshot = CachedResponse.from_response(response, expires=expires)
         with self._guard:
@@ -159,11 +241,12 @@ class ResponseCache(requests_cache.SQLiteCache):
         stored.add_done_callback(partial(self._stored, key))
 
     def get_response(self, key: str, default: Any = None) -> CachedResponse | None:
-        """The stored response of ``key``, once a store of it still on its way has landed."""
+        """The stored response of ``key``, once a store of it still on its way has landed;
+        ``default`` (a miss: the request goes to GitHub) when the file fails."""
         pending = self._pending.get(key)
         if pending is not None:
             wait([pending])
-        return super().get_response(key, default)
+        return self._guarded(partial(BaseCache.get_response, self, key, default), default)
 
     def flush(self) -> None:
         """Wait until every queued response is stored."""
@@ -174,26 +257,58 @@ class ResponseCache(requests_cache.SQLiteCache):
     def delete(self, *keys: str, **kwargs: Any) -> None:
         """Delete responses (after the stores queued before)."""
         self.flush()
-        super().delete(*keys, **kwargs)
+        self._guarded(partial(super().delete, *keys, **kwargs), None)
 
     def clear(self) -> None:
-        """Empty the cache (after the stores queued before)."""
+        """Empty the cache (after the stores queued before). requests-cache's own fallback,
+        deleting the file alone, is skipped: it would leave the old WAL to be replayed."""
         self.flush()
-        super().clear()
+        self._guarded(partial(BaseCache.clear, self), None)
+
+    def count(self, expired: bool = True) -> int:
+        """How many responses are stored (0 once the file failed)."""
+        return self._guarded(partial(super().count, expired), 0)
 
     def close(self) -> None:
-        """Store what is queued, stop the writer thread, close the SQLite connections."""
+        """Store what is queued, stop the writer thread, close the SQLite connections; then
+        move the file aside if it turned out damaged."""
         with self._guard:
             writer, self._writer = self._writer, None
             self._closed = True
         if writer is not None:
             writer.shutdown(wait=True)
         super().close()
+        failure = self.failure
+        if failure is not None and cache_guard.is_damage(failure):
+            moved = cache_guard.set_aside(self.path, self.opened)
+            if moved is not None:
+                cache_guard.say_moved(
+                    self.path, moved, failure, "the next connection starts a new one"
+                )
+
+    def _guarded(self, operation: Callable[[], T], default: T) -> T:
+        """``operation()``, or ``default`` once the file failed, now or before."""
+        if self.failure is None:
+            try:
+                return operation()
+            except sqlite3.Error as exc:
+                self._fail(exc)
+        return default
+
+    def _fail(self, exc: Exception) -> None:
+        """Turn the cache off for the rest of the connection, saying so once. The SQLite
+        connections stay open until ``close``: closing them under a reading thread would let
+        requests-cache open a new one."""
+        with self._guard:
+            if self.failure is not None:
+                return
+            self.failure = exc
+        cache_guard.warn_failed(self.path, exc, self.lock_timeout)
 
     def _store(self, response: CachedResponse, key: str, expires: datetime | None) -> None:
         try:
-            super().save_response(response, key, expires)
-        except Exception:  # a cache that cannot store must not fail the query
+            self._guarded(partial(super().save_response, response, key, expires), None)
+        except Exception:  # a response that cannot be stored must not fail the query
             log.warning("sqlgh: could not store a response in the cache", exc_info=True)
 
     def _stored(self, key: str, stored: Future[None]) -> None:
@@ -221,19 +336,39 @@ def cache_file(token: str | None, directory: str | os.PathLike[str] | None = Non
     return base / f"http-{identity(token)}.sqlite"
 
 
-def open_backend(path: str | os.PathLike[str]) -> ResponseCache:
+def open_backend(
+    path: str | os.PathLike[str], lock_timeout: float = LOCK_TIMEOUT
+) -> ResponseCache | None:
     """The shared SQLite backend at ``path``, readable by its owner alone (see
-    ``make_private``)."""
+    ``make_private``); None, after a line on stderr, when the file cannot be used (sqlgh
+    then runs uncached). A damaged file of sqlgh's own is moved aside and started anew.
+    ``lock_timeout``: seconds to wait for another process's write lock."""
     target = Path(path).expanduser()
-    make_private(target)
-    return ResponseCache(str(target), wal=True, fast_save=True, serializer=SERIALIZER)
+    if not target.suffix:  # requests-cache adds one: guard the file it will really open
+        target = target.with_name(target.name + ".sqlite")
+    moved: Path | None = None
+    while True:
+        opened: os.stat_result | None = None
+        try:
+            opened = make_private(target)
+            return ResponseCache(target, lock_timeout=lock_timeout, opened=opened)
+        except (OSError, sqlite3.Error, cache_guard.CacheRefused) as exc:
+            damaged = opened is not None and cache_guard.is_damage(exc)
+            if damaged and moved is None and cache_guard.is_sqlgh_file(target):
+                moved = cache_guard.set_aside(target, opened)
+                if moved is not None:
+                    cache_guard.say_moved(target, moved, exc, "started a new one")
+                    continue
+            cache_guard.warn_unusable(target, exc, lock_timeout)
+            return None
 
 
-def make_private(target: Path) -> None:
+def make_private(target: Path) -> os.stat_result:
     """Create the cache file with mode 0600 (SQLite gives its -wal and -shm files the
     same mode) and a missing directory with mode 0700; an existing file, and sqlgh's own
     default directory, are narrowed to those modes. A directory the user chose that
-    exists (``/tmp``, say) is left as it is."""
+    exists (``/tmp``, say) is left as it is. A file of another user is refused
+    (``cache_guard.CacheRefused``). Returns the file's status."""
     directory = target.parent
     if not directory.exists():
         directory.mkdir(parents=True, mode=0o700)
@@ -241,9 +376,12 @@ def make_private(target: Path) -> None:
         directory.chmod(0o700)
     descriptor = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        opened = os.fstat(descriptor)
+        cache_guard.check_owner(target, opened)
         os.fchmod(descriptor, 0o600)
     finally:
         os.close(descriptor)
+    return opened
 
 
 class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
@@ -280,7 +418,7 @@ def cached_session(backend: requests_cache.SQLiteCache) -> requests_cache.Cached
 def clear(backend: ResponseCache) -> int:
     """Empty the cache; return how many responses it held."""
     backend.flush()
-    count = len(backend.responses)
+    count = backend.count()
     backend.clear()
     return count
 

@@ -22,12 +22,14 @@ import uritemplate
 
 from sqlgh import __version__
 from sqlgh.github import adapter, cache, hosts, pages, parallel
+from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
 from sqlgh.github.resilience import Resilience, Rewind, rewinder
 from sqlgh.github.retry import disable_transport_retries
+from sqlgh.github.watchdog import Limits
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -77,13 +79,15 @@ class Client:
         token: str | None = None,
         *,
         per_page: int = MAX_PER_PAGE,
-        timeout: tuple[float, float] = (10.0, 60.0),
+        timeout: tuple[float, float] = (10.0, 30.0),
         session: requests.Session | None = None,
         mutation_interval: float = 1.0,
         resilience: Resilience | None = None,
         max_concurrency: int = 1,
         cache_path: str | None = None,
         uploads_url: str | None = None,
+        limits: Limits | None = None,
+        cache_lock_timeout: float = cache.LOCK_TIMEOUT,
     ) -> None:
         self.api_url = normalize_api_url(api_url)
         self._origin = hosts.origin(self.api_url)
@@ -102,10 +106,13 @@ class Client:
         self.timeout = timeout
         # Retries and rate limits: sqlgh/github/resilience.py (urllib3 never retries).
         self.resilience = resilience or Resilience(timeout=timeout)
+        # A minimum transfer rate and the statement's deadline, for every connection.
+        self.limits = limits or Limits(deadline=self.resilience.deadline)
         # Reads run up to max_concurrency requests at once, each on a session of its own
-        # (see pool.py); a given session means one at a time. cache_path: see cache.py.
+        # (see pool.py); a given session means one at a time. cache_path: see cache.py
+        # (None when the file cannot be used: sqlgh then runs uncached).
         self.max_concurrency = 1 if session else max(1, int(max_concurrency))
-        self.cache = cache.open_backend(cache_path) if cache_path else None
+        self.cache = cache.open_backend(cache_path, cache_lock_timeout) if cache_path else None
         self._pool = SessionPool(self.max_concurrency, self._new_session)
         self.session = self._pool.add(
             self._configure(session, own=False) if session else self._new_session()
@@ -207,6 +214,7 @@ class Client:
     ) -> requests.Response:
         """One HTTP exchange, logged; a redirect is returned as it is."""
         shown = self.display_path(url, params)
+        self.resilience.deadline.check(method, shown)  # past statement_timeout: not sent
         auth = self._credentials(method, url, shown, authenticate)
         if method in MUTATIONS:
             self._space_mutation()
@@ -227,6 +235,9 @@ class Client:
             )
         except requests.RequestException as exc:
             self._record(started, clock, method, shown, None, False, None)
+            if self.resilience.deadline.passed():  # the watchdog cut it at the deadline
+                seconds = self.resilience.deadline.seconds
+                raise DeadlineError(seconds, method, shown, cut=True) from exc
             raise TransportError(method, shown, exc) from exc
         self._record(
             started,
@@ -480,7 +491,7 @@ class Client:
 
     def _configure(self, session: requests.Session, own: bool = True) -> requests.Session:
         if own:
-            adapter.mount(session)
+            adapter.mount(session, self.limits)
         else:
             disable_transport_retries(session)
         session.headers.update(

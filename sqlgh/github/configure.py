@@ -10,7 +10,10 @@ option                     default  meaning
 ``retries``                4        extra attempts for idempotent requests after a fault
 ``retry_backoff``          1.0      first backoff (seconds), doubled per retry, full jitter
 ``connect_timeout``        10       seconds to establish a connection
-``read_timeout``           60       seconds without a byte arriving (a stall, not a total)
+``read_timeout``           30       seconds without a byte arriving (a stall, not a total)
+``low_speed_limit``        1000     bytes/s a transfer must average over ``low_speed_time``
+``low_speed_time``         30       seconds under ``low_speed_limit`` that stop a transfer
+``statement_timeout``      0        seconds one SQL statement may run (0: no limit)
 ``max_rate_limit_wait``    60       longest wait for a rate limit before failing, also when an
                                     answer left no requests (3700: wait out any, the window is 1 h)
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
@@ -22,11 +25,20 @@ option                     default  meaning
 ``max_concurrency``        8        reads in flight at once (1: sequential); writes are serial
 ``cache``                  True     conditional-request cache; every GET revalidated (304s free)
 ``cache_path``             per token  ``$SQLGH_CACHE_DIR`` or user cache dir, file per token hash
+``cache_lock_timeout``     5        seconds to wait for another process's lock on the cache file,
+                                    then run uncached (one line on stderr)
 =========================  =======  ==========================================================
 
 ``(connect_timeout, read_timeout)`` is passed to requests as its ``timeout`` tuple: the
 read timeout bounds each wait for the next bytes of an answer, so a 2 GB download on a
-slow link is never cut off while data still flows, and a server gone silent is.
+slow link is never cut off while data still flows, and a server gone silent is. A server
+that trickles (a byte every half second never trips a read timeout) is stopped by the
+minimum rate, as curl's ``--speed-limit`` / ``--speed-time`` do (``watchdog.py``): in
+headers, bodies and uploads alike. The defaults are DNF's (1000 bytes/s over 30 s,
+osbuild/osbuild#990), and a stall is retried once (``retry.py``), so a silent or
+trickling server costs about a minute per request (it cost five: 60 s x 5 attempts), while
+a slow link that moves 1 kB/s lives. ``statement_timeout`` bounds a whole statement: no
+request is sent past it and reads in flight are cut, but a row's write is let finish.
 """
 
 from __future__ import annotations
@@ -35,11 +47,13 @@ import os
 from typing import Any
 
 from sqlgh.github.auth import api_url_from_environment, find_token
-from sqlgh.github.cache import cache_file
+from sqlgh.github.cache import LOCK_TIMEOUT, cache_file
 from sqlgh.github.client import Client
+from sqlgh.github.deadline import Deadline
 from sqlgh.github.ratelimit import RateLimiter
 from sqlgh.github.resilience import Resilience
 from sqlgh.github.retry import RetryPolicy
+from sqlgh.github.watchdog import Limits
 
 DEFAULT_CONCURRENCY = 8
 UPLOADS_URL_ENV = "SQLGH_UPLOADS_URL"
@@ -64,7 +78,13 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         value, source = (found.value, found.source) if found else (None, None)
     timeout = (
         _number(options, "connect_timeout", 10.0, 0.001),
-        _number(options, "read_timeout", 60.0, 0.001),
+        _number(options, "read_timeout", 30.0, 0.001),
+    )
+    deadline = Deadline(_number(options, "statement_timeout", 0.0))
+    limits = Limits(
+        _number(options, "low_speed_limit", 1000.0),
+        _number(options, "low_speed_time", 30.0, 0.001),
+        deadline,
     )
     policy = RetryPolicy(
         retries=int(_number(options, "retries", 4)),
@@ -74,8 +94,16 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         max_wait=_number(options, "max_rate_limit_wait", 60.0),
         secondary_wait=_number(options, "secondary_rate_limit_wait", 60.0),
         reserve=_number(options, "rate_limit_reserve", 0.01),
+        sleep=deadline.sleep,
     )
-    resilience = Resilience(policy, limiter, timeout, token_source=source if value else None)
+    resilience = Resilience(
+        policy,
+        limiter,
+        timeout,
+        token_source=source if value else None,
+        sleep=deadline.sleep,
+        deadline=deadline,
+    )
     return Client(
         url,
         value,
@@ -86,6 +114,8 @@ def make_client(api_url: str | None, token: str | None, options: dict[str, Any])
         max_concurrency=int(_number(options, "max_concurrency", DEFAULT_CONCURRENCY, 1)),
         cache_path=_cache_path(value, options),
         uploads_url=options.pop("uploads_url", None) or os.environ.get(UPLOADS_URL_ENV) or None,
+        limits=limits,
+        cache_lock_timeout=_number(options, "cache_lock_timeout", LOCK_TIMEOUT),
     )
 
 

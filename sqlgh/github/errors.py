@@ -76,6 +76,7 @@ class TransportError(Exception):
         self.method = method
         self.path = path
         self.cause = cause
+        self.detail = detail  # a plain sentence, when the cause alone would not say it
         super().__init__(f"could not complete {method} {path}: {detail or _short(cause)}")
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlgh.github.auth import explain_access
+from sqlgh.github.deadline import Deadline
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.ratelimit import RateLimiter, kind_of
-from sqlgh.github.retry import RetryPolicy, explain_transport, is_transient, may_retry
+from sqlgh.github.retry import RetryPolicy, explain_transport, is_stall, is_transient, may_retry
 
 T = TypeVar("T")
 Rewind = Callable[[], bool]
@@ -47,13 +48,16 @@ def rewinder(body: Any) -> Rewind:
 
 @dataclass
 class Resilience:
-    """Retry policy, rate limiter and what error messages need (timeouts, token source)."""
+    """Retry policy, rate limiter, the statement's deadline and what error messages need
+    (timeouts, token source). ``sleep`` waits between attempts (``Deadline.sleep``: no wait
+    that would end past the deadline)."""
 
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     limiter: RateLimiter = field(default_factory=RateLimiter)
-    timeout: tuple[float, float] = (10.0, 60.0)
+    timeout: tuple[float, float] = (10.0, 30.0)
     token_source: str | None = None
     sleep: Callable[[float], None] = time.sleep
+    deadline: Deadline = field(default_factory=Deadline)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Note the rate-limit budget an answer reports."""
@@ -72,7 +76,7 @@ class Resilience:
         ``counted=False``: GitHub does not count the request against the rate limit (GET
         /rate_limit), so a spent budget does not hold it back."""
         retryable = may_retry(method)
-        failures = waits = 0
+        failures = waits = stalls = 0
         while True:
             if counted:
                 self.limiter.pace()
@@ -91,9 +95,14 @@ class Resilience:
                     raise
                 raise explain_access(exc, self.token_source) from exc
             except TransportError as exc:
-                if not exc.transient:
+                if not exc.transient:  # a DeadlineError among others
                     raise
-                if retryable and failures + 1 < self.policy.attempts:
+                stalls = stalls + 1 if is_stall(exc) else 0
+                if (
+                    retryable
+                    and failures + 1 < self.policy.attempts
+                    and stalls < self.policy.stall_attempts
+                ):
                     self.sleep(self.policy.delay(failures))
                     failures += 1
                     continue

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
@@ -13,6 +16,7 @@ from sqlgh.github.body import HashBehind, chunks
 from sqlgh.github.client import Client
 from sqlgh.github.errors import TransportError
 from sqlgh.github.progress import ReadingProgress
+from sqlgh.github.retry import is_stall
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -83,21 +87,30 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
 
     GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
     the API only: storage rejects a second auth mechanism, and it must not leak anyway.
-    A connection that breaks mid-body is resumed with a ``Range`` request (or, when the
-    server ignores the range and ``sink`` can seek, started over), as often as the
-    client's retry policy allows.
+    A connection that breaks mid-body is resumed with a ``Range`` request, as often as the
+    client's retry policy allows (a stall, twice in a row at most). A resume is kept only
+    when it continues the same bytes (see ``Version.continued_by``); otherwise ``sink``
+    (which must seek) starts over.
     """
     digest = hashlib.sha256()
-    written = 0
+    written = stalls = 0
+    version: Version | None = None
     policy = client.resilience.policy
     bar = None
     try:
         for attempt in range(policy.attempts):
-            response, url = _open(client, asset_url, written)
-            if written and response.status_code != 206:
-                sink.seek(0)  # the range was ignored: start over
+            response, url = _open(client, asset_url, written, version)
+            if written and not (version and version.continued_by(response, written)):
+                sink.seek(0)  # the range was ignored, or answered with other bytes
                 sink.truncate()
                 digest, written = hashlib.sha256(), 0
+                if response.status_code == 206:  # a part of something else: ask anew
+                    response.close()
+                    cause = ValueError(_NOT_CONTINUED)
+                    failure = TransportError("GET", client.display_path(url), cause, str(cause))
+                    continue
+            if not written:
+                version = Version.of(response)
             if bar is None:
                 length = response.headers.get("Content-Length", "")
                 total = int(length) if length.isdigit() else None
@@ -117,20 +130,102 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
             finally:
                 hasher.close()  # every byte counted in ``written`` is hashed before a resume
                 response.close()
-            if attempt + 1 < policy.attempts:
-                client.resilience.sleep(policy.delay(attempt))
-        raise client.resilience.explained(failure, policy.attempts)
+            stalls = stalls + 1 if is_stall(failure) else 0
+            if attempt + 1 == policy.attempts or stalls == policy.stall_attempts:
+                break
+            client.resilience.sleep(policy.delay(attempt))
+        raise client.resilience.explained(failure, attempt + 1)
     finally:
         if bar is not None:
             bar.close()
 
 
-def _open(client: Client, asset_url: str, offset: int) -> tuple[requests.Response, str]:
+_NOT_CONTINUED = "storage answered a resumed download with other bytes than the ones asked for"
+
+
+@dataclass(frozen=True)
+class Version:
+    """What the first answer of a download says about its bytes: their length and the
+    validators (``ETag``, ``Last-Modified``) that tell one version of an object from another.
+    """
+
+    length: int | None
+    etag: str | None
+    last_modified: str | None
+    date: str | None
+
+    @classmethod
+    def of(cls, response: requests.Response) -> Version:
+        """The version a 200 answer carries."""
+        headers = response.headers
+        length = headers.get("Content-Length", "")
+        return cls(
+            int(length) if length.isdigit() else None,
+            headers.get("ETag"),
+            headers.get("Last-Modified"),
+            headers.get("Date"),
+        )
+
+    def if_range(self) -> str | None:
+        """The validator a resume sends in ``If-Range``, so that a server that honours it
+        answers a changed object with all of it (200) rather than a part (RFC 9110 13.1.5):
+        a strong ETag, else a Last-Modified date that is strong, at least 60 s older than
+        the answer (RFC 9110 8.8.2.2); None when there is neither."""
+        if self.etag and not self.etag.startswith("W/"):
+            return self.etag
+        modified, answered = _date(self.last_modified), _date(self.date)
+        if modified is not None and answered is not None and answered - modified >= 60:
+            return self.last_modified
+        return None
+
+    def continued_by(self, response: requests.Response, offset: int) -> bool:
+        """Whether ``response`` is a 206 carrying these bytes from ``offset`` to the end.
+
+        Its ``Content-Range`` must start at ``offset`` and end at the end of the same
+        length, and its validators, where both answers give one, must be the same: GitHub's
+        storage does not honour ``If-Range`` (see ``sqlgh/emulator/storage.py``), so a
+        changed object would come back as a 206 of its new bytes.
+        """
+        if response.status_code != 206:
+            return False
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+        if match is None or int(match["first"]) != offset:
+            return False
+        complete = None if match["length"] == "*" else int(match["length"])
+        if complete is not None and int(match["last"]) != complete - 1:
+            return False
+        if self.length is not None and complete is not None and complete != self.length:
+            return False
+        return all(
+            mine is None or theirs is None or mine == theirs
+            for mine, theirs in (
+                (self.etag, response.headers.get("ETag")),
+                (self.last_modified, response.headers.get("Last-Modified")),
+            )
+        )
+
+
+_CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<length>\d+|\*)")
+
+
+def _date(value: str | None) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _open(
+    client: Client, asset_url: str, offset: int, version: Version | None
+) -> tuple[requests.Response, str]:
     """GET the asset's bytes from ``offset`` on, following redirects; the token goes to
     GitHub's own hosts alone, never to object storage."""
     headers = dict(OCTET_STREAM)
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        validator = version.if_range() if version else None
+        if validator:
+            headers["If-Range"] = validator
     response = client.request("GET", asset_url, headers=headers, stream=True, allow_redirects=False)
     url = asset_url
     for _ in range(MAX_REDIRECTS):

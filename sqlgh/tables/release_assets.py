@@ -18,6 +18,7 @@ from sqlgh.tables.memo import (
     StatementFacts,
     embedded_asset_array,
 )
+from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 
@@ -308,7 +309,17 @@ TABLE = Table(
             rows=1000,
             ahead=True,
         ),
+        AccessPath(
+            "by_owner",
+            ("owner",),
+            per_repository(fetch_by_repo, "release assets"),
+            "the owner's repositories as for repositories (1 per 100), then each repository "
+            "as for by_repo (1 for a repository without releases), up to max_concurrency "
+            "repositories at once",
+            cost=1000,
+            rows=100_000,
+        ),
     ),
-    needs="owner and repo (and release_id or id to be cheap)",
+    needs="owner (with repo, and release_id or id, to be cheap)",
     writer=AssetWriter(),
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlgh.tables import keys
 from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
@@ -142,8 +143,18 @@ TABLE = Table(
             rows=100,
             ahead=True,
         ),
+        AccessPath(
+            "by_owner",
+            ("owner",),
+            per_repository(fetch_by_repo, "releases"),
+            "the owner's repositories as for repositories (1 per 100), then 1 per 100 releases "
+            "of each repository (1 for a repository without releases), up to max_concurrency "
+            "repositories at once",
+            cost=300,
+            rows=10_000,
+        ),
     ),
-    needs="owner and repo",
+    needs="owner (with repo to be cheap)",
 )
 
 LATEST_TABLE = Table(

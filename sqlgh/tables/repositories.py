@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlgh.errors import RemoteError
 from sqlgh.tables import keys
+from sqlgh.tables.asset_requests import token_login
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 
 ORG_REPOS = "/orgs/{owner}/repos"
 USER_REPOS = "/users/{owner}/repos"
+MY_REPOS = "/user/repos"
 REPO = "/repos/{owner}/{repo}"
 
 COLUMNS = (
@@ -47,7 +49,8 @@ def _get(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 
 def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """An organization's repositories; for a user, the user's public repositories."""
+    """An organization's repositories (those the token may see); for a user, the user's
+    public repositories, or all of them when the user is the token's own account."""
     owner = key["owner"]
     context = {"owner": owner}
     facts = api.statement  # taken before the first request
@@ -61,8 +64,27 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
         if yielded:
             raise
     # Not an organization: GitHub answers 404 for a user's login on /orgs.
-    for page in listing(api, api.client.url(USER_REPOS, owner=owner), f"owner {owner}"):
+    url, params = api.client.url(USER_REPOS, owner=owner), None
+    if _is_token_owner(api, owner):
+        url, params = api.client.url(MY_REPOS), {"affiliation": "owner"}
+    for page in listing(api, url, f"owner {owner}", params):
         yield context, facts.repositories_listed(owner, page)
+
+
+def _is_token_owner(api: Api, owner: str) -> bool:
+    """Whether ``owner`` is the token's own account (GET /user, once per connection).
+
+    ``/users/{user}/repos`` "lists public repositories for the specified user"
+    (docs.github.com/rest/repos/repos#list-repositories-for-a-user), even to that user's
+    own token (octokit/octokit.js#968, r-lib/gh#164); ``/user/repos`` with
+    ``affiliation=owner`` lists the "repositories that are owned by the authenticated
+    user", private ones included
+    (docs.github.com/rest/repos/repos#list-repositories-for-the-authenticated-user).
+    """
+    if not api.client.has_token:
+        return False
+    login = token_login(api)
+    return login is not None and login.lower() == owner.lower()
 
 
 TABLE = Table(
@@ -83,7 +105,9 @@ TABLE = Table(
             "by_owner",
             ("owner",),
             fetch_by_owner,
-            "1 per 100 repositories (+1 when the owner is a user, not an organization)",
+            "1 per 100 repositories (+1 when the owner is a user, not an organization; with a "
+            "token, +1 once per connection to learn whether that user is the token's own "
+            "account, whose private repositories are then listed too)",
             cost=3,
             rows=100,
             ahead=True,

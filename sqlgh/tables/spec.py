@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from jsonpath_ng import Child, Fields, Root
-from jsonpath_ng.ext import parse as parse_jsonpath
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlgh.github.client import Client
 from sqlgh.tables.memo import Memo, StatementFacts
+
+if TYPE_CHECKING:
+    from jsonpath_ng import JSONPath
 
 # A row before it becomes a tuple: (context, object). The context carries the key columns
 # the request was made with (owner, repo, release_id) that GitHub's JSON does not repeat.
@@ -39,6 +40,8 @@ class Column:
     ``load`` computes a cell on demand (a download); the value is kept for the rest of the
     row, in case SQLite asks again, unless it is longer than ``keep_up_to``: SQLite has its
     own copy, and a second use in the row loads it again.
+    The path is parsed when a query first reads the column, not when the spec is made:
+    parsing every column at import would cost ``import sqlgh`` about 100 ms.
     """
 
     name: str
@@ -50,13 +53,16 @@ class Column:
     load: Loader | None = None
     keep_up_to: int | None = None
     doc: str = ""
-    get: Getter = field(init=False, repr=False, compare=False)
-    plain_keys: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "get", _compile(self.name, self.path, self.json))
-        keys = _plain_keys(self.path) if self.path is not None else None
-        object.__setattr__(self, "plain_keys", keys)
+    @cached_property
+    def plain_keys(self) -> tuple[str, ...] | None:
+        """``$.a.b`` -> ("a", "b"); None for a key column or a path that needs jsonpath-ng."""
+        return None if self.path is None else _plain_keys(self.path)
+
+    @cached_property
+    def get(self) -> Getter:
+        """The cell's value from (context, object)."""
+        return _compile(self.name, self.path, self.plain_keys, self.json)
 
     @property
     def declaration(self) -> str:
@@ -161,14 +167,15 @@ class Table:
         return f"{self.name} needs {self.needs} in WHERE or a join"
 
 
-def _compile(name: str, path: str | None, as_json: bool) -> Getter:
+def _compile(
+    name: str, path: str | None, keys: tuple[str, ...] | None, as_json: bool
+) -> Getter:
     if path is None:
 
         def from_context(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
             return ctx.get(name)
 
         return from_context
-    keys = _plain_keys(path)
     if keys is not None and len(keys) == 1 and not as_json:
         (key,) = keys
 
@@ -187,7 +194,7 @@ def _compile(name: str, path: str | None, as_json: bool) -> Getter:
             return to_sql(value) if as_json else value
 
         return nested
-    expression = parse_jsonpath(path)
+    expression = parsed(path)
 
     def general(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> Any:
         found = expression.find(obj)
@@ -197,9 +204,19 @@ def _compile(name: str, path: str | None, as_json: bool) -> Getter:
     return general
 
 
+@cache
+def parsed(path: str) -> JSONPath:
+    """``path`` parsed by jsonpath-ng, once per distinct path (each parse builds a parser)."""
+    from jsonpath_ng.ext import parse  # here, not at the top: its import costs ~10 ms
+
+    return parse(path)
+
+
 def _plain_keys(path: str) -> tuple[str, ...] | None:
     """``$.a.b`` -> ("a", "b"); None when the path needs jsonpath-ng at run time."""
-    node = parse_jsonpath(path)
+    from jsonpath_ng import Child, Fields, Root
+
+    node = parsed(path)
     keys: list[str] = []
     while isinstance(node, Child):
         right = node.right
