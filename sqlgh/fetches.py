@@ -1,30 +1,33 @@
 """How one statement's fetches are planned, started, shared and released.
 
-Each top-level statement has one ``StatementFetches``, shared by all its cursors
-(``sqlgh.statements`` tells which statement a cursor belongs to). A cursor's ``Filter``
-hands it the key tuples SQLite asked for and reads their batches (pages of objects) back
-from ``scan``, one key after another. A key is served from the replay cache when the
-statement fetched it already (SQLite asks an inner table again for each outer row), else
-from a fetch started ahead for it, else by a fetch run there and then in the cursor's
-thread. Fetches are started ahead for the keys SQLite will most likely ask next: the rest
-of an ``IN`` list, and, when a cursor's keys come from another cursor's rows (a join, a
-correlated subquery), the keys that the other cursor's next rows hold. That other cursor
-(the source) is found by matching the key values SQLite gave to the columns of each open
-cursor's current row, and checked again at every ``Filter``; the keys are then read off
-the rows the source already holds (the rest of its page). A fetch started ahead runs on
-the client's read threads only up to its first batch (sequentially there: one request, or
-two for a release whose long embedded asset array is checked); the cursor reads the rest
-once SQLite asks for the key. At most ``max_concurrency - 1`` fetches are ahead at once,
-beside the one the cursor runs itself, and each one started for a row SQLite then passes
-by (a ``LIMIT``, a ``WHERE`` on the outer rows) takes one place from that window for the
-rest of the statement, so wrong guesses cost at most ``max_concurrency`` fetches in all.
-Keys are guessed only for listing paths (``AccessPath.ahead``): never for a unique lookup
-by id, nor for an UPDATE's target. What the statement holds is released as it goes: a
-cursor holds one batch; the replay cache keeps finished fetches up to ``REPLAY_ROWS`` rows
-(a release counts with its embedded assets), least recently used first out; what the
-statement learned of releases and repositories (``StatementFacts``) refers to their pages
-weakly, so it lasts while a cursor, a fetch or the replay cache still holds the page.
-When the statement ends, ``close`` cancels the fetches not yet started and drops the rest.
+In one paragraph: every top-level statement has one ``StatementFetches``, shared by its
+cursors. A cursor's ``Filter`` asks it for the batches of its key tuples (``scan``), and
+each key is served from the statement's replay cache, else from a fetch started ahead,
+else by a fetch run there and then. Fetches are started ahead, on the client's read
+threads and at most ``max_concurrency - 1`` at a time, for the keys SQLite will most
+likely ask next: the rest of an ``IN`` list, and, for a join or a correlated subquery, the
+keys in the next rows of the cursor those keys come from. A fetch started ahead stops at
+its first batch until its key is asked for; one whose key is never asked for is cancelled
+if it has not started, and if it has, it narrows the window for the rest of the
+statement, so guesses waste at most ``max_concurrency`` fetches. When the statement ends,
+what has not started is cancelled and everything is dropped.
+
+Planned: the cursor the keys come from (the source) is found by matching the key values
+SQLite gave to the columns of each open cursor's current row, and checked again at every
+``Filter``; the keys are read off the rows the source already holds (the rest of its
+page) that pass the equalities SQLite tests on them (``r.archived = 0``:
+``vtab.plan_index`` hands their values to the source's ``Filter`` too). Keys are guessed
+only for listing paths (``AccessPath.ahead``): never for a unique lookup by id, nor for an
+UPDATE's target (the cursor SQLite asks for every column). Started: ahead, a fetch runs
+sequentially (one request, or two for a release whose long embedded asset array is
+checked); the cursor reads the rest, with the usual parallel pages, once SQLite asks.
+Shared: all cursors of the statement take fetches from the same window and replay cache,
+and what the statement learned of releases and repositories (``StatementFacts``) answers
+lookups by id, tag and name. Released: a cursor holds one batch at a time; the replay
+cache keeps finished fetches up to ``REPLAY_ROWS`` rows (a release counts with its
+embedded assets), least recently used out first, and a larger one is fetched again when
+asked again; the facts refer to their pages weakly, so they last while a cursor, a fetch
+or the replay cache still holds the page.
 """
 
 from __future__ import annotations

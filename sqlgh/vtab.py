@@ -4,7 +4,8 @@ Planning: the usable equality and IN constraints on key columns pick the access 
 (the one that consumes the most keys, then the cheapest). A plan without the keys a
 table needs is given a prohibitive cost rather than refused, so OR branches and joins
 that do supply the keys still get planned; it raises only if SQLite ever runs it.
-Rows are produced lazily, so ``LIMIT`` stops paginating.
+Rows are produced lazily, so ``LIMIT`` stops paginating. Each cursor fetches through its
+statement's ``sqlgh.fetches.StatementFetches``, which also reads ahead across joins.
 """
 
 from __future__ import annotations
