@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import stat
 import threading
 from collections.abc import Iterator
@@ -16,10 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests_cache
+from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
 import sqlgh
+import sqlgh.github.client
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import SqlghError
+from sqlgh.github import cache
 from tests.conftest import TOKEN, connect_to
 from tests.helpers import TAR, Acme, seed_acme
 
@@ -286,3 +291,142 @@ def test_a_next_link_loop_stops_with_an_error(acme: Acme, target_page: str) -> N
     with pytest.raises(SqlghError, match=r'links as rel="next" to a page already read'):
         db.execute("SELECT id FROM releases WHERE owner = 'acme' AND repo = 'tool'").fetchall()
     assert len(emu.log) <= 4
+
+
+def _stored_after_a_redirect(emu: Emulator, backend: requests_cache.BaseCache) -> None:
+    """A GET of a renamed repository's releases, its 301 followed by requests itself with
+    the token (as sqlgh before 0.2 let it), stored in ``backend``."""
+    session = requests_cache.CachedSession(backend=backend, allowable_codes=(200,))
+    response = session.get(
+        emu.api_url + "/repos/acme/tool/releases",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.history  # the redirect's request carried the token
+    backend.close()
+
+
+def test_a_cache_file_written_before_the_fix_loses_its_token(
+    acme: Acme, tmp_path: Path
+) -> None:
+    """Entries an earlier sqlgh stored with a redirect's ``Authorization`` are deleted, and
+    the file rewritten, when a connection opens it."""
+    path = tmp_path / "http.sqlite"
+    acme.emu.rename_repo("acme", "tool", "tool2")
+    earlier = SerializerPipeline(
+        [
+            CattrStage(),
+            Stage(dumps=cache._compress_body, loads=cache._decompress_body),
+            Stage(pickle),
+        ],
+        name="pickle+zstd-body",
+        is_binary=True,
+    )
+    _stored_after_a_redirect(acme.emu, requests_cache.SQLiteCache(str(path), serializer=earlier))
+    assert TOKEN.encode() in path.read_bytes()  # what an upgrading user has on disk
+    db = connect_to(acme.emu, cache_path=str(path))
+    assert db.execute(
+        "SELECT count(*) FROM releases WHERE owner = 'acme' AND repo = 'tool'"
+    ).fetchall() == [(3,)]
+    db.close()
+    assert [p.name for p in tmp_path.iterdir() if TOKEN.encode() in p.read_bytes()] == []
+
+
+def test_the_cache_stores_no_credential_of_a_redirect(acme: Acme, tmp_path: Path) -> None:
+    """The serializer drops credential headers from a stored redirect history too, for a
+    response that did follow a redirect (a session a user hands in, say)."""
+    acme.emu.rename_repo("acme", "tool", "tool2")
+    path = tmp_path / "http.sqlite"
+    backend = cache.open_backend(path)
+    assert backend is not None
+    _stored_after_a_redirect(acme.emu, backend)
+    assert TOKEN.encode() not in path.read_bytes()
+    assert b"Bearer" not in path.read_bytes()
+
+
+def test_first_runs_started_together_share_the_new_cache_directory(tmp_path: Path) -> None:
+    """Two processes starting at once both create the missing directory: no error."""
+    errors: list[str] = []
+    for round_ in range(50):
+        target = tmp_path / str(round_) / "a" / "b" / "http.sqlite"
+
+        def make(target: Path = target) -> None:
+            try:
+                cache.make_private(target)
+            except OSError as exc:
+                errors.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=make) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+
+
+# lists that lie about their pages ---------------------------------------------------------
+
+
+def test_a_rel_last_that_overstates_the_list_costs_a_window_at_most(acme: Acme) -> None:
+    """A 3-page list whose ``rel="last"`` says page 3000: the pages fetched ahead stop at
+    the page that links to no next one."""
+    emu = acme.emu
+    emu.add_fault(
+        Fault("rewrite", path=r"/releases$", find="page=3>", replace="page=3000>", times=-1)
+    )
+    db = connect_to(emu, per_page=1, max_concurrency=4, cache=False)
+    rows = db.execute("SELECT id FROM releases WHERE owner = 'acme' AND repo = 'tool'")
+    assert len(rows.fetchall()) == 3
+    assert len(emu.log) <= 3 + 4
+
+
+def test_a_rel_last_that_understates_the_list_loses_no_page(acme: Acme) -> None:
+    """Three pages, ``rel="last"`` says page 2: page 2's ``rel="next"`` is followed on."""
+    emu = acme.emu
+    emu.add_fault(
+        Fault("rewrite", path=r"/releases$", find='page=3>; rel="last"',
+              replace='page=2>; rel="last"', times=-1)
+    )
+    db = connect_to(emu, per_page=1, max_concurrency=4, cache=False)
+    rows = db.execute("SELECT tag_name FROM releases WHERE owner = 'acme' AND repo = 'tool'")
+    assert sorted(rows.fetchall()) == [("v1.0.0",), ("v1.1.0",), ("v2.0.0-rc.1",)]
+    assert len(emu.log) == 3
+
+
+def test_an_empty_page_that_links_to_a_next_one_ends_the_list(emulator: Emulator) -> None:
+    """A server that answers empty pages with ever more ``rel="next"`` links is stopped at
+    the first one, not followed until the budget is gone."""
+    emulator.add_repo("acme", "empty")
+    link = f'<{emulator.api_url}/repositories/1/releases?per_page=100&page=2>; rel="next"'
+    emulator.add_fault(Fault("headers", path=r"/releases$", headers={"Link": link}, times=-1))
+    db = connect_to(emulator, cache=False)
+    with pytest.raises(SqlghError, match=r'page 1 links as rel="next" from an empty page'):
+        db.execute("SELECT id FROM releases WHERE owner = 'acme' AND repo = 'empty'").fetchall()
+    assert len(emulator.log) == 1
+
+
+def test_a_default_port_is_the_same_origin() -> None:
+    """``:443`` / ``:80`` spelled out, or another case, is still GitHub's own host."""
+    client = sqlgh.github.client.Client("https://api.github.com", "secret")
+    assert client.trusts("https://api.github.com:443/repos/a/b/releases?page=2")
+    assert client.trusts("https://UPLOADS.github.com:443/repos/a/b/releases/1/assets")
+    assert not client.trusts("https://api.github.com.evil.example/x")
+    assert not client.trusts("https://api.github.com:8443/x")
+    assert client.display_path("https://api.github.com.evil.example/x") == (
+        "https://api.github.com.evil.example/x"
+    )
+
+
+def test_a_token_over_plain_http_to_loopback_never_goes_through_a_proxy(
+    emulator: Emulator, other_host: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HTTP_PROXY`` set: the emulator (plain http, loopback) is asked directly, and the
+    proxy (the recorder) never sees the token in the clear."""
+    seed_acme(emulator)
+    monkeypatch.setenv("HTTP_PROXY", other_host.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    db = connect_to(emulator, cache=False)
+    rows = db.execute("SELECT count(*) FROM releases WHERE owner = 'acme' AND repo = 'tool'")
+    assert rows.fetchall() == [(3,)]
+    assert other_host.requests == []

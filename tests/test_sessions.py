@@ -53,19 +53,20 @@ def test_proxies_from_the_environment_are_read_once_per_host(
     acme: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A connection takes HTTP_PROXY / NO_PROXY as they were at its first request to a host
-    (requests would re-read the whole environment on every request)."""
+    (requests would re-read the whole environment on every request). Anonymous: a token
+    over plain http never goes through a proxy (test_hostile_github.py)."""
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     for cache in (True, False):
-        db = connect_to(acme, retries=0, cache=cache)
+        db = connect_to(acme, retries=0, cache=cache, token="")
         assert db.execute(QUERY).fetchall() == [("v1",)]
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
         assert db.execute(QUERY).fetchall() == [("v1",)]  # still direct
-        fresh = connect_to(acme, retries=0, cache=cache)
+        fresh = connect_to(acme, retries=0, cache=cache, token="")
         with pytest.raises(SqlghError, match="could not complete GET"):
             fresh.execute(QUERY).fetchall()  # a new connection goes through the proxy
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        bypass = connect_to(acme, retries=0, cache=cache)
+        bypass = connect_to(acme, retries=0, cache=cache, token="")
         assert bypass.execute(QUERY).fetchall() == [("v1",)]
         for name in ("HTTP_PROXY", "NO_PROXY"):
             monkeypatch.delenv(name)

@@ -43,7 +43,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -351,6 +351,7 @@ def open_backend(
         opened: os.stat_result | None = None
         try:
             opened = make_private(target)
+            forget_credentials(target, lock_timeout)
             return ResponseCache(target, lock_timeout=lock_timeout, opened=opened)
         except (OSError, sqlite3.Error, cache_guard.CacheRefused) as exc:
             damaged = opened is not None and cache_guard.is_damage(exc)
@@ -363,6 +364,38 @@ def open_backend(
             return None
 
 
+# PRAGMA user_version of a cache file known to hold no credentials.
+CREDENTIAL_FREE = 2
+# How a credential header looked in a stored entry (a pickled request; sqlgh sends only
+# ``Authorization: Bearer ...``, and bodies are stored compressed).
+_CREDENTIAL_MARK = b"Bearer "
+
+
+def forget_credentials(target: Path, lock_timeout: float = LOCK_TIMEOUT) -> int:
+    """Delete the entries of a cache file that hold a credential, then rewrite the file so
+    no free page keeps the bytes; return how many went. Versions before 0.2 stored the
+    requests of a redirect's history with their ``Authorization`` header. Done once per
+    file: ``PRAGMA user_version`` records it."""
+    with closing(sqlite3.connect(target, timeout=lock_timeout, isolation_level=None)) as db:
+        if db.execute("PRAGMA user_version").fetchone()[0] >= CREDENTIAL_FREE:
+            return 0
+        tables = [
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if any(c[1] == "value" for c in db.execute(f'PRAGMA table_info("{name}")'))
+        ]
+        removed = 0
+        for name in tables:
+            removed += db.execute(
+                f'DELETE FROM "{name}" WHERE instr(value, ?) > 0', (_CREDENTIAL_MARK,)
+            ).rowcount
+        if removed:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute(f"PRAGMA user_version = {CREDENTIAL_FREE}")
+    return removed
+
+
 def make_private(target: Path) -> os.stat_result:
     """Create the cache file with mode 0600 (SQLite gives its -wal and -shm files the
     same mode) and a missing directory with mode 0700; an existing file, and sqlgh's own
@@ -371,7 +404,7 @@ def make_private(target: Path) -> os.stat_result:
     (``cache_guard.CacheRefused``). Returns the file's status."""
     directory = target.parent
     if not directory.exists():
-        directory.mkdir(parents=True, mode=0o700)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # two first runs may race
     elif directory.resolve() == default_cache_dir().resolve():
         directory.chmod(0o700)
     descriptor = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,6 +37,7 @@ MAX_PER_PAGE = 100
 LOG_SIZE = 10_000
 MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 MAX_REDIRECTS = 5
+_NO_HTTP_PROXY = {"http": None, "all": None}
 T = TypeVar("T")
 
 
@@ -232,6 +233,9 @@ class Client:
                 stream=stream,
                 timeout=self.timeout,
                 allow_redirects=False,
+                # A token over plain http (loopback only) never goes through a proxy,
+                # which would read it in the clear.
+                proxies=_NO_HTTP_PROXY if auth is not None and url.startswith("http:") else None,
             )
         except requests.RequestException as exc:
             self._record(started, clock, method, shown, None, False, None)
@@ -407,13 +411,8 @@ class Client:
                 if query is None:
                     read.add(next_url)
                 next_url = links.get("next", {}).get("url")
-                if next_url in read:
-                    raise UnsafeAnswerError(
-                        "GET",
-                        self.display_path(url),
-                        f'page {count.done + 1} links as rel="next" to a page already read '
-                        f"({self.display_path(next_url)}); the list was not finished",
-                    )
+                if next_url is not None:
+                    self._check_next(url, count.done + 1, not page, next_url, read)
                 query = None  # the next link carries its own query
                 count.done += 1
                 if bar is None and next_url:  # a multi-page scan
@@ -425,8 +424,10 @@ class Client:
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
-                        yield from self._parallel_pages(rest, bar, count)
-                        return
+                        next_url = yield from self._parallel_pages(rest, bar, count)
+                        read.update(rest)
+                        if next_url is not None:
+                            self._check_next(url, count.done, False, next_url, read)
         finally:
             if bar is not None:
                 bar.close()
@@ -462,17 +463,46 @@ class Client:
         """Empty the conditional-request cache; return how many responses it held."""
         return cache.clear(self.cache) if self.cache is not None else 0
 
+    def _check_next(
+        self, url: str, number: int, empty: bool, next_url: str, read: set[str]
+    ) -> None:
+        """Refuse a ``rel="next"`` that cannot lead to the end of a list: back to a page
+        already read, from an empty page, or past ``pages.MAX_PAGES`` pages."""
+        why = None
+        if next_url in read:
+            why = f"to a page already read ({self.display_path(next_url)})"
+        elif empty:
+            why = "from an empty page"
+        elif number >= pages.MAX_PAGES:
+            why = f"past {pages.MAX_PAGES} pages"
+        if why is not None:
+            raise UnsafeAnswerError(
+                "GET",
+                self.display_path(url),
+                f'page {number} links as rel="next" {why}; the list was not finished',
+            )
+
     def _parallel_pages(
         self, urls: list[str], bar: Progress | None, count: _PageCount
-    ) -> Iterator[list[Any]]:
-        def one(url: str) -> list[Any]:
-            return self.resilience.run("GET", lambda: self._get_page(url, None))[0]
+    ) -> Generator[list[Any], None, str | None]:
+        """The pages at ``urls`` (from ``rel="last"``), fetched ahead in parallel and
+        yielded in order, up to the first that links to no next page: a ``rel="last"``
+        that overstates the list costs at most ``max_concurrency`` requests more. Returns
+        the ``rel="next"`` of the last of ``urls`` when it has one (``rel="last"``
+        understated the list), to be followed from there."""
 
-        for page in self.parallel_map(one, urls):
+        def one(url: str) -> tuple[list[Any], dict[str, Any]]:
+            return self.resilience.run("GET", lambda: self._get_page(url, None))
+
+        links: dict[str, Any] = {}
+        for page, links in self.parallel_map(one, urls):
             count.done += 1
             if bar is not None:
                 bar.update(1)
             yield page
+            if not page or "next" not in links:
+                return None
+        return links.get("next", {}).get("url")
 
     def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""
@@ -520,7 +550,7 @@ class Client:
 
         Query strings of other hosts are left out: storage URLs carry signatures.
         """
-        if url.startswith(self.api_url):
+        if url == self.api_url or url.startswith((self.api_url + "/", self.api_url + "?")):
             shown = url[len(self.api_url) :] or "/"
             query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
             if query:

@@ -19,10 +19,24 @@ def is_loopback(hostname: str | None) -> bool:
         return False
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` of a URL, lower-cased: what "the same host" compares."""
+    """``scheme://host[:port]`` of a URL, lower-cased and without user info or a default
+    port: what "the same host" compares (``https://api.github.com:443`` is
+    ``https://api.github.com``)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    try:
+        port = parts.port
+    except ValueError:  # not a number: never the same as a real origin
+        return f"{scheme}://{parts.netloc.lower()} (bad port)"
+    if port is None or port == DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def uploads_origin(api_url: str, uploads_url: str | None = None) -> str:
@@ -45,6 +59,5 @@ def uploads_origin(api_url: str, uploads_url: str | None = None) -> str:
     parts = urlsplit(api_url)
     host = (parts.hostname or "").lower()
     if host.startswith("api.") and not parts.path.rstrip("/").endswith("/api/v3"):
-        netloc = "uploads." + parts.netloc.lower().removeprefix("api.")
-        return f"{parts.scheme}://{netloc}".lower()
+        return origin(api_url).replace("://api.", "://uploads.", 1)
     return origin(api_url)
