@@ -25,10 +25,11 @@ own log) on a first, untimed run. Timed runs alternate between contenders, one r
 per round, each after a garbage collection outside the timer; the table shows each one's
 median and best, and its median over the 8-thread loop's.
 
-``--memory`` measures the peak RSS growth of ``SELECT *`` read row by row (and of the
-join spelling, and of a streaming requests loop) in a child process each, over 40,200
-and 120,000 assets (``--memory-shape`` to choose), with no added latency: the peak since
-just before the statement (``/proc/self/clear_refs``) less the RSS then.
+``--memory`` measures the peak RSS growth of ``SELECT *`` read row by row (whole owner,
+``IN (SELECT ...)`` and join spellings, and a streaming requests loop) in a child process
+each, over 40,200 and 120,000 assets (``--memory-shape`` to choose), with no added
+latency: the peak since just before the statement (``/proc/self/clear_refs``) less the
+RSS then.
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ SPELLINGS = {
     },
     "queries/top_downloads.sql": shipped("top_downloads"),
 }
-# Peak memory: SELECT * read row by row, as the IN spelling and as the join spelling.
+# Peak memory: SELECT * read row by row, as the whole-owner, IN and join spellings.
 MEMORY_SPELLINGS = {
+    "sqlgh, SELECT * ... WHERE owner = ?": SPELLINGS["whole owner: SELECT * ... WHERE owner = ?"],
     "sqlgh, SELECT * ... repo IN (SELECT ...)": SPELLINGS["SELECT * ... repo IN (SELECT ...)"],
     "sqlgh, SELECT a.* ... repositories JOIN release_assets": (
         "SELECT a.* FROM repositories r JOIN release_assets a"
