@@ -28,6 +28,7 @@ INSERT = (
 OUTAGE = Fault("status", status=503, times=-1)  # every request from then on
 EXOTIC = "a5_ð_æ_©_ŋ.txt"  # stored as a5_d_ae_._ng.txt (travis-ci/dpl#821)
 STORED = "a5_d_ae_._ng.txt"
+HOP = r"^/repositories/"  # where a write to a renamed repository is sent again (307)
 
 
 @pytest.fixture
@@ -63,6 +64,31 @@ def test_keyed_delete_whose_answer_was_lost_is_done(acme: Acme, db: apsw.Connect
     db.execute(f"DELETE FROM release_assets {KEYED}", (acme.notes["id"],))
     assert db.changes() == 1
     assert acme.emu.get_asset(acme.notes["id"]) is None
+
+
+def lose_the_redirected_hop(acme: Acme, method: str) -> None:
+    """Rename acme/tool: a write to its old path is sent again to /repositories/ID/...
+    (307); that hop of ``method`` is carried out and its answer lost."""
+    acme.emu.rename_repo("acme", "tool", "tool2")
+    acme.emu.add_fault(Fault("lost", method=method, path=HOP))
+
+
+def test_a_lost_delete_in_a_renamed_repository_is_not_reported_as_nothing_changed(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # The retry's 404 means this statement deleted the asset.
+    lose_the_redirected_hop(acme, "DELETE")
+    db.execute(f"DELETE FROM release_assets {KEYED}", (acme.notes["id"],))
+    assert (db.changes(), acme.emu.get_asset(acme.notes["id"])) == (1, None)
+
+
+def test_a_lost_update_in_a_renamed_repository_is_judged_by_reading_it(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    lose_the_redirected_hop(acme, "PATCH")  # then every later hop answers 503
+    acme.emu.add_fault(Fault("status", status=503, method="PATCH", path=HOP, times=-1))
+    db.execute(f"UPDATE release_assets SET label = 'L' {KEYED}", (acme.notes["id"],))
+    assert acme.emu.get_asset(acme.notes["id"])["label"] == "L"
 
 
 def test_keyed_delete_of_a_wrong_id_still_fails(acme: Acme, db: apsw.Connection) -> None:

@@ -57,14 +57,18 @@ def delete_query(owner: str, repo: str, asset_id: int) -> str:
     return f"DELETE FROM {TABLE} WHERE {where}"
 
 
-def answers_since(api: Api, method: str, url: str, since: float) -> list[int | None]:
-    """The statuses GitHub gave the attempts of one request sent since ``since`` (None:
-    no answer arrived), from the client's request log."""
-    shown = api.client.display_path(url)
+def answers_since(api: Api, method: str, since: float) -> list[int | None]:
+    """The statuses GitHub gave every ``method`` request sent since ``since`` (None: no
+    answer arrived), from the client's request log.
+
+    Writes run one at a time on a connection's client, so these are the attempts of the
+    one write in progress, every hop of them: a write to a renamed repository is sent
+    again to ``/repositories/ID/...`` (307), and that hop is logged under its own path.
+    """
     return [
         record.status
         for record in list(api.client.log)
-        if record.started >= since and record.method == method and record.path == shown
+        if record.started >= since and record.method == method
     ]
 
 
@@ -121,7 +125,7 @@ def delete(api: Api, owner: str, repo: str, asset_id: int, *, must_exist: bool =
         failure: Exception = TransportError("DELETE", api.client.display_path(url), not_github)
     except GitHubError as exc:
         failure = exc
-        lost = maybe_applied(answers_since(api, "DELETE", url, since))
+        lost = maybe_applied(answers_since(api, "DELETE", since))
         if exc.status == 404:
             if must_exist and not lost:
                 raise RemoteError(

@@ -101,14 +101,13 @@ class AssetWriter:
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
-        url = requests_.asset_url(api, owner, repo, asset_id)
         since = time.time()
         try:
             asset = requests_.patch(api, owner, repo, asset_id, body)
         except SqlghError:
             raise  # GitHub's answer: no such asset, or the name is taken
         except GitHubError as exc:
-            if not maybe_applied(answers_since(api, "PATCH", url, since)):
+            if not maybe_applied(answers_since(api, "PATCH", since)):
                 raise
             asset = _judge_update(api, owner, repo, asset_id, body, exc)
         except TransportError as exc:
