@@ -371,6 +371,40 @@ def test_clean_up_leaves_a_starter_that_is_not_this_uploads(
     assert "DELETE" not in [r.method for r in acme.emu.log]
 
 
+# A GitHub App's token (Actions' GITHUB_TOKEN too) is refused GET /user
+# (actions/create-github-app-token#258): GitHub does not tell its account.
+APP_TOKEN = Fault("status", status=403, method="GET", path=r"^/user$", times=-1)
+
+
+def test_an_app_tokens_account_is_learned_from_its_upload_to_judge_a_starter(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # Once this connection has uploaded, the uploader GitHub returned is the token's
+    # account: another account's starter made during this INSERT is left alone.
+    acme.emu.add_fault(APP_TOKEN)
+    insert(db, acme.new, "first.txt", b"one")
+    acme.emu.add_user("mona")
+    theirs = acme.emu.add_asset(
+        "acme", "tool", acme.new, "app.zip", content=b"", state="starter", uploader="mona"
+    )
+    acme.emu.add_fault(Fault("status", status=502, origin="uploads", method="POST"))
+    with pytest.raises(WriteError, match=r"a half-made upload by mona .*not this one's"):
+        insert(db, acme.new, "app.zip", b"mine")
+    assert acme.emu.get_asset(theirs["id"]) is not None
+
+
+def test_a_starter_judged_by_its_time_alone_is_said_so(
+    acme: Acme, db: apsw.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acme.emu.add_fault(APP_TOKEN)
+    acme.emu.add_fault(Fault("upload_502_starter"))
+    asset_id = insert(db, acme.new, "app.zip", b"mine")
+    assert acme.emu.asset_content(asset_id) == b"mine"
+    note = capsys.readouterr().err
+    assert "deleted the half-made asset 'app.zip'" in note
+    assert "by its creation time alone" in note and "uploader (octocat) could not be" in note
+
+
 # part 9: names GitHub changes --------------------------------------------------------------
 
 

@@ -179,3 +179,18 @@ def token_login(api: Api) -> str | None:
     login = user.get("login") if isinstance(user, dict) else None
     api.memo.token_login = login if isinstance(login, str) else ""
     return api.memo.token_login or None
+
+
+def learn_token_login(api: Api, uploaded: Mapping[str, Any]) -> None:
+    """Take the ``uploader`` of an asset this token has just uploaded as the token's
+    account, when GET /user has not told it (not asked yet, or refused to an App's token)."""
+    login = uploader_login(uploaded)
+    if not api.memo.token_login and login:
+        api.memo.token_login = login
+
+
+def uploader_login(asset: Mapping[str, Any]) -> str | None:
+    """The login of the account that uploaded ``asset``, as GitHub gives it."""
+    uploader = asset.get("uploader")
+    login = uploader.get("login") if isinstance(uploader, Mapping) else None
+    return login if isinstance(login, str) else None
