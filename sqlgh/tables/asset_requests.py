@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from sqlgh.errors import RemoteError, SqlghError, WriteError
 from sqlgh.github.client import MAX_PER_PAGE
+from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.tables.endpoints import ASSET, ASSETS, USER
 from sqlgh.tables.spec import Api
 
 TABLE = "release_assets"
-ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
-USER = "/user"
 # What a step of a write can fail with (SqlghError: a 404 or 422 already explained).
 FAILURES = (GitHubError, TransportError, SqlghError)
 
@@ -148,20 +146,15 @@ def listing_with_clock(
     ``clock + time.monotonic()`` is GitHub's time now, by the ``Date`` header of the
     first page (the local clock when there is none)."""
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    response = api.client.request("GET", url, params={"per_page": MAX_PER_PAGE}, stream=True)
+    response = api.client.request("GET", url, params={"per_page": MAX_PER_PAGE}, fresh=True)
     received = time.monotonic()
     first = api.client.decode(response)
     if not isinstance(first, list):
         raise TransportError("GET", api.client.display_path(url), ValueError("not a list"))
-    assets = [a for page in api.client.pages(url, first=(first, response.links)) for a in page]
-    return assets, _github_time(response.headers.get("Date")) - received
-
-
-def _github_time(date: str | None) -> float:
-    try:
-        return parsedate_to_datetime(date or "").timestamp()
-    except (TypeError, ValueError):
-        return time.time()
+    pages = api.client.pages(url, first=(first, response.links), fresh=True)
+    assets = [a for page in pages for a in page]
+    answered = http_date(response.headers.get("Date"))
+    return assets, (time.time() if answered is None else answered) - received
 
 
 def token_login(api: Api) -> str | None:

@@ -21,7 +21,7 @@ import io
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -31,6 +31,7 @@ from sqlgh.github.transfer import upload
 from sqlgh.local_files import FileChanged, SizedBody, open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables.asset_names import (
+    holding,
     known_stored_name,
     learn_stored_name,
     name_within,
@@ -155,14 +156,13 @@ class Uploader:
             print(f"sqlgh: GitHub stored {name!r} as {stored!r}", file=sys.stderr)
         return asset
 
-    def holder(self, name: str) -> tuple[dict | None, float]:
-        """The asset holding the name an upload called ``name`` gets (learned with a probe
-        upload when not known), read afresh, and GitHub's clock (see ``listing_with_clock``)."""
-        wanted = self.stored_names(name)
+    def holder(self, names: Collection[str]) -> tuple[dict | None, float]:
+        """The asset holding one of ``names`` (as GitHub stores them), read afresh, and
+        GitHub's clock (see ``listing_with_clock``)."""
         assets, clock = requests_.listing_with_clock(
             self.api, self.owner, self.repo, self.release_id
         )
-        return next((a for a in assets if a.get("name") in wanted), None), clock
+        return holding(assets, names), clock
 
     def stored_names(self, name: str) -> set[str]:
         """The names an upload called ``name`` may carry: its stored name, learned if need be."""
@@ -194,7 +194,7 @@ class Uploader:
         starter is deleted only when it passes ``_may_be_this_attempts``.
         """
         try:
-            leftover, clock = self.holder(name)
+            leftover, clock = self.holder(self.stored_names(name))
         except FAILURES as exc:
             return WriteError(
                 f"{change}; the upload was stopped, and whether GitHub kept a half-made asset "
@@ -221,9 +221,10 @@ class Uploader:
     def _holder_after_failure(
         self, name: str, failure: Exception | None
     ) -> tuple[dict | None, float]:
-        """``holder(name)`` after an attempt failed; Unreadable when it cannot be told."""
+        """The holder of the name an upload called ``name`` gets, after an attempt failed;
+        Unreadable when it cannot be told."""
         try:
-            return self.holder(name)
+            return self.holder(self.stored_names(name))
         except FAILURES as exc:
             raise Unreadable(
                 f"{TABLE}: the outcome of the upload of {name!r} to {self.release} is unknown"
