@@ -1,12 +1,15 @@
 """One asset upload, retried after a failure without leaving or taking what is not its own.
 
 After a failed attempt, the release is read afresh and the asset holding the name, if any,
-is judged by what can be checked (``_may_be_this_attempts``): its ``created_at`` is no
-earlier than the second in which the attempt began (on GitHub's clock, by the ``Date`` of
-that read), and its uploader is the token's account when GitHub tells which that is (GET
-/user, or the uploader of an asset this connection uploaded; an App's token, Actions'
-GITHUB_TOKEN among them, is refused GET /user, and until the connection has uploaded
-something only the time is checked, said on stderr when a starter is deleted so):
+is judged by what can be checked (``_may_be_this_attempts``), which is not proof:
+- its ``created_at`` is no earlier than the second in which the attempt began (on GitHub's
+  clock, by the ``Date`` of that read; both carry whole seconds, so another client's
+  upload begun up to about two seconds earlier passes too);
+- its uploader is the token's account, when that is known: from GET /user, or from the
+  uploader of an asset this connection uploaded. An App's token, Actions' GITHUB_TOKEN
+  among them, is refused GET /user; until the connection has uploaded something only the
+  time is checked, and a starter deleted on that ground alone is reported on stderr.
+Then:
 - not complete (GitHub keeps an empty ``starter`` after a 502): deleted when it passes;
   another client's upload in progress, by another account or begun earlier, is left alone;
 - complete, passing, and holding these bytes: this upload, arrived despite the broken
