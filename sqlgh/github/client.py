@@ -170,8 +170,11 @@ class Client:
         stream: bool = False,
         allow_redirects: bool = True,
         authenticate: bool | None = None,
+        fresh: bool = False,
     ) -> requests.Response:
         """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
+
+        ``fresh``: a GET sent as it is, past the cache (no stored answer, nothing stored).
 
         Only GitHub's own hosts are ever asked: the API's origin and its uploads origin
         (see ``hosts.uploads_origin``), and they alone get the token. A URL elsewhere (an
@@ -192,6 +195,7 @@ class Client:
                 headers=headers,
                 stream=stream,
                 authenticate=authenticate,
+                fresh=fresh,
             )
             if not (allow_redirects and response.is_redirect):
                 return response
@@ -212,6 +216,7 @@ class Client:
         headers: Mapping[str, str] | None,
         stream: bool,
         authenticate: bool | None,
+        fresh: bool,
     ) -> requests.Response:
         """One HTTP exchange, logged; a redirect is returned as it is."""
         shown = self.display_path(url, params)
@@ -236,6 +241,7 @@ class Client:
                 # A token over plain http (loopback only) never goes through a proxy,
                 # which would read it in the clear.
                 proxies=_NO_HTTP_PROXY if auth is not None and url.startswith("http:") else None,
+                fresh=fresh,
             )
         except requests.RequestException as exc:
             self._record(started, clock, method, shown, None, False, None)
@@ -350,15 +356,18 @@ class Client:
         url: str,
         params: Mapping[str, Any] | None = None,
         first: tuple[list[Any], dict[str, Any]] | None = None,
+        *,
+        fresh: bool = False,
     ) -> Iterator[list[Any]]:
         """Yield the pages of a list endpoint, each a list of items (see ``_pages``).
 
         ``first``: the first page and its relations, when ``page`` already fetched them.
+        ``fresh``: every page read past the cache (see ``_send``).
         When a rate limit stops the list, the error says how many of its pages were left.
         """
         count = _PageCount()
         try:
-            yield from self._pages(url, params, count, first)
+            yield from self._pages(url, params, count, first, fresh)
         except RateLimitError as exc:
             if count.total is None:
                 raise
@@ -388,6 +397,7 @@ class Client:
         params: Mapping[str, Any] | None,
         count: _PageCount,
         first: tuple[list[Any], dict[str, Any]] | None = None,
+        fresh: bool = False,
     ) -> Iterator[list[Any]]:
         """Yield the pages of a list endpoint, following ``rel="next"``.
 
@@ -406,7 +416,7 @@ class Client:
                     (page, links), first = first, None
                 else:
                     page, links = self.resilience.run(
-                        "GET", lambda u=next_url, q=query: self._get_page(u, q)
+                        "GET", lambda u=next_url, q=query: self._get_page(u, q, fresh)
                     )
                 if query is None:
                     read.add(next_url)
@@ -424,7 +434,7 @@ class Client:
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
-                        next_url = yield from self._parallel_pages(rest, bar, count)
+                        next_url = yield from self._parallel_pages(rest, bar, count, fresh)
                         read.update(rest)
                         if next_url is not None:
                             self._check_next(url, count.done, False, next_url, read)
@@ -483,7 +493,7 @@ class Client:
             )
 
     def _parallel_pages(
-        self, urls: list[str], bar: Progress | None, count: _PageCount
+        self, urls: list[str], bar: Progress | None, count: _PageCount, fresh: bool
     ) -> Generator[list[Any], None, str | None]:
         """The pages at ``urls`` (from ``rel="last"``), fetched ahead in parallel and
         yielded in order, up to the first that links to no next page: a ``rel="last"``
@@ -492,7 +502,7 @@ class Client:
         understated the list), to be followed from there."""
 
         def one(url: str) -> tuple[list[Any], dict[str, Any]]:
-            return self.resilience.run("GET", lambda: self._get_page(url, None))
+            return self.resilience.run("GET", lambda: self._get_page(url, None, fresh))
 
         links: dict[str, Any] = {}
         for page, links in self.parallel_map(one, urls):
@@ -504,9 +514,11 @@ class Client:
                 return None
         return links.get("next", {}).get("url")
 
-    def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _transmit(
+        self, method: str, url: str, *, fresh: bool, **kwargs: Any
+    ) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""
-        if method == "GET" and not kwargs["stream"]:
+        if method == "GET" and not kwargs["stream"] and not fresh:
             with self._pool.session() as session:
                 return cache.remember_backend(session.request(method, url, **kwargs), self.cache)
         with self._uncached.session() as session:
@@ -534,10 +546,10 @@ class Client:
         return session
 
     def _get_page(
-        self, url: str, query: Mapping[str, Any] | None
+        self, url: str, query: Mapping[str, Any] | None, fresh: bool = False
     ) -> tuple[list[Any], dict[str, Any]]:
         """One page of a list: its items and its ``Link`` relations."""
-        response = self._send("GET", url, params=query)
+        response = self._send("GET", url, params=query, fresh=fresh)
         page = _decode(response, self.display_path(url, query))
         if not isinstance(page, list) or not all(type(item) is dict for item in page):
             cache.forget(response)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
@@ -14,6 +13,7 @@ import uritemplate
 
 from sqlgh.github.body import HashBehind, chunks
 from sqlgh.github.client import Client
+from sqlgh.github.dates import http_date
 from sqlgh.github.errors import TransportError
 from sqlgh.github.progress import ReadingProgress
 from sqlgh.github.retry import is_stall
@@ -173,7 +173,7 @@ class Version:
         the answer (RFC 9110 8.8.2.2); None when there is neither."""
         if self.etag and not self.etag.startswith("W/"):
             return self.etag
-        modified, answered = _date(self.last_modified), _date(self.date)
+        modified, answered = http_date(self.last_modified), http_date(self.date)
         if modified is not None and answered is not None and answered - modified >= 60:
             return self.last_modified
         return None
@@ -206,13 +206,6 @@ class Version:
 
 
 _CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<length>\d+|\*)")
-
-
-def _date(value: str | None) -> float | None:
-    try:
-        return parsedate_to_datetime(value).timestamp() if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _open(

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.transfer import download
+from sqlgh.tables.endpoints import ASSET
 from sqlgh.tables.spec import Api
 
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 MAX_CONTENT_SIZE = 256 << 20  # the default of the max_content_size option, in bytes
 # A cell of ``data`` up to this size is kept for its row, so that a query naming the column
 # twice (``SELECT data, length(data)``) downloads it once; a larger one is dropped as soon

@@ -12,6 +12,7 @@ from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
+from sqlgh.tables.endpoints import ASSET, ASSETS, RELEASE_BY_TAG, RELEASES
 from sqlgh.tables.memo import (
     EMBEDDED_ASSETS_TRUSTED_BELOW,
     Listing,
@@ -21,12 +22,6 @@ from sqlgh.tables.memo import (
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
-
-RELEASES = "/repos/{owner}/{repo}/releases"
-RELEASE_BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
-ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
-
 
 NAME = "release_assets"
 

@@ -6,15 +6,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlgh.tables import keys
+from sqlgh.tables.endpoints import LATEST_RELEASE, RELEASE, RELEASE_BY_TAG, RELEASES
 from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
-
-RELEASES = "/repos/{owner}/{repo}/releases"
-RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
-BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
-LATEST = "/repos/{owner}/{repo}/releases/latest"
 
 
 def _columns() -> tuple[Column, ...]:
@@ -83,7 +79,9 @@ def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
     listed = api.statement.published_release(key["owner"], key["repo"], key["tag_name"])
     if listed is not None:
         return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]
-    url = api.client.url(BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"])
+    url = api.client.url(
+        RELEASE_BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"]
+    )
     found = list(_one(api, key, url))
     if found or not api.client.has_token:
         return found  # finished: see spec.Fetch
@@ -97,7 +95,7 @@ def _drafts(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """GET the latest release (GitHub's choice: newest non-draft, non-prerelease)."""
-    return _one(api, key, api.client.url(LATEST, owner=key["owner"], repo=key["repo"]))
+    return _one(api, key, api.client.url(LATEST_RELEASE, owner=key["owner"], repo=key["repo"]))
 
 
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
