@@ -18,6 +18,7 @@ option                     default  meaning
                                     answer left no requests (3700: wait out any, the window is 1 h)
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
+                                    (at most 3 s apart; beyond that, at full speed)
 ``uploads_url``            derived  ``$SQLGH_UPLOADS_URL``, else GitHub's uploads host as derived
                                     from the API URL; the only host besides the API that gets
                                     the token: uploads.github.com for api.github.com (api.X gives
