@@ -118,8 +118,9 @@ def test_a_damaged_file_that_is_not_sqlgh_s_is_left_alone(
     [line] = _warnings(capsys)
     assert line == (
         f"sqlgh: {path} is not a cache file sqlgh can read (file is not a database); running "
-        "without the cache: remove it, or choose another place (SQLGH_CACHE_DIR, cache_path) "
-        "or turn it off (cache=False)"
+        "without the cache: remove it, or choose another place (SQLGH_CACHE_DIR, or the "
+        "cache_path option) or turn it off (sqlgh -o cache=false in the shell, "
+        "sqlgh.connect(cache=False) in Python)"
     )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -195,7 +196,8 @@ def test_a_cache_path_that_cannot_be_used_means_uncached(
     [line] = _warnings(capsys)
     assert line.startswith(f"sqlgh: cannot use the cache file {path} (")
     assert line.endswith("running without the cache: fix it, or choose another place "
-                         "(SQLGH_CACHE_DIR, cache_path) or turn it off (cache=False)")
+                         "(SQLGH_CACHE_DIR, or the cache_path option) or turn it off (sqlgh "
+                         "-o cache=false in the shell, sqlgh.connect(cache=False) in Python)")
 
 
 def _cache_with_wal(emu: Emulator, path: Path) -> None:
@@ -416,7 +418,8 @@ def test_a_locked_cache_file_is_waited_for_a_bounded_time(
     [line] = _warnings(capsys)
     assert line == (
         f"sqlgh: the cache file {path} is locked by another process; waited 0.2 s (the "
-        "cache_lock_timeout option), running without the cache"
+        "cache_lock_timeout option; sqlgh -o cache_lock_timeout=30 in the shell, "
+        "sqlgh.connect(cache_lock_timeout=30) in Python), running without the cache"
     )
 
 
@@ -441,7 +444,9 @@ def test_a_lock_taken_mid_session_is_waited_for_a_bounded_time(
     [line] = _warnings(capsys)
     assert line == (
         f"sqlgh: the cache file {path} stayed locked by another process for 0.2 s (the "
-        "cache_lock_timeout option); running without the cache for the rest of this connection"
+        "cache_lock_timeout option; sqlgh -o cache_lock_timeout=30 in the shell, "
+        "sqlgh.connect(cache_lock_timeout=30) in Python); running without the cache for the "
+        "rest of this connection"
     )
 
 

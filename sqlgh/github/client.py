@@ -23,6 +23,7 @@ from sqlgh import __version__
 from sqlgh.github import adapter, cache, hosts, pages, parallel
 from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
@@ -302,7 +303,8 @@ class Client:
             return None
         if not self.trusts(url):
             hint = (
-                " (if your GitHub serves uploads there, pass the uploads_url option)"
+                f" (if your GitHub serves uploads there, pass it: "
+                f"{how_to_set('uploads_url', hosts.origin(url))})"
                 if authenticate
                 else ""
             )

@@ -57,6 +57,15 @@ from sqlgh.github.retry import RetryPolicy
 from sqlgh.github.watchdog import Limits
 
 DEFAULT_CONCURRENCY = 8
+# The options make_client takes (the table above); retry_backoff is the uploads' too.
+CLIENT_OPTIONS = frozenset(
+    {
+        "per_page", "mutation_interval", "retries", "retry_backoff", "connect_timeout",
+        "read_timeout", "low_speed_limit", "low_speed_time", "statement_timeout",
+        "max_rate_limit_wait", "secondary_rate_limit_wait", "rate_limit_reserve",
+        "uploads_url", "max_concurrency", "cache", "cache_path", "cache_lock_timeout",
+    }
+)
 UPLOADS_URL_ENV = "SQLGH_UPLOADS_URL"
 
 

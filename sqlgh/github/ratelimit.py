@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from requests.structures import CaseInsensitiveDict
 
 from sqlgh.github.errors import ExplainedError, GitHubError
+from sqlgh.github.option_hint import how_to_set
 
 RATE_LIMIT_STATUS = frozenset({403, 429})
 # The last second time.localtime can show (9999-12-31T23:59:59Z): a later reset is garbage.
@@ -192,7 +193,8 @@ class RateLimiter:
                 f"(local time), in {_duration(delay)}, longer than max_rate_limit_wait "
                 f"({self.max_wait:g} s) allows; the query was not finished and nothing more "
                 "was sent: run it again after that time, or set max_rate_limit_wait to "
-                f"{math.ceil(delay)} or more to wait",
+                f"{math.ceil(delay)} or more to wait "
+                f"({how_to_set('max_rate_limit_wait', math.ceil(delay))})",
             )
         self._announce(
             f"primary:{self._reset:.0f}",
@@ -256,7 +258,8 @@ class RateLimiter:
                 error,
                 f"GitHub's {what} is reached; {when}, longer than max_rate_limit_wait "
                 f"({self.max_wait:g} s) allows; the query was not finished, run it again "
-                f"{again}",
+                f"{again}, or set max_rate_limit_wait to {math.ceil(delay)} or more to wait "
+                f"({how_to_set('max_rate_limit_wait', math.ceil(delay))})",
             )
         self._announce(
             f"{kind}:{resets:.0f}" if kind == "primary" else "secondary",

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.transfer import download
 from sqlgh.tables.spec import Api
 
@@ -59,14 +60,14 @@ def read_content(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> b
     size = asset.get("size")
     known = size if type(size) is int and size >= 0 else None
     if known is not None and known > limit:
-        raise _too_large(owner, repo, asset, f"is {_amount(known)}, more", limit)
+        raise _too_large(owner, repo, asset, f"is {_amount(known)}, more", limit, known)
     url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset["id"])
     buffer = _Buffer(known, limit)
     try:
         written, sha256_hex = download(api.client, url, buffer, name=str(asset.get("name", "")))
     except _Overflow:
         if known is None:
-            raise _too_large(owner, repo, asset, "sent more", limit) from None
+            raise _too_large(owner, repo, asset, "sent more", limit, limit * 2) from None
         raise RemoteError(
             f"download of {asset.get('name')!r} sent more than its size of {known} bytes"
         ) from None
@@ -173,14 +174,14 @@ def _target_path(destination: str, name: Any, asset_id: int) -> str:
 
 
 def _too_large(
-    owner: str, repo: str, asset: Mapping[str, Any], how: str, limit: int
+    owner: str, repo: str, asset: Mapping[str, Any], how: str, limit: int, needed: int
 ) -> SqlghError:
     name, asset_id = asset.get("name"), asset.get("id")
     return SqlghError(
         f"release_assets.data: asset {name!r} (id {asset_id}) {how} than the data column "
         f"holds in memory (max_content_size, {_amount(limit)}); stream it to a file with "
         f"download('{owner}', '{repo}', {asset_id}, 'directory/'), or raise the "
-        "max_content_size option of sqlgh.connect()"
+        f"max_content_size option ({how_to_set('max_content_size', needed)})"
     )
 
 
