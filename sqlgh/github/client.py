@@ -168,8 +168,11 @@ class Client:
         stream: bool = False,
         allow_redirects: bool = True,
         authenticate: bool | None = None,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
+
+        ``read_timeout`` replaces the client's own for this request (an upload's answer).
 
         Only GitHub's own hosts are ever asked: the API's origin and its uploads origin
         (see ``hosts.uploads_origin``), and they alone get the token. A URL elsewhere (an
@@ -190,6 +193,7 @@ class Client:
                 headers=headers,
                 stream=stream,
                 authenticate=authenticate,
+                read_timeout=read_timeout,
             )
             if not (allow_redirects and response.is_redirect):
                 return response
@@ -210,6 +214,7 @@ class Client:
         headers: Mapping[str, str] | None,
         stream: bool,
         authenticate: bool | None,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         """One HTTP exchange, logged; a redirect is returned as it is."""
         shown = self.display_path(url, params)
@@ -229,7 +234,7 @@ class Client:
                 headers=headers,
                 auth=auth,
                 stream=stream,
-                timeout=self.timeout,
+                timeout=(self.timeout[0], read_timeout) if read_timeout else self.timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:

@@ -10,7 +10,10 @@ option                     default  meaning
 ``retries``                4        extra attempts for idempotent requests after a fault
 ``retry_backoff``          1.0      first backoff (seconds), doubled per retry, full jitter
 ``connect_timeout``        10       seconds to establish a connection
-``read_timeout``           30       seconds without a byte arriving (a stall, not a total)
+``read_timeout``           30       seconds without a byte arriving (a stall, not a total);
+                                    an upload's answer is waited for read_timeout plus 4 min
+                                    per GiB uploaded (GitHub answers once it has taken the
+                                    whole body in: 2 GiB, 30 s + 8 min; ``transfer.py``)
 ``low_speed_limit``        1000     bytes/s a transfer must average over ``low_speed_time``
 ``low_speed_time``         30       seconds under ``low_speed_limit`` that stop a transfer
 ``statement_timeout``      0        seconds one SQL statement may run (0: no limit)

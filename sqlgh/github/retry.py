@@ -69,14 +69,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TransportError)
 
 
-_READ_TIMEOUTS = (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
+READ_TIMEOUTS = (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
 
 
 def is_stall(exc: TransportError) -> bool:
     """Whether the fault is a stall: nothing arrived for read_timeout, nothing of the
     request was taken for connect_timeout, or the watchdog found the transfer under the
     minimum rate."""
-    return find_cause(exc.cause, (*_READ_TIMEOUTS, TimeoutError, TransferStopped)) is not None
+    return find_cause(exc.cause, (*READ_TIMEOUTS, TimeoutError, TransferStopped)) is not None
 
 
 def find_cause(exc: BaseException | None, kinds: Any) -> BaseException | None:
@@ -109,7 +109,7 @@ def explain_transport(exc: TransportError, timeout: tuple[float, float]) -> str:
     stopped = find_cause(cause, TransferStopped)
     if stopped is not None:
         return str(stopped)
-    if find_cause(cause, _READ_TIMEOUTS) is not None:
+    if find_cause(cause, READ_TIMEOUTS) is not None:
         return (
             f"GitHub sent nothing for {timeout[1]:g} s (the read_timeout option; to wait "
             f"longer: {how_to_set('read_timeout', timeout[1] * 2)})"
