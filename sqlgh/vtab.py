@@ -29,6 +29,7 @@ NO_PLAN = -1
 NO_PLAN_COST = 1e300
 WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
 UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE need not GET
+ROWIDS = range(-(2**63), 2**63)  # what SQLite holds as a rowid: a 64-bit signed integer
 # Cursor.Eof as C callables (APSW looks Eof up on every call): no Python frame per row.
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
@@ -343,9 +344,19 @@ class Cursor:
             rowid = int(ctx[self.table.columns[self.rowid_index].name])
         else:
             rowid = self.getters[self.rowid_index](ctx, obj)
+            if type(rowid) is not int or rowid not in ROWIDS:
+                raise self._no_rowid(rowid)
         if self.table.writer is not None:
             self.session.rows_by_rowid[(self.table.name, rowid)] = (ctx, obj)
         return rowid
+
+    def _no_rowid(self, value: Any) -> RemoteError:
+        column = self.table.rowid
+        return RemoteError(
+            f"{self.table.name}.{column}: the API answered a row whose {column} is {value!r}, "
+            "not a GitHub id (a whole number below 2**63 that SQLite can hold as a rowid); "
+            "check that the API URL is GitHub's, and query again later"
+        )
 
     def Column(self, number: int) -> Any:
         # Shadowed, row by row, by the row's own __getitem__ when no cell is deferred.

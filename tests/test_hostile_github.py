@@ -184,7 +184,7 @@ def test_uploads_reach_the_derived_or_configured_uploads_host(acme: Acme) -> Non
         "VALUES ('acme', 'tool', ?, 'y.txt', x'01')"
     )
     unconfigured = sqlgh.connect(api_url=emu.api_url, token=TOKEN, mutation_interval=0)
-    with pytest.raises(SqlghError, match=r"pass the uploads_url option"):
+    with pytest.raises(SqlghError, match=r"pass it: sqlgh -o uploads_url=http"):
         unconfigured.execute(insert, (acme.new,))
     assert not any(r.origin == "uploads" for r in emu.log)
     connect_to(emu).execute(insert, (acme.new,))

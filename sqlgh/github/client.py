@@ -24,6 +24,7 @@ from sqlgh import __version__
 from sqlgh.github import adapter, cache, hosts, pages, parallel
 from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
@@ -171,10 +172,12 @@ class Client:
         allow_redirects: bool = True,
         authenticate: bool | None = None,
         fresh: bool = False,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
 
         ``fresh``: a GET sent as it is, past the cache (no stored answer, nothing stored).
+        ``read_timeout`` replaces the client's own for this request (an upload's answer).
 
         Only GitHub's own hosts are ever asked: the API's origin and its uploads origin
         (see ``hosts.uploads_origin``), and they alone get the token. A URL elsewhere (an
@@ -196,6 +199,7 @@ class Client:
                 stream=stream,
                 authenticate=authenticate,
                 fresh=fresh,
+                read_timeout=read_timeout,
             )
             if not (allow_redirects and response.is_redirect):
                 return response
@@ -217,6 +221,7 @@ class Client:
         stream: bool,
         authenticate: bool | None,
         fresh: bool,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         """One HTTP exchange, logged; a redirect is returned as it is."""
         shown = self.display_path(url, params)
@@ -236,7 +241,7 @@ class Client:
                 headers=headers,
                 auth=auth,
                 stream=stream,
-                timeout=self.timeout,
+                timeout=(self.timeout[0], read_timeout) if read_timeout else self.timeout,
                 allow_redirects=False,
                 # A token over plain http (loopback only) never goes through a proxy,
                 # which would read it in the clear.
@@ -314,7 +319,8 @@ class Client:
             return None
         if not self.trusts(url):
             hint = (
-                " (if your GitHub serves uploads there, pass the uploads_url option)"
+                f" (if your GitHub serves uploads there, pass it: "
+                f"{how_to_set('uploads_url', hosts.origin(url))})"
                 if authenticate
                 else ""
             )
