@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
 import sys
+import textwrap
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 import apsw
 
 from sqlgh import __version__
-from sqlgh.connection import make_session
+from sqlgh.connection import OPTIONS, make_session
 from sqlgh.progress import progress_for
 from sqlgh.shell import FORMATS, SqlghShell
 
@@ -35,6 +37,11 @@ options:
                       GitHub Enterprise Server: https://HOST/api/v3)
   --uploads-url URL   GitHub's uploads host, if not derived from the API URL (see
                       docs/auth.md: only these two hosts ever get the token)
+  -o, --option NAME=VALUE
+                      set an option of the connection, as sqlgh.connect(NAME=VALUE) does
+                      (docs/getting-started.md); may be repeated. VALUE is read as a
+                      number, true/false, or else text. NAME is one of:
+{option_names}
   --demo              run against a built-in GitHub emulator with demo data (owners acme,
                       globex, initech, octocat): no token, no network
   --version           show the versions of sqlgh, SQLite and APSW
@@ -53,7 +60,12 @@ examples:
   GH_TOKEN=... sqlgh -c "DELETE FROM release_assets
                          WHERE owner = 'me' AND repo = 'app' AND state <> 'uploaded'"
   sqlgh --demo -c "SELECT count(*) FROM repositories WHERE owner = 'acme'" -c .requests
-"""
+  sqlgh -o statement_timeout=120 -o cache=false queries/inventory.sql
+""".format(
+    option_names=textwrap.fill(
+        ", ".join(OPTIONS), width=88, initial_indent=" " * 22, subsequent_indent=" " * 22
+    )
+)
 
 # SQLite shell options that take a value, passed through to apsw.shell.Shell
 SHELL_OPTIONS_WITH_VALUE = frozenset({"init", "separator", "nullvalue", "encoding"})
@@ -73,6 +85,7 @@ class Arguments:
     format: str = "box"
     api_url: str | None = None
     uploads_url: str | None = None
+    options: dict[str, object] = field(default_factory=dict)  # -o NAME=VALUE
     demo: bool = False
     help: bool = False
     version: bool = False
@@ -94,6 +107,37 @@ def as_command(argument: str) -> str:
     if argument.lower().endswith(".sql") and looks_like_file:
         return f".read {shlex.quote(argument)}"
     return argument
+
+
+def option_value(text: str) -> object:
+    """``-o`` VALUE text as connect() takes it: true/false (yes/no, on/off), a whole or
+    finite decimal number, or else the text itself (a path, a URL)."""
+    word = text.strip().lower()
+    if word in ("true", "yes", "on"):
+        return True
+    if word in ("false", "no", "off"):
+        return False
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``-o``: the option's name and its value; UsageError for a name
+    connect() does not take."""
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        raise UsageError(f"-o needs NAME=VALUE, not {text!r}")
+    if name not in OPTIONS:
+        raise UsageError(f"-o {name}: no such option; the options are {', '.join(OPTIONS)}")
+    return name, option_value(value)
 
 
 def parse_arguments(argv: Sequence[str]) -> Arguments:
@@ -138,6 +182,9 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.api_url = value("--api-url")
         elif name == "uploads-url":
             args.uploads_url = value("--uploads-url")
+        elif name in ("o", "option"):
+            option, setting = parse_option(value(item.partition("=")[0]))
+            args.options[option] = setting
         elif name in SHELL_OPTIONS_WITH_VALUE:
             args.shell_options += [item.partition("=")[0], value(item)]
         else:
@@ -159,8 +206,6 @@ def run(args: Arguments) -> int:
     with ExitStack() as stack:
         token, api_url = None, args.api_url
         options: dict[str, object] = {}
-        if args.uploads_url:
-            options["uploads_url"] = args.uploads_url
         if args.demo:
             # Imported here: the emulator would cost every other start-up 12-40 ms.
             from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
@@ -170,6 +215,9 @@ def run(args: Arguments) -> int:
             token, api_url = DEMO_TOKEN, emulator.api_url
             options = {"mutation_interval": 0.0, "retry_backoff": 0.0, "cache": False}
             options["uploads_url"] = emulator.uploads_url
+        if args.uploads_url:
+            options["uploads_url"] = args.uploads_url
+        options.update(args.options)
         try:
             session = make_session(
                 token=token, api_url=api_url, progress=progress_for(sys.stderr), **options

@@ -7,7 +7,7 @@ from typing import Any
 import apsw
 
 from sqlgh.functions import register_functions
-from sqlgh.github.configure import make_client
+from sqlgh.github.configure import CLIENT_OPTIONS, make_client
 from sqlgh.session import Session
 from sqlgh.tables import TABLES
 from sqlgh.tables.asset_content import content_limit
@@ -16,6 +16,8 @@ from sqlgh.vtab import register
 # The options left after the client took its own: the upload retries and the data
 # column read them.
 SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts", "max_content_size"})
+# Every option connect() takes by name, but progress (a callable, not a value).
+OPTIONS = tuple(sorted(CLIENT_OPTIONS | SESSION_OPTIONS))
 
 
 def connect(

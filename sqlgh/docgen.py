@@ -23,7 +23,9 @@ A query must give a table's **key columns** with `=` or `IN` in `WHERE` (or thro
 join); sqlgh then picks the **access path** that uses the most keys, cheapest first.
 Anything else in `WHERE` (`LIKE`, `>`, `ORDER BY`, ...) is applied by SQLite to the rows
 that path returns. Run `.requests` in the shell, or read `sqlgh_requests`, to see what a
-query really cost.
+query really cost. When a listing path's keys come from another table's rows (a join, a
+correlated subquery), the keys of the next rows are fetched ahead, up to `max_concurrency`
+at once (see docs/performance.md).
 
 A key value that is NULL (a `LEFT JOIN` row with nothing to join, say) matches no row, as
 in SQL, and costs no request. Any other value that cannot be a GitHub name or id (`'a/b'`,

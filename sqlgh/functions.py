@@ -8,36 +8,76 @@ import apsw
 
 from sqlgh.errors import InputError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.local_files import open_regular
+from sqlgh.github.option_hint import how_to_set
+from sqlgh.local_files import checked_path, open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
-from sqlgh.tables.asset_content import download_to_file
+from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
 
 
-def readfile(path: str) -> bytes | None:
+def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
     """The bytes of a local file, like the sqlite3 shell's ``readfile(X)``; NULL if unreadable.
 
     Only a regular file is read: a device (``/dev/zero`` never ends), a FIFO (it blocks
-    until a writer comes) or a directory is an error.
+    until a writer comes) or a directory is an error, and so is a file larger than
+    ``limit`` (the ``max_content_size`` option) or a path holding a NUL character.
     """
     try:
         with open_regular(path, "readfile") as handle:
-            return handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise _too_large_to_read(path, size, limit)
+            content = handle.read(size)
+            # What the size did not tell: a file that grew, or one of /proc (size 0).
+            while more := handle.read(min(1 << 20, limit + 1 - len(content))):
+                content += more
+                if len(content) > limit:
+                    raise _too_large_to_read(path, None, limit)
+            return content
     except InputError:
         raise
-    except (OSError, TypeError, ValueError):  # missing, unreadable, not a path
+    except (OSError, TypeError):  # missing, unreadable, not a path
         return None
+
+
+def _too_large_to_read(path: str, size: int | None, limit: int) -> InputError:
+    """The error for a file above ``limit``; ``size`` None: it grew past it while read."""
+    how = f"is {size_text(size)}, more" if size is not None else "holds more"
+    return InputError(
+        f"readfile: {path!r} {how} than sqlgh holds in memory "
+        f"(max_content_size, {size_text(limit)}); to upload it, name it in the path column, "
+        "which streams it: INSERT INTO release_assets(owner, repo, release_id, path) "
+        f"VALUES (..., {path!r}); or raise the max_content_size option "
+        f"({how_to_set('max_content_size', size or limit * 2)})"
+    )
 
 
 def writefile(path: str, data: bytes | str | int | float | None) -> int | None:
     """Write a blob or text to a file, like the sqlite3 shell's; return the bytes written."""
     if data is None:
         return None
+    if not isinstance(path, str):
+        raise InputError(f"writefile: the path must be text, not {_shown(path)}")
     # A number is written as its text, as the sqlite3 shell does (bytes(5) would be NULs).
     payload = data if isinstance(data, bytes) else str(data).encode()
-    with open(path, "wb") as handle:
-        handle.write(payload)
+    try:
+        with open(checked_path(path, "writefile"), "wb") as handle:
+            handle.write(payload)
+    except OSError as exc:
+        raise InputError(
+            f"writefile: cannot write {path!r} ({exc.strerror or exc}); give the path of a "
+            "file you can write, in a directory that exists"
+        ) from exc
     return len(payload)
+
+
+def _shown(value: object) -> str:
+    """An SQL value as the user wrote it: NULL, a number, or a blob's length."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"a blob of {len(value)} bytes"
+    return repr(value)
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
@@ -48,19 +88,23 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         """Stream an asset to ``destination`` (directory or file); return the path."""
         name = "download"
         if not isinstance(destination, str):
-            raise InputError(f"{name}: destination must be a directory or file path, not NULL")
+            raise InputError(
+                f"{name}: destination must be a directory or file path (text), not "
+                f"{_shown(destination)}"
+            )
         arguments = (
             keys.owner_name(name, "owner", owner),
             keys.repo_name(name, "repo", repo),
             keys.positive_id(name, "id", asset_id),
-            os.path.expanduser(destination),
+            os.path.expanduser(checked_path(destination, name)),
         )
         try:
             return download_to_file(session.api, *arguments)
         except (GitHubError, TransportError) as exc:
             raise RemoteError(f"{name}: {exc}") from exc
 
-    connection.create_scalar_function("readfile", readfile, 1)
+    limit = content_limit(session.options)
+    connection.create_scalar_function("readfile", lambda path: readfile(path, limit), 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)

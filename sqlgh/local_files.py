@@ -1,14 +1,18 @@
-"""Local files sqlgh reads: regular files only, and upload bodies that keep their size.
+"""Local files sqlgh reads and writes: regular files only, and upload bodies that keep
+their size.
 
 ``readfile()`` and ``INSERT ... path`` read what the user names. A device never ends
 (``/dev/zero`` would fill memory), a FIFO blocks until some writer comes, and a directory
 has no bytes: only regular files are read. An upload announces its ``Content-Length``
 before it sends the file, so a file that changes size meanwhile must stop the upload.
+``download()`` replaces only a regular file (renaming onto a FIFO, a socket or, as root,
+``/dev/null`` would replace it), through a temporary file created as any new file is.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from typing import BinaryIO
 
@@ -16,13 +20,58 @@ from sqlgh.errors import InputError, SqlghError
 
 # Opening a FIFO for reading blocks until a writer opens it; O_NONBLOCK returns at once.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_CREATE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 _KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+def checked_path(path: str, where: str) -> str:
+    """``path`` itself, when it can name a file; InputError naming ``where`` for a NUL
+    character, which no file name holds (``open`` would raise ValueError)."""
+    if ("\0" if isinstance(path, str) else b"\0") in path:
+        raise InputError(
+            f"{where}: the path {path!r} holds a NUL character, which no file name can; "
+            "give the path without it"
+        )
+    return path
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a file")
+
+
+def refuse_to_replace(target: str, where: str) -> None:
+    """InputError, naming ``where``, when ``target`` exists and is not a regular file (a
+    symbolic link included: renaming onto it would replace the link, not its file)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:  # missing, or not reachable: creating the file will say why
+        return
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{where}: {target!r} is {_kind(mode)}, not a regular file; sqlgh replaces only "
+            "regular files: give another file path, or a directory"
+        )
+
+
+def create_beside(target: str) -> tuple[int, str]:
+    """A new, empty temporary file (descriptor, path) in ``target``'s directory, made as
+    any new file is: mode 0666 less the umask (``tempfile.mkstemp`` makes 0600)."""
+    directory = os.path.dirname(target) or "."
+    while True:
+        path = os.path.join(directory, f".sqlgh-{secrets.token_hex(8)}.part")
+        try:
+            return os.open(path, _CREATE_FLAGS, 0o666), path
+        except FileExistsError:  # another file of that name: draw again
+            continue
 
 
 def open_regular(path: str, where: str) -> BinaryIO:
@@ -32,14 +81,13 @@ def open_regular(path: str, where: str) -> BinaryIO:
     ``where`` (the function or column), for anything that is not a regular file. The
     check is made on the open file, so the path cannot be swapped between check and read.
     """
-    descriptor = os.open(path, _OPEN_FLAGS)
+    descriptor = os.open(checked_path(path, where), _OPEN_FLAGS)
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "not a file")
             raise InputError(
-                f"{where}: {path!r} is {kind}, not a regular file; sqlgh reads only regular "
-                "files (copy the bytes to a file first)"
+                f"{where}: {path!r} is {_kind(mode)}, not a regular file; sqlgh reads only "
+                "regular files (copy the bytes to a file first)"
             )
         if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(descriptor, True)

@@ -1,8 +1,7 @@
 """What one SQLite connection shares across its sqlgh tables.
 
-The client and memo live as long as the connection. The statement cache lives for one
-top-level statement: a join calls the inner table once per outer row, and the same key
-values often repeat, so a finished fetch is replayed instead of asked again.
+The client and memo live as long as the connection. Each top-level statement has its own
+fetches and facts (``sqlgh.fetches``), kept while it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from typing import Any
 
 import apsw
 
+from sqlgh.fetches import StatementFetches
 from sqlgh.github.client import Client
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
@@ -26,7 +26,7 @@ class Session:
     first and write later); ``applied`` lists what the statement already did on GitHub,
     ``transaction_writes`` what the transaction did (no ROLLBACK undoes it: when an
     explicit transaction that wrote is rolled back, ``on_rollback`` is given that list).
-    Each cursor takes the ``StatementState`` of its own statement (``sqlgh.statements``).
+    Each cursor takes the ``StatementFetches`` of its own statement (``sqlgh.statements``).
     """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
@@ -38,7 +38,7 @@ class Session:
         self.applied: list[str] = []
         self.transaction_writes: list[str] = []
         self.on_rollback: Callable[[list[str]], None] | None = None
-        self.statements = StatementTracker()
+        self.statements = StatementTracker(lambda: StatementFetches(self.api))
 
     def attach(self, connection: apsw.Connection) -> None:
         """Follow the connection's statements (when each starts and when it ends) and
@@ -72,10 +72,7 @@ class Session:
             # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
         else:
-            sql = event.get("sql") or ""
-            if event.get("trigger"):  # APSW took its leading "-- " comment for a trigger's
-                sql = "-- " + sql
             self.rows_by_rowid.clear()
             self.applied.clear()
-            self.statements.started(event["id"], sql)
+            self.statements.started(event["id"])
             deadline.start()

@@ -4,32 +4,32 @@ Planning: the usable equality and IN constraints on key columns pick the access 
 (the one that consumes the most keys, then the cheapest). A plan without the keys a
 table needs is given a prohibitive cost rather than refused, so OR branches and joins
 that do supply the keys still get planned; it raises only if SQLite ever runs it.
-Rows are produced lazily, so ``LIMIT`` stops paginating.
+Rows are produced lazily, so ``LIMIT`` stops paginating. Each cursor fetches through its
+statement's ``sqlgh.fetches.StatementFetches``, which also reads ahead across joins.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import apsw
 
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
-from sqlgh.github import parallel
+from sqlgh.fetches import Rows
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.rows import LATER, checked, parse_used, row_builder
+from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
-from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table
+from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
 
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
 WHOLE_ROW = -1  # colUsed marker: an UPDATE needs every column
-UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE/DELETE need not GET
-PAGES_AHEAD = 2  # pages each concurrently drained key of an IN list may be ahead
+UNREAD: Mapping[str, Any] = MappingProxyType({})  # a row an UPDATE need not GET
+ROWIDS = range(-(2**63), 2**63)  # what SQLite holds as a rowid: a 64-bit signed integer
 # Cursor.Eof as C callables (APSW looks Eof up on every call): no Python frame per row.
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
@@ -72,9 +72,27 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
         if ii.get_aConstraintUsage_in(constraint):
             ii.set_aConstraintUsage_in(constraint, True)
             has_in = True
+    # Equalities on other columns, which SQLite still tests itself: Filter gets their
+    # values too, to tell which rows a join will use (sqlgh.fetches guesses keys off those).
+    position, tested = len(path.keys), []
+    for i in range(ii.nConstraint):
+        column = ii.get_aConstraint_iColumn(i)
+        if (
+            ii.get_aConstraint_op(i) == apsw.SQLITE_INDEX_CONSTRAINT_EQ
+            and ii.get_aConstraint_usable(i)
+            and 0 <= column < len(table.columns)
+            and table.columns[column].name not in path.keys
+            and table.columns[column].load is None
+            and not ii.get_aConstraintUsage_in(i)
+        ):
+            position += 1
+            ii.set_aConstraintUsage_argvIndex(i, position)
+            tested.append(str(column))
     ii.idxNum = index
-    # Filter learns the used columns, and whether WHERE tests columns beyond the keys.
-    ii.idxStr = f"{col_used};{int(bool(constrained - set(path.keys)))}"
+    # Filter learns the used columns, whether WHERE tests columns beyond the keys, and the
+    # columns of the equalities above.
+    filtered = int(bool(constrained - set(path.keys)))
+    ii.idxStr = f"{col_used};{filtered};{','.join(tested)}"
     ii.estimatedCost = path.cost * 1000.0
     ii.estimatedRows = int(path.rows)
     if path.unique and not has_in:
@@ -172,10 +190,7 @@ class VirtualTable:
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
         row = self._visited(rowid)
-        # A row never read (a keyed DELETE) must exist: GitHub's 404 then means a wrong
-        # id, owner or repo, not an asset that was deleted meanwhile.
-        unread = self.session.rows_by_rowid[(self.table.name, rowid)][1] is UNREAD
-        self._apply(lambda: (None, writer.delete(self.session.api, row, must_exist=unread)))
+        self._apply(lambda: (None, writer.delete(self.session.api, row)))
 
     def _writer(self) -> Any:
         if self.table.writer is None:
@@ -229,6 +244,20 @@ class VirtualTable:
         return result, done
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What ``Filter`` makes of an index number and string, worked out once per cursor
+    (SQLite filters an inner cursor again for every outer row)."""
+
+    path: AccessPath
+    key_columns: frozenset[int]
+    checks: tuple[Validator | None, ...]  # of the key values, in the path's key order
+    rows: RowBuilder
+    tested: tuple[int, ...]  # columns of the equalities SQLite still tests (plan_index)
+    unread: bool  # a keyed UPDATE that tests nothing but the keys: no GET before the PATCH
+    guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
+
+
 class Cursor:
     """Walks the records one access path yields, pulling pages only as SQLite asks."""
 
@@ -243,6 +272,7 @@ class Cursor:
         self.rowid_index = self.table.column_index(self.table.rowid) if self.table.rowid else None
         # Rows are walked a batch (a page) at a time: _ctx and _obj are the current row.
         self._batches: Iterator[Batch] = iter(())
+        self._batch: Sequence[Mapping[str, Any]] = ()
         self._objects: Iterator[Mapping[str, Any]] = iter(())
         self._ctx: Mapping[str, Any] = {}
         self._obj: Mapping[str, Any] | None = None
@@ -252,40 +282,54 @@ class Cursor:
         self._row: list[Any] = []
         self._direct = False
         self._deferred = False  # the current batch's context holds a Deferred value
+        self._tested: list[tuple[int, Any]] = []  # (column, value) SQLite tests beyond keys
         self._row_number = 0
-        # What the statement that opened this cursor writes, what it fetched and learned
-        # (a cursor outlives later statements run while it is being read: those have
-        # their own).
-        state = vtable.session.statements.state_for_new_cursor()
-        self._write_target = state.write_target
-        self._statement_cache = state.cache
-        self._api = dataclasses.replace(vtable.session.api, statement=state.facts)
+        self._plans: dict[tuple[int, str | None], _Plan] = {}
+        # The fetches of the statement that opened this cursor (a cursor outlives later
+        # statements run while it is being read: those have their own).
+        self._fetches = vtable.session.statements.state_for_new_cursor()
+        self._fetches.opened(self)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
-        if indexnum == NO_PLAN:
-            raise MissingKeysError(self.table.missing_keys_message())
-        path = self.table.paths[indexnum]
-        self.key_columns = frozenset(self.table.column_index(k) for k in path.keys)
-        keys = self._key_tuples(path, constraintargs)
-        col_used, _, filtered = (indexname or "").partition(";")
-        self._rows = row_builder(self.table, parse_used(col_used, str(WHOLE_ROW)))
-        self._build = self._rows.build
+        plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
+        path = self._path = plan.path
+        self.key_columns = plan.key_columns
+        keys = self._key_tuples(plan, constraintargs)
+        values = constraintargs[len(path.keys) :]
+        self._tested = list(zip(plan.tested, values, strict=True))
+        self._rows = plan.rows
+        self._build = plan.rows.build
         self._row_number = 0
-        self._path = path
         # SQLite filters a cursor again for each outer row of a nested loop: nothing of
         # the previous scan (a page it stopped in) may carry over.
         self._end_scan()
         self._direct = False
-        if path.unique and self._write_needs_no_read(col_used, filtered == "1"):
+        if plan.unread:
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
-            self._direct = self._rows.direct
-            # Several key tuples (an IN list) are fetched concurrently, rows in key order.
-            fetches = [functools.partial(self._fetch, path, key) for key in keys]
-            window = self.session.client.max_concurrency
-            self._batches = parallel.chain(fetches, window, PAGES_AHEAD)
+            self._direct = plan.rows.direct
+            self._batches = self._fetches.scan(self, path, keys, plan.guess)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
+
+    def _plan(self, indexnum: int, indexname: str | None) -> _Plan:
+        if indexnum == NO_PLAN:
+            raise MissingKeysError(self.table.missing_keys_message())
+        path = self.table.paths[indexnum]
+        columns = [self.table.column_index(key) for key in path.keys]
+        col_used, filtered, tested = (indexname or ";;").split(";")
+        # An UPDATE's target is the cursor SQLite asks for every column.
+        update_target = col_used == str(WHOLE_ROW)
+        plan = self._plans[(indexnum, indexname)] = _Plan(
+            path=path,
+            key_columns=frozenset(columns),
+            checks=tuple(self.table.columns[c].validate for c in columns),
+            rows=row_builder(self.table, parse_used(col_used, str(WHOLE_ROW))),
+            tested=tuple(int(c) for c in tested.split(",") if c),
+            unread=path.unique and update_target and filtered != "1" and bool(self.table.writer),
+            guess=path.ahead and not path.unique and not update_target,
+        )
+        return plan
 
     def Eof(self) -> bool:
         # Shadowed from Filter on by _NOT_AT_END / _AT_END, C callables: SQLite asks per row.
@@ -300,9 +344,19 @@ class Cursor:
             rowid = int(ctx[self.table.columns[self.rowid_index].name])
         else:
             rowid = self.getters[self.rowid_index](ctx, obj)
+            if type(rowid) is not int or rowid not in ROWIDS:
+                raise self._no_rowid(rowid)
         if self.table.writer is not None:
             self.session.rows_by_rowid[(self.table.name, rowid)] = (ctx, obj)
         return rowid
+
+    def _no_rowid(self, value: Any) -> RemoteError:
+        column = self.table.rowid
+        return RemoteError(
+            f"{self.table.name}.{column}: the API answered a row whose {column} is {value!r}, "
+            "not a GitHub id (a whole number below 2**63 that SQLite can hold as a rowid); "
+            "check that the API URL is GitHub's, and query again later"
+        )
 
     def Column(self, number: int) -> Any:
         # Shadowed, row by row, by the row's own __getitem__ when no cell is deferred.
@@ -339,73 +393,53 @@ class Cursor:
 
     def Close(self) -> None:
         self._end_scan()
+        self._fetches.closed(self)
+
+    def rows_ahead(self, count: int) -> Rows | None:
+        """The current row's context and object, and those of the ``count`` rows after it
+        in the same batch that pass WHERE's equalities on this table (``sqlgh.fetches``
+        reads keys off them); None on no row read."""
+        obj, ctx = self._obj, self._ctx
+        if obj is None or obj is UNREAD:
+            return None
+        at = len(self._batch) - self._objects.__length_hint__()  # type: ignore[attr-defined]
+        following = self._batch[at : at + count]
+        if self._tested:  # only rows SQLite will keep (a NULL equals nothing)
+            getters = self.getters
+            following = [
+                row
+                for row in following
+                if all(v is not None and getters[c](ctx, row) == v for c, v in self._tested)
+            ]
+        return ctx, obj, following
 
     def _end_scan(self) -> None:
         """Drop the scan in progress: its pages, its current row, its C shortcuts."""
         self._batches = self._objects = iter(())
+        self._batch = ()
         self._obj = None
         self._ctx = {}
         self.__dict__.pop("Column", None)
         self.Eof = _AT_END  # type: ignore[method-assign]
 
-    def _key_tuples(self, path: AccessPath, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _key_tuples(self, plan: _Plan, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         """Every combination of the key values, each checked; NULL equals nothing in SQL,
         so a NULL key value (a LEFT JOIN's missing row, say) gives no rows, no request."""
+        names = plan.path.keys
+        if not any(type(value) in (set, frozenset) for value in args):  # one key tuple
+            key: dict[str, Any] = {}
+            for name, value, check in zip(names, args, plan.checks, strict=False):
+                if value is None:
+                    return []
+                key[name] = check(self.table.name, name, value) if check else value
+            return [key]
         choices = []
-        for key, value in zip(path.keys, args, strict=False):
-            column = self.table.columns[self.table.column_index(key)]
+        for key, value, check in zip(names, args, plan.checks, strict=False):
             values = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else [value]
-            check = column.validate
             choices.append(
                 [check(self.table.name, key, v) if check else v for v in values if v is not None]
             )
-        return [dict(zip(path.keys, combo, strict=False)) for combo in itertools.product(*choices)]
-
-    def _write_needs_no_read(self, col_used: str, filtered: bool) -> bool:
-        """Whether this cursor feeds a keyed UPDATE or DELETE of its own table, which then
-        needs no GET before the PATCH or DELETE.
-
-        Only the statement's target qualifies (a probe of the same table in a subquery
-        must read), and only when WHERE tests nothing but the keys: a missing row must not
-        seem to exist. An UPDATE's target is the cursor that SQLite asks for every column.
-        """
-        target = self._write_target
-        if self.table.writer is None or target is None or target[1] != self.table.name:
-            return False
-        if filtered:
-            return False
-        if target[0] == "UPDATE":
-            return col_used == str(WHOLE_ROW)
-        used = {int(c) for c in col_used.split(",") if c and c != str(WHOLE_ROW)}
-        return col_used != str(WHOLE_ROW) and used <= self.key_columns
-
-    def _fetch(self, path: AccessPath, key: Mapping[str, Any]) -> Iterator[Batch]:
-        cache = self._statement_cache
-        cache_key = (self.table.name, path.name, *key.values())
-        hit = cache.get(cache_key)
-        if hit is not None:
-            yield from hit
-            return
-        result = path.fetch(self._api, key)
-        if isinstance(result, list):  # fetched whole already: cache it before SQLite stops
-            cache[cache_key] = result
-            yield from result
-            return
-        collected: list[Batch] = []
-        fetched = iter(result)
-        for batch in fetched:
-            collected.append(batch)
-            if path.unique and batch[1]:
-                # SQLite may read no further than a unique key's row (a scalar subquery
-                # per outer row): finish the fetch (no request more when it was one GET)
-                # so that the next Filter of this key is answered from the cache.
-                start = len(collected) - 1
-                collected.extend(fetched)
-                cache[cache_key] = collected
-                yield from collected[start:]
-                return
-            yield batch
-        cache[cache_key] = collected
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
 
     def _advance(self) -> None:
         obj = next(self._objects, _END_OF_BATCH)
@@ -437,6 +471,7 @@ class Cursor:
                 self._objects = iter(objects)
                 obj = next(self._objects, _END_OF_BATCH)
                 if obj is not _END_OF_BATCH:
+                    self._batch = objects
                     self._ctx = ctx
                     self._deferred = any(type(v) is Deferred for v in ctx.values())
                     if self._deferred and self._direct:  # its cells are computed on demand
@@ -452,7 +487,8 @@ class Cursor:
         """Fetch a row an UPDATE skipped reading, now that a value of it is needed."""
         path = self._path
         assert path is not None
-        rows = ((ctx, obj) for ctx, objects in path.fetch(self._api, key) for obj in objects)
+        fetched = path.fetch(self._fetches.api, key)
+        rows = ((ctx, obj) for ctx, objects in fetched for obj in objects)
         try:
             record = next(rows, None)
         except (GitHubError, TransportError, SqlghError) as exc:

@@ -1,8 +1,11 @@
-"""Seeding and request-counting helpers shared by the table tests."""
+"""Seeding, request-counting and time-bounding helpers shared by the tests."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlgh.emulator import Emulator
 
@@ -76,3 +79,22 @@ def paths(emu: Emulator) -> list[str]:
 def names(emu: Emulator, release_id: int) -> list[str]:
     """The names of a release's assets as the emulator holds them, sorted."""
     return sorted(a["name"] for a in emu.list_assets("acme", "tool", release_id))
+
+
+def within(seconds: float, action: Callable[[], Any]) -> Any:
+    """``action()``, failing the test instead of hanging when it takes longer."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = action()
+        except BaseException as exc:  # handed to the test below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still waiting after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -9,13 +9,14 @@ import threading
 import tracemalloc
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import zstandard
 from conftest import TOKEN, connect_to
 from helpers import seed_one_asset
 
-from sqlgh.emulator import Emulator
+from sqlgh.emulator import Emulator, Fault
 from sqlgh.github.cache import SERIALIZER, cache_file, cached_session, open_backend
 
 QUERY = "SELECT id, name, size FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
@@ -269,3 +270,25 @@ def test_a_response_arriving_after_close_is_not_stored(emulator: Emulator, tmp_p
     assert backend._writer is None
     reopened = sqlite3.connect(tmp_path / "late.sqlite")
     assert reopened.execute("SELECT count(*) FROM responses").fetchone() == (0,)
+
+
+def test_every_page_of_a_clean_up_listing_is_read_past_the_cache(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    # After a failed upload the release is listed afresh; a release of 101 assets has two
+    # pages, and two failed attempts list it twice. No page may come from the cache.
+    release = seed_one_asset(emulator)
+    for n in range(100):
+        emulator.add_asset("acme", "tool", release["id"], f"more-{n}.txt", content=b"x")
+    emulator.add_fault(Fault("status", status=502, origin="uploads", method="POST", times=2))
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite")
+    db.execute(
+        "INSERT INTO release_assets(owner, repo, release_id, name, data) "
+        "VALUES ('acme', 'tool', ?, 'new.txt', 'bytes')",
+        (release["id"],),
+    )
+    listed = [r for r in emulator.log if r.method == "GET" and r.path.endswith("/assets")]
+    assert [r.query.get("page", ["1"]) for r in listed] == [["1"], ["2"]] * 2
+    assert not any("if-none-match" in r.headers for r in listed)
+    stored = [urlsplit(r.url).path for r in db.sqlgh.client.cache.responses.values()]
+    assert stored and not any(path.endswith("/assets") for path in stored)  # the release

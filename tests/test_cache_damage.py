@@ -8,15 +8,13 @@ import os
 import pickle
 import sqlite3
 import stat
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import connect_to
-from helpers import seed_one_asset
+from helpers import seed_one_asset, within
 
 from sqlgh.emulator import Emulator
 
@@ -53,25 +51,6 @@ def _make_cache(emu: Emulator, path: Path) -> None:
     db = connect_to(emu, cache_path=path)
     assert db.execute(QUERY).fetchall() == [("one.bin",)]
     db.close()
-
-
-def _within(seconds: float, action: Callable[[], Any]) -> Any:
-    """``action()``, failing the test instead of hanging when it takes longer."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = action()
-        except BaseException as exc:  # handed to the test below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"still waiting after {seconds} s"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def _query_and_close(emu: Emulator, path: Path, **options: object) -> tuple[list, object]:
@@ -139,8 +118,9 @@ def test_a_damaged_file_that_is_not_sqlgh_s_is_left_alone(
     [line] = _warnings(capsys)
     assert line == (
         f"sqlgh: {path} is not a cache file sqlgh can read (file is not a database); running "
-        "without the cache: remove it, or choose another place (SQLGH_CACHE_DIR, cache_path) "
-        "or turn it off (cache=False)"
+        "without the cache: remove it, or choose another place (SQLGH_CACHE_DIR, or the "
+        "cache_path option) or turn it off (sqlgh -o cache=false in the shell, "
+        "sqlgh.connect(cache=False) in Python)"
     )
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -211,12 +191,13 @@ def test_a_cache_path_that_cannot_be_used_means_uncached(
     says nothing more. (A -shm directory made requests-cache retry forever.)"""
     path = make(tmp_path)
     for _ in range(2):
-        rows, backend = _within(10, lambda: _query_and_close(acme, path))
+        rows, backend = within(10, lambda: _query_and_close(acme, path))
         assert rows == [("one.bin",)] and backend is None
     [line] = _warnings(capsys)
     assert line.startswith(f"sqlgh: cannot use the cache file {path} (")
     assert line.endswith("running without the cache: fix it, or choose another place "
-                         "(SQLGH_CACHE_DIR, cache_path) or turn it off (cache=False)")
+                         "(SQLGH_CACHE_DIR, or the cache_path option) or turn it off (sqlgh "
+                         "-o cache=false in the shell, sqlgh.connect(cache=False) in Python)")
 
 
 def _cache_with_wal(emu: Emulator, path: Path) -> None:
@@ -236,7 +217,7 @@ def _refused_and_left_alone(
     """Run the query with the cache at ``path``: uncached, one line naming ``path``, and
     ``target`` keeps its owner and mode. Returns the line."""
     before = target.stat()
-    rows, backend = _within(10, lambda: _query_and_close(emu, path))
+    rows, backend = within(10, lambda: _query_and_close(emu, path))
     assert rows == [("one.bin",)] and backend is None
     [line] = _warnings(capsys)
     assert line.startswith(f"sqlgh: cannot use the cache file {path} (")
@@ -304,7 +285,7 @@ def test_a_read_only_cache_directory_means_uncached(
         path = directory / "sub" / "c.sqlite"
     directory.chmod(0o500)
     try:
-        rows, backend = _within(10, lambda: _query_and_close(acme, path))
+        rows, backend = within(10, lambda: _query_and_close(acme, path))
     finally:
         directory.chmod(0o700)
     assert rows == [("one.bin",)] and backend is None
@@ -428,7 +409,7 @@ def test_a_locked_cache_file_is_waited_for_a_bounded_time(
     holder = _hold_lock(path)
     try:
         started = time.monotonic()
-        rows, backend = _within(10, lambda: _query_and_close(acme, path, cache_lock_timeout=0.2))
+        rows, backend = within(10, lambda: _query_and_close(acme, path, cache_lock_timeout=0.2))
         elapsed = time.monotonic() - started
     finally:
         holder.rollback()
@@ -437,7 +418,8 @@ def test_a_locked_cache_file_is_waited_for_a_bounded_time(
     [line] = _warnings(capsys)
     assert line == (
         f"sqlgh: the cache file {path} is locked by another process; waited 0.2 s (the "
-        "cache_lock_timeout option), running without the cache"
+        "cache_lock_timeout option; sqlgh -o cache_lock_timeout=30 in the shell, "
+        "sqlgh.connect(cache_lock_timeout=30) in Python), running without the cache"
     )
 
 
@@ -454,15 +436,17 @@ def test_a_lock_taken_mid_session_is_waited_for_a_bounded_time(
     try:
         _add_asset(acme, "two.bin")
         expected = [("one.bin",), ("two.bin",)]
-        assert _within(10, lambda: db.execute(QUERY).fetchall()) == expected
-        assert _within(10, lambda: db.execute(QUERY).fetchall()) == expected
-        _within(10, db.close)
+        assert within(10, lambda: db.execute(QUERY).fetchall()) == expected
+        assert within(10, lambda: db.execute(QUERY).fetchall()) == expected
+        within(10, db.close)
     finally:
         holder.rollback()
     [line] = _warnings(capsys)
     assert line == (
         f"sqlgh: the cache file {path} stayed locked by another process for 0.2 s (the "
-        "cache_lock_timeout option); running without the cache for the rest of this connection"
+        "cache_lock_timeout option; sqlgh -o cache_lock_timeout=30 in the shell, "
+        "sqlgh.connect(cache_lock_timeout=30) in Python); running without the cache for the "
+        "rest of this connection"
     )
 
 

@@ -69,7 +69,8 @@ def test_data_above_max_content_size_is_refused_before_downloading(acme: Acme) -
         f"release_assets.data: asset 'big.bin' (id {big['id']}) is 1001 bytes, more than the "
         "data column holds in memory (max_content_size, 1000 bytes); stream it to a file with "
         f"download('acme', 'tool', {big['id']}, 'directory/'), or raise the max_content_size "
-        "option of sqlgh.connect()"
+        "option (sqlgh -o max_content_size=1001 in the shell, "
+        "sqlgh.connect(max_content_size=1001) in Python)"
     )
     assert storage_gets(acme.emu) == 0
     assert [r.headers.get("accept") for r in acme.emu.log] == ["application/vnd.github+json"]

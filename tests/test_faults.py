@@ -81,7 +81,11 @@ def test_slow_server_beyond_read_timeout_fails_quickly(emulator: Emulator) -> No
     emulator.add_fault(Fault("slow", method="GET", path=ASSETS, delay=3, times=-1))
     db = connect_to(emulator, read_timeout=0.2, retries=1, **FAST)
     started = time.monotonic()
-    with pytest.raises(SqlghError, match=r"sent nothing for 0.2 s \(the read_timeout option\)"):
+    shown = (
+        r"sent nothing for 0.2 s \(the read_timeout option; to wait longer: "
+        r"sqlgh -o read_timeout=0.4 in the shell, sqlgh.connect\(read_timeout=0.4\) in Python\)"
+    )
+    with pytest.raises(SqlghError, match=shown):
         names(db, release_id)
     assert time.monotonic() - started < 2
 

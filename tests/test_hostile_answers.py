@@ -275,3 +275,22 @@ def test_download_of_an_asset_named_empty(emulator: Emulator, tmp_path: Path) ->
     target = str(tmp_path / "named.txt")
     assert download(db, asset["id"], target) == target
     assert Path(target).read_bytes() == b"abc"
+
+
+# --- ids that are no rowid -------------------------------------------------------------------
+@pytest.mark.parametrize("bad_id", [None, 2**70, "12", 1.5])
+def test_an_asset_id_that_is_no_rowid_is_a_sqlgh_error(emulator: Emulator, bad_id: object) -> None:
+    """An asset list whose ids are null, past 2**63, text or fractional: a RemoteError
+    naming the column (it was TypeError / OverflowError from Rowid)."""
+    release_id = seed(emulator)
+    emulator.add_fault(Fault("rewrite_json", path=ASSETS, times=-1,
+                             rewrite=lambda page: [{**a, "id": bad_id} for a in page]))
+    db = connect_to(emulator, **FAST)
+    with pytest.raises(RemoteError) as failure:
+        db.execute(
+            "SELECT rowid FROM release_assets WHERE owner = 'acme' AND repo = 'tool' "
+            "AND release_id = ?", (release_id,),
+        ).fetchall()
+    message = str(failure.value)  # 2**70 arrives as a float: JSON numbers past 64 bits do
+    assert message.startswith("release_assets.id: the API answered a row whose id is ")
+    assert ", not a GitHub id (a whole number below 2**63" in message

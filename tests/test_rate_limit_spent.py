@@ -10,6 +10,7 @@ import time
 
 import pytest
 from conftest import connect_to
+from helpers import within
 
 from sqlgh.emulator import Emulator
 from sqlgh.errors import RemoteError
@@ -71,3 +72,39 @@ def test_rate_limit_table_is_not_held_back_by_a_spent_budget(emulator: Emulator)
     query = "SELECT remaining FROM rate_limit WHERE resource = 'core'"
     assert db.execute(query).fetchall() == [(0,)]
     assert time.monotonic() - started < 5
+
+
+# --- a low budget far from its reset ---------------------------------------------------------
+PAGES = "SELECT count(*) FROM releases WHERE owner = 'acme' AND repo = 'tool'"
+
+
+def seed_pages(emu: Emulator, remaining: int) -> None:
+    """acme/tool with 3 releases (3 pages of 1), and ``remaining`` requests left for an hour."""
+    emu.add_repo("acme", "tool")
+    for k in range(3):
+        emu.add_release("acme", "tool", f"v{k}")
+    emu.set_rate_limit(remaining=remaining, reset=int(time.time()) + 3600)
+
+
+def test_a_low_budget_far_from_its_reset_does_not_wait_a_minute_per_request(
+    emulator: Emulator, capsys
+) -> None:
+    """40 of 5000 left (below the 1% reserve), the reset an hour away: spacing would be
+    90 s (60 s, capped) per request. sqlgh goes on at full speed and says so once."""
+    seed_pages(emulator, remaining=40)
+    db = connect_to(emulator, cache=False, per_page=1, max_concurrency=1)
+    assert within(10, lambda: db.execute(PAGES).fetchall()) == [(3,)]
+    err = capsys.readouterr().err
+    assert err.count("requests left until the rate limit resets at") == 1, err
+    assert "going on at full speed (spacing them would take" in err
+
+
+def test_a_low_budget_that_runs_out_far_from_its_reset_fails_fast(emulator: Emulator) -> None:
+    """2 left, 3 pages: both are sent at once, then the spent-budget rule stops the query
+    without a wait and without a request GitHub would refuse."""
+    seed_pages(emulator, remaining=2)
+    db = connect_to(emulator, cache=False, per_page=1, max_concurrency=1)
+    with pytest.raises(RemoteError) as failure:
+        within(10, lambda: db.execute(PAGES).fetchall())
+    assert "rate limit is used up (its last answer left 0 of 5000 requests)" in str(failure.value)
+    assert [r.status for r in emulator.log] == [200, 200]

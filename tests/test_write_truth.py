@@ -28,6 +28,7 @@ INSERT = (
 OUTAGE = Fault("status", status=503, times=-1)  # every request from then on
 EXOTIC = "a5_ð_æ_©_ŋ.txt"  # stored as a5_d_ae_._ng.txt (travis-ci/dpl#821)
 STORED = "a5_d_ae_._ng.txt"
+HOP = r"^/repositories/"  # where a write to a renamed repository is sent again (307)
 
 
 @pytest.fixture
@@ -65,9 +66,35 @@ def test_keyed_delete_whose_answer_was_lost_is_done(acme: Acme, db: apsw.Connect
     assert acme.emu.get_asset(acme.notes["id"]) is None
 
 
-def test_keyed_delete_of_a_wrong_id_still_fails(acme: Acme, db: apsw.Connection) -> None:
-    with pytest.raises(SqlghError, match="no asset 999"):
-        db.execute(f"DELETE FROM release_assets {KEYED}", (999,))
+def test_keyed_delete_of_a_wrong_id_deletes_nothing(acme: Acme, db: apsw.Connection) -> None:
+    db.execute(f"DELETE FROM release_assets {KEYED}", (999,))  # read first: no such row
+    assert db.changes() == 0
+    assert [r.method for r in acme.emu.log] == ["GET"]
+
+
+def lose_the_redirected_hop(acme: Acme, method: str) -> None:
+    """Rename acme/tool: a write to its old path is sent again to /repositories/ID/...
+    (307); that hop of ``method`` is carried out and its answer lost."""
+    acme.emu.rename_repo("acme", "tool", "tool2")
+    acme.emu.add_fault(Fault("lost", method=method, path=HOP))
+
+
+def test_a_lost_delete_in_a_renamed_repository_is_not_reported_as_nothing_changed(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # The retry's 404 means this statement deleted the asset.
+    lose_the_redirected_hop(acme, "DELETE")
+    db.execute(f"DELETE FROM release_assets {KEYED}", (acme.notes["id"],))
+    assert (db.changes(), acme.emu.get_asset(acme.notes["id"])) == (1, None)
+
+
+def test_a_lost_update_in_a_renamed_repository_is_judged_by_reading_it(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    lose_the_redirected_hop(acme, "PATCH")  # then every later hop answers 503
+    acme.emu.add_fault(Fault("status", status=503, method="PATCH", path=HOP, times=-1))
+    db.execute(f"UPDATE release_assets SET label = 'L' {KEYED}", (acme.notes["id"],))
+    assert acme.emu.get_asset(acme.notes["id"])["label"] == "L"
 
 
 def test_delete_answered_by_a_page_not_from_github_is_checked(
@@ -112,8 +139,9 @@ def test_write_then_outage_says_the_outcome_is_unknown(
     acme: Acme, db: apsw.Connection, sql: str, doing: str
 ) -> None:
     method = sql.split()[0].replace("UPDATE", "PATCH")
-    for fault in outage_after(Fault("lost", method=method)):
-        acme.emu.add_fault(fault)
+    reads = 1 if method == "DELETE" else 0  # a DELETE reads the asset first
+    acme.emu.add_fault(Fault("lost", method=method))
+    acme.emu.add_fault(Fault("status", status=503, times=-1, after=reads))
     with pytest.raises(WriteError) as failure:
         db.execute(sql, (acme.notes["id"],))
     text = str(failure.value)
@@ -343,6 +371,40 @@ def test_clean_up_leaves_a_starter_that_is_not_this_uploads(
     assert acme.emu.get_asset(theirs["id"]) is not None
     assert "not this one's" in str(failure.value) and "left as it is" in str(failure.value)
     assert "DELETE" not in [r.method for r in acme.emu.log]
+
+
+# A GitHub App's token (Actions' GITHUB_TOKEN too) is refused GET /user
+# (actions/create-github-app-token#258): GitHub does not tell its account.
+APP_TOKEN = Fault("status", status=403, method="GET", path=r"^/user$", times=-1)
+
+
+def test_an_app_tokens_account_is_learned_from_its_upload_to_judge_a_starter(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # Once this connection has uploaded, the uploader GitHub returned is the token's
+    # account: another account's starter made during this INSERT is left alone.
+    acme.emu.add_fault(APP_TOKEN)
+    insert(db, acme.new, "first.txt", b"one")
+    acme.emu.add_user("mona")
+    theirs = acme.emu.add_asset(
+        "acme", "tool", acme.new, "app.zip", content=b"", state="starter", uploader="mona"
+    )
+    acme.emu.add_fault(Fault("status", status=502, origin="uploads", method="POST"))
+    with pytest.raises(WriteError, match=r"a half-made upload by mona .*not this one's"):
+        insert(db, acme.new, "app.zip", b"mine")
+    assert acme.emu.get_asset(theirs["id"]) is not None
+
+
+def test_a_starter_judged_by_its_time_alone_is_said_so(
+    acme: Acme, db: apsw.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    acme.emu.add_fault(APP_TOKEN)
+    acme.emu.add_fault(Fault("upload_502_starter"))
+    asset_id = insert(db, acme.new, "app.zip", b"mine")
+    assert acme.emu.asset_content(asset_id) == b"mine"
+    note = capsys.readouterr().err
+    assert "deleted the half-made asset 'app.zip'" in note
+    assert "by its creation time alone" in note and "uploader (octocat) could not be" in note
 
 
 # part 9: names GitHub changes --------------------------------------------------------------

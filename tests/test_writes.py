@@ -298,9 +298,10 @@ def test_update_by_release_and_like_lists_once(acme: Acme, db: apsw.Connection) 
 # DELETE ---------------------------------------------------------------------------------
 
 
-def test_keyed_delete_is_one_request(acme: Acme, db: apsw.Connection) -> None:
+def test_keyed_delete_reads_then_deletes(acme: Acme, db: apsw.Connection) -> None:
     db.execute(f"DELETE FROM release_assets {KEYED}", (acme.notes["id"],))
-    assert paths(acme.emu) == [f"DELETE /repos/acme/tool/releases/assets/{acme.notes['id']}"]
+    path = f"/repos/acme/tool/releases/assets/{acme.notes['id']}"
+    assert paths(acme.emu) == [f"GET {path}", f"DELETE {path}"]
     assert acme.emu.get_asset(acme.notes["id"]) is None
 
 
@@ -359,13 +360,14 @@ def test_multi_row_insert_stops_at_the_failing_row(acme: Acme, db: apsw.Connecti
         f"DELETE FROM release_assets {KEYED}",
     ],
 )
-def test_write_without_token_fails_before_any_request(acme: Acme, sql: str) -> None:
+def test_write_without_token_fails_before_any_write_request(acme: Acme, sql: str) -> None:
     anonymous = connect_to(acme.emu, token="")
     with pytest.raises(WriteError) as failure:
         anonymous.execute(sql, (acme.tar["id"] if "id = ?" in sql else acme.new,))
     assert '"Contents: write"' in str(failure.value)
     assert "GH_TOKEN" in str(failure.value)
-    assert acme.emu.log == []
+    reads = ["GET"] if sql.startswith("DELETE") else []  # a DELETE reads the asset first
+    assert [r.method for r in acme.emu.log] == reads
 
 
 def test_filtered_delete_without_token_changes_nothing(acme: Acme) -> None:

@@ -22,12 +22,17 @@ import sys
 import threading
 from pathlib import Path
 
+from sqlgh.github.option_hint import how_to_set
+
 # SQLite's files next to a database: its WAL, the WAL's shared-memory index, the rollback
 # journal. Moved with it: SQLite would replay an old WAL into a new file of the same name.
 COMPANIONS = ("-wal", "-shm", "-journal")
 DAMAGED = ".damaged"
 SQLITE_HEADER = b"SQLite format 3\x00"
-WHERE_ELSE = "choose another place (SQLGH_CACHE_DIR, cache_path) or turn it off (cache=False)"
+WHERE_ELSE = (
+    "choose another place (SQLGH_CACHE_DIR, or the cache_path option) or turn it off "
+    f"({how_to_set('cache', False)})"
+)
 
 _warned: set[tuple[str, str]] = set()
 _warned_guard = threading.Lock()
@@ -118,7 +123,8 @@ def warn_unusable(target: Path, exc: BaseException, lock_timeout: float) -> None
             target,
             "locked",
             f"the cache file {target} is locked by another process; waited {lock_timeout:g} s "
-            "(the cache_lock_timeout option), running without the cache",
+            f"(the cache_lock_timeout option; {how_to_set('cache_lock_timeout', 30)}), "
+            "running without the cache",
         )
     elif is_damage(exc):
         warn_once(
@@ -141,7 +147,7 @@ def warn_failed(target: Path, exc: BaseException, lock_timeout: float) -> None:
     without it."""
     problem = (
         f"stayed locked by another process for {lock_timeout:g} s (the cache_lock_timeout "
-        "option)"
+        f"option; {how_to_set('cache_lock_timeout', 30)})"
         if is_locked(exc)
         else f"failed ({reason(exc, target)})"
     )

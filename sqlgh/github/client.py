@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
@@ -24,6 +25,7 @@ from sqlgh.github import adapter, cache, hosts, pages, parallel
 from sqlgh.github.cache_prune import Retention
 from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.pool import BearerAuth, PlainSession, SessionPool
 from sqlgh.github.progress import Progress, ProgressFactory, last_page, no_progress
 from sqlgh.github.ratelimit import RateLimitError
@@ -38,6 +40,7 @@ LOG_SIZE = 10_000
 MUTATIONS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 MAX_REDIRECTS = 5
 _NO_HTTP_PROXY = {"http": None, "all": None}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -175,8 +178,13 @@ class Client:
         stream: bool = False,
         allow_redirects: bool = True,
         authenticate: bool | None = None,
+        fresh: bool = False,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
+
+        ``fresh``: a GET sent as it is, past the cache (no stored answer, nothing stored).
+        ``read_timeout`` replaces the client's own for this request (an upload's answer).
 
         Only GitHub's own hosts are ever asked: the API's origin and its uploads origin
         (see ``hosts.uploads_origin``), and they alone get the token. A URL elsewhere (an
@@ -197,6 +205,8 @@ class Client:
                 headers=headers,
                 stream=stream,
                 authenticate=authenticate,
+                fresh=fresh,
+                read_timeout=read_timeout,
             )
             if not (allow_redirects and response.is_redirect):
                 return response
@@ -217,6 +227,8 @@ class Client:
         headers: Mapping[str, str] | None,
         stream: bool,
         authenticate: bool | None,
+        fresh: bool,
+        read_timeout: float | None = None,
     ) -> requests.Response:
         """One HTTP exchange, logged; a redirect is returned as it is."""
         shown = self.display_path(url, params)
@@ -236,11 +248,12 @@ class Client:
                 headers=headers,
                 auth=auth,
                 stream=stream,
-                timeout=self.timeout,
+                timeout=(self.timeout[0], read_timeout) if read_timeout else self.timeout,
                 allow_redirects=False,
                 # A token over plain http (loopback only) never goes through a proxy,
                 # which would read it in the clear.
                 proxies=_NO_HTTP_PROXY if auth is not None and url.startswith("http:") else None,
+                fresh=fresh,
             )
         except requests.RequestException as exc:
             self._record(started, clock, method, shown, None, False, None)
@@ -313,7 +326,8 @@ class Client:
             return None
         if not self.trusts(url):
             hint = (
-                " (if your GitHub serves uploads there, pass the uploads_url option)"
+                f" (if your GitHub serves uploads there, pass it: "
+                f"{how_to_set('uploads_url', hosts.origin(url))})"
                 if authenticate
                 else ""
             )
@@ -355,15 +369,18 @@ class Client:
         url: str,
         params: Mapping[str, Any] | None = None,
         first: tuple[list[Any], dict[str, Any]] | None = None,
+        *,
+        fresh: bool = False,
     ) -> Iterator[list[Any]]:
         """Yield the pages of a list endpoint, each a list of items (see ``_pages``).
 
         ``first``: the first page and its relations, when ``page`` already fetched them.
+        ``fresh``: every page read past the cache (see ``_send``).
         When a rate limit stops the list, the error says how many of its pages were left.
         """
         count = _PageCount()
         try:
-            yield from self._pages(url, params, count, first)
+            yield from self._pages(url, params, count, first, fresh)
         except RateLimitError as exc:
             if count.total is None:
                 raise
@@ -393,6 +410,7 @@ class Client:
         params: Mapping[str, Any] | None,
         count: _PageCount,
         first: tuple[list[Any], dict[str, Any]] | None = None,
+        fresh: bool = False,
     ) -> Iterator[list[Any]]:
         """Yield the pages of a list endpoint, following ``rel="next"``.
 
@@ -411,7 +429,7 @@ class Client:
                     (page, links), first = first, None
                 else:
                     page, links = self.resilience.run(
-                        "GET", lambda u=next_url, q=query: self._get_page(u, q)
+                        "GET", lambda u=next_url, q=query: self._get_page(u, q, fresh)
                     )
                 if query is None:
                     read.add(next_url)
@@ -429,7 +447,7 @@ class Client:
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
-                        next_url = yield from self._parallel_pages(rest, bar, count)
+                        next_url = yield from self._parallel_pages(rest, bar, count, fresh)
                         read.update(rest)
                         if next_url is not None:
                             self._check_next(url, count.done, False, next_url, read)
@@ -442,10 +460,17 @@ class Client:
         sequential when concurrency is 1 or already inside a read thread."""
         if self.max_concurrency == 1 or parallel.in_worker():
             return map(fn, items)
+        return parallel.ordered_map(self._read_threads(), fn, items, self.max_concurrency)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` on the read threads, as a leaf task (see ``parallel``)."""
+        return self._read_threads().submit(fn, *args)
+
+    def _read_threads(self) -> ThreadPoolExecutor:
         with self._workers_lock:  # two reading threads may get here at once
             if self._workers is None:
                 self._workers = parallel.worker_pool(self.max_concurrency)
-        return parallel.ordered_map(self._workers, fn, items, self.max_concurrency)
+            return self._workers
 
     def close(self) -> None:
         """Close every pooled connection and stop the read threads."""
@@ -481,7 +506,7 @@ class Client:
             )
 
     def _parallel_pages(
-        self, urls: list[str], bar: Progress | None, count: _PageCount
+        self, urls: list[str], bar: Progress | None, count: _PageCount, fresh: bool
     ) -> Generator[list[Any], None, str | None]:
         """The pages at ``urls`` (from ``rel="last"``), fetched ahead in parallel and
         yielded in order, up to the first that links to no next page: a ``rel="last"``
@@ -490,7 +515,7 @@ class Client:
         understated the list), to be followed from there."""
 
         def one(url: str) -> tuple[list[Any], dict[str, Any]]:
-            return self.resilience.run("GET", lambda: self._get_page(url, None))
+            return self.resilience.run("GET", lambda: self._get_page(url, None, fresh))
 
         links: dict[str, Any] = {}
         for page, links in self.parallel_map(one, urls):
@@ -502,9 +527,11 @@ class Client:
                 return None
         return links.get("next", {}).get("url")
 
-    def _transmit(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _transmit(
+        self, method: str, url: str, *, fresh: bool, **kwargs: Any
+    ) -> requests.Response:
         """One request on a pooled session (the pool bounds requests in flight)."""
-        if method == "GET" and not kwargs["stream"]:
+        if method == "GET" and not kwargs["stream"] and not fresh:
             with self._pool.session() as session:
                 return cache.remember_backend(session.request(method, url, **kwargs), self.cache)
         with self._uncached.session() as session:
@@ -532,10 +559,10 @@ class Client:
         return session
 
     def _get_page(
-        self, url: str, query: Mapping[str, Any] | None
+        self, url: str, query: Mapping[str, Any] | None, fresh: bool = False
     ) -> tuple[list[Any], dict[str, Any]]:
         """One page of a list: its items and its ``Link`` relations."""
-        response = self._send("GET", url, params=query)
+        response = self._send("GET", url, params=query, fresh=fresh)
         page = _decode(response, self.display_path(url, query))
         if not isinstance(page, list) or not all(type(item) is dict for item in page):
             cache.forget(response)

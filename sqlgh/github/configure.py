@@ -10,7 +10,10 @@ option                     default  meaning
 ``retries``                4        extra attempts for idempotent requests after a fault
 ``retry_backoff``          1.0      first backoff (seconds), doubled per retry, full jitter
 ``connect_timeout``        10       seconds to establish a connection
-``read_timeout``           30       seconds without a byte arriving (a stall, not a total)
+``read_timeout``           30       seconds without a byte arriving (a stall, not a total);
+                                    an upload's answer is waited for read_timeout plus 4 min
+                                    per GiB uploaded (GitHub answers once it has taken the
+                                    whole body in: 2 GiB, 30 s + 8 min; ``transfer.py``)
 ``low_speed_limit``        1000     bytes/s a transfer must average over ``low_speed_time``
 ``low_speed_time``         30       seconds under ``low_speed_limit`` that stop a transfer
 ``statement_timeout``      0        seconds one SQL statement may run (0: no limit)
@@ -18,6 +21,7 @@ option                     default  meaning
                                     answer left no requests (3700: wait out any, the window is 1 h)
 ``secondary_rate_limit_wait`` 60    first wait for a secondary limit without retry-after
 ``rate_limit_reserve``     0.01     below this share of the limit, requests are spread out
+                                    (at most 3 s apart; beyond that, at full speed)
 ``uploads_url``            derived  ``$SQLGH_UPLOADS_URL``, else GitHub's uploads host as derived
                                     from the API URL; the only host besides the API that gets
                                     the token: uploads.github.com for api.github.com (api.X gives
@@ -62,6 +66,16 @@ from sqlgh.github.watchdog import Limits
 
 DEFAULT_CONCURRENCY = 8
 MB = 1_000_000
+# The options make_client takes (the table above); retry_backoff is the uploads' too.
+CLIENT_OPTIONS = frozenset(
+    {
+        "per_page", "mutation_interval", "retries", "retry_backoff", "connect_timeout",
+        "read_timeout", "low_speed_limit", "low_speed_time", "statement_timeout",
+        "max_rate_limit_wait", "secondary_rate_limit_wait", "rate_limit_reserve",
+        "uploads_url", "max_concurrency", "cache", "cache_path", "cache_lock_timeout",
+        "cache_max_age", "cache_max_size",
+    }
+)
 UPLOADS_URL_ENV = "SQLGH_UPLOADS_URL"
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlgh.github.errors import TransportError
+from sqlgh.github.option_hint import how_to_set
 
 
 class DeadlineError(TransportError):
@@ -40,7 +41,8 @@ class DeadlineError(TransportError):
             what += f" {'during' if cut else 'before'} {method} {path}" if method else ""
         detail = (
             f"the statement {what}; give it more time with the statement_timeout option "
-            "(0: no limit), or ask for less (narrow the WHERE, add LIMIT)"
+            f"(0: no limit; {how_to_set('statement_timeout', seconds * 2)}), or ask for less "
+            "(narrow the WHERE, add LIMIT)"
         )
         super().__init__(method, path, TimeoutError(detail), detail)
         self.args = (detail,)  # the sentence alone: there may be no request to name

@@ -7,7 +7,10 @@ Two shapes, both lazy and both delivering results in the order a sequential loop
   asset pages of the releases of a repository).
 - ``ordered_chain(factories, window, buffer)`` drains several generators at once, each in
   its own thread and at most ``buffer`` items ahead, and yields their items one generator
-  after another (the key tuples of an ``IN`` list).
+  after another (the repositories of a whole-owner scan, ``tables/owner_scan.py``).
+
+(Fetches across the key tuples of a statement, an ``IN`` list's or those a join will ask
+for next, are scheduled by ``sqlgh.fetches``, on the same pool.)
 
 A consumer that stops early (``LIMIT``) closes the generator: work not started is
 cancelled and running work is dropped, so at most a window of requests is spent ahead.

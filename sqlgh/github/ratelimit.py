@@ -7,7 +7,10 @@
   ``retry-after``; without it wait at least ``secondary_wait`` (GitHub: a minute), doubling
   on each further hit.
 * Low budget: when the last answer left fewer than ``reserve`` (a fraction of the limit)
-  requests, spread the remaining ones evenly until the reset instead of hitting the wall.
+  requests, spread the remaining ones evenly until the reset instead of hitting the wall,
+  but only when that spacing is short (``MAX_SPACING``). A few requests left and the reset
+  far away (40 left, an hour to go: 90 s each) would make every request wait; then sqlgh
+  goes on at full speed, says so once, and the spent-budget rule below takes over.
 
 * Spent budget: when the last answer left no requests, the next one would be refused.
   Wait for the reset when that is within ``max_wait``, otherwise fail at once with
@@ -35,11 +38,15 @@ from dataclasses import dataclass, field
 from requests.structures import CaseInsensitiveDict
 
 from sqlgh.github.errors import ExplainedError, GitHubError
+from sqlgh.github.option_hint import how_to_set
 
 RATE_LIMIT_STATUS = frozenset({403, 429})
 # The last second time.localtime can show (9999-12-31T23:59:59Z): a later reset is garbage.
 LAST_EPOCH = 253402300799
 NO_ANSWER = 0  # the status of a RateLimitError raised before sending: no answer to quote
+# The longest spacing a low budget gets: beyond it, waiting before every request costs more
+# (39 requests, 39 minutes) than it saves.
+MAX_SPACING = 3.0
 
 
 class RateLimitError(ExplainedError):
@@ -155,6 +162,14 @@ class RateLimiter:
         if self._remaining >= floor:
             return
         delay = min(until_reset / max(self._remaining, 1.0), self.max_wait)
+        if delay > MAX_SPACING:
+            self._announce(
+                f"low:{self._reset}",
+                f"only {self._remaining:g} of {self._limit:g} requests left until the rate "
+                f"limit resets at {local_time(self._reset)}; going on at full speed (spacing "
+                f"them would take {_duration(delay)} per request)",
+            )
+            return
         self._announce(
             f"pace:{self._reset}",
             f"only {self._remaining:g} of {self._limit:g} requests left until the rate limit "
@@ -178,7 +193,8 @@ class RateLimiter:
                 f"(local time), in {_duration(delay)}, longer than max_rate_limit_wait "
                 f"({self.max_wait:g} s) allows; the query was not finished and nothing more "
                 "was sent: run it again after that time, or set max_rate_limit_wait to "
-                f"{math.ceil(delay)} or more to wait",
+                f"{math.ceil(delay)} or more to wait "
+                f"({how_to_set('max_rate_limit_wait', math.ceil(delay))})",
             )
         self._announce(
             f"primary:{self._reset:.0f}",
@@ -199,7 +215,7 @@ class RateLimiter:
     def succeeded(self) -> None:
         """A request got through: the next wait is a new episode."""
         self._secondary_hits = 0
-        if self._announced and not self._announced.startswith("pace:"):
+        if self._announced and not self._announced.startswith(("pace:", "low:")):
             self._announced = None
 
     # when GitHub says no -------------------------------------------------------------
@@ -242,7 +258,8 @@ class RateLimiter:
                 error,
                 f"GitHub's {what} is reached; {when}, longer than max_rate_limit_wait "
                 f"({self.max_wait:g} s) allows; the query was not finished, run it again "
-                f"{again}",
+                f"{again}, or set max_rate_limit_wait to {math.ceil(delay)} or more to wait "
+                f"({how_to_set('max_rate_limit_wait', math.ceil(delay))})",
             )
         self._announce(
             f"{kind}:{resets:.0f}" if kind == "primary" else "secondary",

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.watchdog import TransferStopped
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PATCH", "PUT"})
@@ -68,14 +69,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TransportError)
 
 
-_READ_TIMEOUTS = (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
+READ_TIMEOUTS = (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
 
 
 def is_stall(exc: TransportError) -> bool:
     """Whether the fault is a stall: nothing arrived for read_timeout, nothing of the
     request was taken for connect_timeout, or the watchdog found the transfer under the
     minimum rate."""
-    return find_cause(exc.cause, (*_READ_TIMEOUTS, TimeoutError, TransferStopped)) is not None
+    return find_cause(exc.cause, (*READ_TIMEOUTS, TimeoutError, TransferStopped)) is not None
 
 
 def find_cause(exc: BaseException | None, kinds: Any) -> BaseException | None:
@@ -101,16 +102,23 @@ def explain_transport(exc: TransportError, timeout: tuple[float, float]) -> str:
         return exc.detail
     cause = exc.cause
     if isinstance(cause, requests.ConnectTimeout):
-        return f"could not connect within {timeout[0]:g} s (the connect_timeout option)"
+        return (
+            f"could not connect within {timeout[0]:g} s (the connect_timeout option; to wait "
+            f"longer: {how_to_set('connect_timeout', timeout[0] * 2)})"
+        )
     stopped = find_cause(cause, TransferStopped)
     if stopped is not None:
         return str(stopped)
-    if find_cause(cause, _READ_TIMEOUTS) is not None:
-        return f"GitHub sent nothing for {timeout[1]:g} s (the read_timeout option)"
+    if find_cause(cause, READ_TIMEOUTS) is not None:
+        return (
+            f"GitHub sent nothing for {timeout[1]:g} s (the read_timeout option; to wait "
+            f"longer: {how_to_set('read_timeout', timeout[1] * 2)})"
+        )
     if find_cause(cause, TimeoutError) is not None:  # urllib3 sends under the connect timeout
         return (
             f"the server took nothing of the request for {timeout[0]:g} s (each wait to send "
-            "is bounded by the connect_timeout option)"
+            "is bounded by the connect_timeout option; to wait longer: "
+            f"{how_to_set('connect_timeout', timeout[0] * 2)})"
         )
     unreachable = _unreachable(cause)
     if unreachable:

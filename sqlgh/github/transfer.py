@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
@@ -14,14 +13,28 @@ import uritemplate
 
 from sqlgh.github.body import HashBehind, chunks
 from sqlgh.github.client import Client
+from sqlgh.github.dates import http_date
 from sqlgh.github.errors import TransportError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.progress import ReadingProgress
-from sqlgh.github.retry import is_stall
+from sqlgh.github.retry import READ_TIMEOUTS, find_cause, is_stall
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 # Bytes as stored: the digest is of those, and curl, too, asks for no encoding.
 OCTET_STREAM = {"Accept": "application/octet-stream", "Accept-Encoding": "identity"}
+# GitHub answers an upload once it has taken in the whole body, and large uploads have been
+# answered long after their last byte: softprops/action-gh-release#549 (0.8 and 1.7 GB
+# uploads that landed, reported failed by a 5-minute wait for the answer's headers),
+# SAP/jenkins-library#5393 ("timeout awaiting response headers" on large assets). So the
+# wait for an upload's answer is read_timeout plus this many seconds per GiB uploaded.
+UPLOAD_ANSWER_SECONDS_PER_GIB = 240
+
+
+def upload_answer_wait(read_timeout: float, size: int) -> float:
+    """Seconds to wait for the answer to an upload of ``size`` bytes: ``read_timeout``
+    plus 4 minutes per GiB (2 GiB, GitHub's largest asset: 30 s + 8 min)."""
+    return read_timeout + size / (1 << 30) * UPLOAD_ANSWER_SECONDS_PER_GIB
 
 
 def upload(
@@ -42,6 +55,7 @@ def upload(
     values = {"name": name} if label is None else {"name": name, "label": label}
     url = uritemplate.expand(upload_url, values)
     bar = client.progress(total=size, desc=f"upload {name}", unit="B")
+    wait = upload_answer_wait(client.timeout[1], size)
     try:
         response = client.request(
             "POST",
@@ -49,11 +63,25 @@ def upload(
             data=body if isinstance(body, bytes) else ReadingProgress(body, size, bar),
             headers={"Content-Type": content_type, "Content-Length": str(size)},
             authenticate=True,
+            read_timeout=wait,
         )
+    except TransportError as exc:
+        if find_cause(exc.cause, READ_TIMEOUTS) is None:
+            raise
+        raise TransportError(exc.method, exc.path, exc.cause, _no_answer(wait, size)) from exc
     finally:
         bar.close()
     # A broken answer raises TransportError: the caller then looks for what arrived.
     return _asset(client.decode(response), "POST", client.display_path(url))
+
+
+def _no_answer(wait: float, size: int) -> str:
+    """The silence after an upload's body, in words, with how to wait longer."""
+    return (
+        f"GitHub sent no answer for {wait:.3g} s after the {size} bytes of the upload (the "
+        "wait for an upload's answer is read_timeout plus 4 min per GiB uploaded; to wait "
+        f"longer, raise read_timeout: {how_to_set('read_timeout', 300)})"
+    )
 
 
 def _asset(answer: Any, method: str, shown: str) -> dict:
@@ -173,7 +201,7 @@ class Version:
         the answer (RFC 9110 8.8.2.2); None when there is neither."""
         if self.etag and not self.etag.startswith("W/"):
             return self.etag
-        modified, answered = _date(self.last_modified), _date(self.date)
+        modified, answered = http_date(self.last_modified), http_date(self.date)
         if modified is not None and answered is not None and answered - modified >= 60:
             return self.last_modified
         return None
@@ -206,13 +234,6 @@ class Version:
 
 
 _CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<length>\d+|\*)")
-
-
-def _date(value: str | None) -> float | None:
-    try:
-        return parsedate_to_datetime(value).timestamp() if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _open(

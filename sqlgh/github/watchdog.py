@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlgh.github.deadline import Deadline
+from sqlgh.github.option_hint import how_to_set
 
 SEND_PIECE = 1 << 16  # sendall in pieces, so a slow reader's progress is seen
 
@@ -66,7 +67,7 @@ class Limits:
             f"the transfer averaged {moved / seconds:.0f} bytes/s over {seconds:.1f} s, less "
             f"than low_speed_limit ({limit} bytes/s) for low_speed_time ({window} s): the "
             "server or the network is stalling (on a link this slow, lower low_speed_limit "
-            "or raise low_speed_time)"
+            f"or raise low_speed_time: {how_to_set('low_speed_time', self.low_speed_time * 4)})"
         )
 
 

@@ -11,15 +11,16 @@ whatever the size.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError
+from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.transfer import download
+from sqlgh.local_files import create_beside, refuse_to_replace
+from sqlgh.tables.endpoints import ASSET
 from sqlgh.tables.spec import Api
 
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
 MAX_CONTENT_SIZE = 256 << 20  # the default of the max_content_size option, in bytes
 # A cell of ``data`` up to this size is kept for its row, so that a query naming the column
 # twice (``SELECT data, length(data)``) downloads it once; a larger one is dropped as soon
@@ -59,14 +60,14 @@ def read_content(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> b
     size = asset.get("size")
     known = size if type(size) is int and size >= 0 else None
     if known is not None and known > limit:
-        raise _too_large(owner, repo, asset, f"is {_amount(known)}, more", limit)
+        raise _too_large(owner, repo, asset, f"is {size_text(known)}, more", limit, known)
     url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset["id"])
     buffer = _Buffer(known, limit)
     try:
         written, sha256_hex = download(api.client, url, buffer, name=str(asset.get("name", "")))
     except _Overflow:
         if known is None:
-            raise _too_large(owner, repo, asset, "sent more", limit) from None
+            raise _too_large(owner, repo, asset, "sent more", limit, limit * 2) from None
         raise RemoteError(
             f"download of {asset.get('name')!r} sent more than its size of {known} bytes"
         ) from None
@@ -129,19 +130,29 @@ def download_to_file(api: Api, owner: str, repo: str, asset_id: int, destination
     ``destination`` is a directory (existing, or ending in a separator) to keep the asset's
     name, or a file path. Bytes go to a temporary file beside the target, are verified,
     and only then renamed into place, so a failed download never leaves a partial file.
+    An existing target is replaced only when it is a regular file; the file written gets
+    the mode any new file gets (0666 less the umask).
     """
     url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
     asset = api.client.get_json_or_none(url)
     if asset is None:
         raise RemoteError(f"no asset {asset_id} in {owner}/{repo}")
     target = _target_path(destination, asset.get("name"), asset_id)
+    refuse_to_replace(target, "download")
     directory = os.path.dirname(target) or "."
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".sqlgh-", suffix=".part", dir=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = create_beside(target)
+    except OSError as exc:
+        raise InputError(
+            f"download: cannot create a file in {directory!r} ({exc.strerror or exc}); give "
+            "a destination in a directory you can write (a file's path, or a directory)"
+        ) from exc
     try:
         with os.fdopen(handle, "wb") as sink:
             written, sha256_hex = download(api.client, url, sink, name=str(asset.get("name", "")))
         verify(asset, written, sha256_hex)
+        refuse_to_replace(target, "download")  # again: something may have taken its place
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
@@ -173,17 +184,17 @@ def _target_path(destination: str, name: Any, asset_id: int) -> str:
 
 
 def _too_large(
-    owner: str, repo: str, asset: Mapping[str, Any], how: str, limit: int
+    owner: str, repo: str, asset: Mapping[str, Any], how: str, limit: int, needed: int
 ) -> SqlghError:
     name, asset_id = asset.get("name"), asset.get("id")
     return SqlghError(
         f"release_assets.data: asset {name!r} (id {asset_id}) {how} than the data column "
-        f"holds in memory (max_content_size, {_amount(limit)}); stream it to a file with "
+        f"holds in memory (max_content_size, {size_text(limit)}); stream it to a file with "
         f"download('{owner}', '{repo}', {asset_id}, 'directory/'), or raise the "
-        "max_content_size option of sqlgh.connect()"
+        f"max_content_size option ({how_to_set('max_content_size', needed)})"
     )
 
 
-def _amount(size: int) -> str:
+def size_text(size: int) -> str:
     """``524288000 bytes = 500.0 MiB``; small sizes in bytes alone."""
     return f"{size} bytes" + (f" = {size / (1 << 20):.1f} MiB" if size >= 1 << 20 else "")

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from sqlgh.tables.spec import Api
 
@@ -51,6 +53,13 @@ def names_for(api: Api, name: str) -> set[str]:
     """Every name an asset uploaded as ``name`` may carry on GitHub, as far as known."""
     known = known_stored_name(api, name)
     return {known} if known else {name, stored_name_guess(name)}
+
+
+def holding(assets: Iterable[Mapping[str, Any]], names: Collection[str]) -> Any | None:
+    """The first of ``assets`` whose name (as GitHub stores it) is one of ``names``: the
+    one rule for which asset holds a name. Callers differ only in the names they pass
+    (``names_for``, ``Uploader.stored_names``, or a name GitHub returned)."""
+    return next((asset for asset in assets if asset.get("name") in names), None)
 
 
 def new_tag() -> str:

@@ -244,10 +244,7 @@ class Replacement:
             raise self._midway("renaming the new upload into place", failure, exc, where) from exc
 
     def _holder_now(self) -> dict[str, Any] | None:
-        assets, _ = requests_.listing_with_clock(
-            self.api, self.owner, self.repo, self.uploader.release_id
-        )
-        return next((a for a in assets if a.get("name") == self.name), None)
+        return self.uploader.holder({self.name})[0]  # the name as GitHub stored it
 
     def _read_quietly(self, asset_id: int) -> dict[str, Any] | None:
         try:

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from sqlgh.errors import RemoteError, SqlghError, WriteError
 from sqlgh.github.client import MAX_PER_PAGE
+from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.tables.endpoints import ASSET, ASSETS, USER
 from sqlgh.tables.spec import Api
 
 TABLE = "release_assets"
-ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
-USER = "/user"
 # What a step of a write can fail with (SqlghError: a 404 or 422 already explained).
 FAILURES = (GitHubError, TransportError, SqlghError)
 
@@ -57,14 +55,18 @@ def delete_query(owner: str, repo: str, asset_id: int) -> str:
     return f"DELETE FROM {TABLE} WHERE {where}"
 
 
-def answers_since(api: Api, method: str, url: str, since: float) -> list[int | None]:
-    """The statuses GitHub gave the attempts of one request sent since ``since`` (None:
-    no answer arrived), from the client's request log."""
-    shown = api.client.display_path(url)
+def answers_since(api: Api, method: str, since: float) -> list[int | None]:
+    """The statuses GitHub gave every ``method`` request sent since ``since`` (None: no
+    answer arrived), from the client's request log.
+
+    Writes run one at a time on a connection's client, so these are the attempts of the
+    one write in progress, every hop of them: a write to a renamed repository is sent
+    again to ``/repositories/ID/...`` (307), and that hop is logged under its own path.
+    """
     return [
         record.status
         for record in list(api.client.log)
-        if record.started >= since and record.method == method and record.path == shown
+        if record.started >= since and record.method == method
     ]
 
 
@@ -121,7 +123,7 @@ def delete(api: Api, owner: str, repo: str, asset_id: int, *, must_exist: bool =
         failure: Exception = TransportError("DELETE", api.client.display_path(url), not_github)
     except GitHubError as exc:
         failure = exc
-        lost = maybe_applied(answers_since(api, "DELETE", url, since))
+        lost = maybe_applied(answers_since(api, "DELETE", since))
         if exc.status == 404:
             if must_exist and not lost:
                 raise RemoteError(
@@ -144,20 +146,15 @@ def listing_with_clock(
     ``clock + time.monotonic()`` is GitHub's time now, by the ``Date`` header of the
     first page (the local clock when there is none)."""
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    response = api.client.request("GET", url, params={"per_page": MAX_PER_PAGE}, stream=True)
+    response = api.client.request("GET", url, params={"per_page": MAX_PER_PAGE}, fresh=True)
     received = time.monotonic()
     first = api.client.decode(response)
     if not isinstance(first, list):
         raise TransportError("GET", api.client.display_path(url), ValueError("not a list"))
-    assets = [a for page in api.client.pages(url, first=(first, response.links)) for a in page]
-    return assets, _github_time(response.headers.get("Date")) - received
-
-
-def _github_time(date: str | None) -> float:
-    try:
-        return parsedate_to_datetime(date or "").timestamp()
-    except (TypeError, ValueError):
-        return time.time()
+    pages = api.client.pages(url, first=(first, response.links), fresh=True)
+    assets = [a for page in pages for a in page]
+    answered = http_date(response.headers.get("Date"))
+    return assets, (time.time() if answered is None else answered) - received
 
 
 def token_login(api: Api) -> str | None:
@@ -175,3 +172,18 @@ def token_login(api: Api) -> str | None:
     login = user.get("login") if isinstance(user, dict) else None
     api.memo.token_login = login if isinstance(login, str) else ""
     return api.memo.token_login or None
+
+
+def learn_token_login(api: Api, uploaded: Mapping[str, Any]) -> None:
+    """Take the ``uploader`` of an asset this token has just uploaded as the token's
+    account, when GET /user has not told it (not asked yet, or refused to an App's token)."""
+    login = uploader_login(uploaded)
+    if not api.memo.token_login and login:
+        api.memo.token_login = login
+
+
+def uploader_login(asset: Mapping[str, Any]) -> str | None:
+    """The login of the account that uploaded ``asset``, as GitHub gives it."""
+    uploader = asset.get("uploader")
+    login = uploader.get("login") if isinstance(uploader, Mapping) else None
+    return login if isinstance(login, str) else None

@@ -1,13 +1,19 @@
 """One asset upload, retried after a failure without leaving or taking what is not its own.
 
 After a failed attempt, the release is read afresh and the asset holding the name, if any,
-is judged:
-- not complete (GitHub keeps an empty ``starter`` after a 502): deleted only when it is
-  provably this attempt's: created after the attempt started (on GitHub's clock, by the
-  ``Date`` of that read), by the token's own account, not uploaded. Another client's
-  upload in progress is left alone;
-- complete and holding these bytes, made since the attempt began: this upload, arrived
-  despite the broken answer; kept, not uploaded twice;
+is judged by what can be checked (``_may_be_this_attempts``), which is not proof:
+- its ``created_at`` is no earlier than the second in which the attempt began (on GitHub's
+  clock, by the ``Date`` of that read; both carry whole seconds, so another client's
+  upload begun up to about two seconds earlier passes too);
+- its uploader is the token's account, when that is known: from GET /user, or from the
+  uploader of an asset this connection uploaded. An App's token, Actions' GITHUB_TOKEN
+  among them, is refused GET /user; until the connection has uploaded something only the
+  time is checked, and a starter deleted on that ground alone is reported on stderr.
+Then:
+- not complete (GitHub keeps an empty ``starter`` after a 502): deleted when it passes;
+  another client's upload in progress, by another account or begun earlier, is left alone;
+- complete, passing, and holding these bytes: this upload, arrived despite the broken
+  answer; kept, not uploaded twice;
 - anything else was there before or is someone else's: never touched.
 """
 
@@ -15,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -27,6 +34,7 @@ from sqlgh.github.transfer import upload
 from sqlgh.local_files import FileChanged, SizedBody, open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables.asset_names import (
+    holding,
     known_stored_name,
     learn_stored_name,
     name_within,
@@ -44,7 +52,6 @@ from sqlgh.tables.asset_requests import (
 from sqlgh.tables.spec import Api
 
 PROBE = b"\n"  # the bytes of the upload that learns a stored name
-CLOCK_TOLERANCE = 1.0  # seconds: GitHub's created_at and Date both drop fractions
 
 
 class Payload:
@@ -152,14 +159,13 @@ class Uploader:
             print(f"sqlgh: GitHub stored {name!r} as {stored!r}", file=sys.stderr)
         return asset
 
-    def holder(self, name: str) -> tuple[dict | None, float]:
-        """The asset holding the name an upload called ``name`` gets (learned with a probe
-        upload when not known), read afresh, and GitHub's clock (see ``listing_with_clock``)."""
-        wanted = self.stored_names(name)
+    def holder(self, names: Collection[str]) -> tuple[dict | None, float]:
+        """The asset holding one of ``names`` (as GitHub stores them), read afresh, and
+        GitHub's clock (see ``listing_with_clock``)."""
         assets, clock = requests_.listing_with_clock(
             self.api, self.owner, self.repo, self.release_id
         )
-        return next((a for a in assets if a.get("name") in wanted), None), clock
+        return holding(assets, names), clock
 
     def stored_names(self, name: str) -> set[str]:
         """The names an upload called ``name`` may carry: its stored name, learned if need be."""
@@ -170,7 +176,7 @@ class Uploader:
     # inside -----------------------------------------------------------------------------
     def _post(self, payload: Payload, name: str) -> dict:
         with payload.open() as body:
-            return upload(
+            asset = upload(
                 self.api.client,
                 self.upload_url,
                 name=name,
@@ -179,6 +185,8 @@ class Uploader:
                 size=payload.size,
                 content_type=self.content_type,
             )
+        requests_.learn_token_login(self.api, asset)
+        return asset
 
     def _abandoned(self, name: str, change: FileChanged, started: float) -> WriteError:
         """The error of an upload stopped because its file changed, once the half-made
@@ -186,11 +194,10 @@ class Uploader:
 
         The body was cut short before its last bytes, so GitHub never completed the
         asset: a complete asset of that name is not this upload's and is left alone, and a
-        starter is deleted only when it is provably this attempt's (``_adopt_or_clear``'s
-        rule).
+        starter is deleted only when it passes ``_may_be_this_attempts``.
         """
         try:
-            leftover, clock = self.holder(name)
+            leftover, clock = self.holder(self.stored_names(name))
         except FAILURES as exc:
             return WriteError(
                 f"{change}; the upload was stopped, and whether GitHub kept a half-made asset "
@@ -203,8 +210,7 @@ class Uploader:
         mine = (
             leftover is not None
             and leftover.get("state") != "uploaded"
-            and _created(leftover) >= clock + started - CLOCK_TOLERANCE
-            and self._made_by_this_token(leftover)
+            and self._may_be_this_attempts(leftover, clock + started)
         )
         if not mine:
             return WriteError(f"{change}; the upload was stopped and nothing was uploaded")
@@ -218,9 +224,10 @@ class Uploader:
     def _holder_after_failure(
         self, name: str, failure: Exception | None
     ) -> tuple[dict | None, float]:
-        """``holder(name)`` after an attempt failed; Unreadable when it cannot be told."""
+        """The holder of the name an upload called ``name`` gets, after an attempt failed;
+        Unreadable when it cannot be told."""
         try:
-            return self.holder(name)
+            return self.holder(self.stored_names(name))
         except FAILURES as exc:
             raise Unreadable(
                 f"{TABLE}: the outcome of the upload of {name!r} to {self.release} is unknown"
@@ -256,21 +263,28 @@ class Uploader:
         """Judge the asset holding the name after our attempt that began at ``began``
         (GitHub's clock): ours and complete is returned, ours and half-made is deleted
         (None), anything else stops the upload with NameTaken."""
-        made_since = _created(found) >= began - CLOCK_TOLERANCE
+        ours = self._may_be_this_attempts(found, began)
         if found.get("state") != "uploaded":
-            if made_since and self._made_by_this_token(found):
+            if ours:
                 self._delete_half_made(found)
                 return None
             raise self._taken(name, found)
-        if made_since and self._made_by_this_token(found) and _same_bytes(found, payload):
+        if ours and _same_bytes(found, payload):
             return dict(found)
         raise self._taken(name, found)
 
-    def _made_by_this_token(self, asset: Mapping[str, Any]) -> bool:
+    def _may_be_this_attempts(self, asset: Mapping[str, Any], began: float) -> bool:
+        """Whether ``asset`` may be what the attempt that began at ``began`` (GitHub's
+        clock) made: created no earlier than that second, by the token's account when
+        GitHub has told which that is (see the module's notes)."""
+        # created_at and Date carry whole seconds (fractions dropped): an asset made at or
+        # after ``began`` shows at least floor(began). ``began`` comes from a later Date,
+        # so it may be up to a second (plus that read's latency) early: an asset made in
+        # the second or two before the attempt passes this test too.
+        if _created(asset) < math.floor(began):
+            return False
         login = requests_.token_login(self.api)
-        uploader = asset.get("uploader")
-        found = uploader.get("login") if isinstance(uploader, Mapping) else None
-        return login is None or found == login
+        return login is None or requests_.uploader_login(asset) == login
 
     def _delete_half_made(self, asset: Mapping[str, Any]) -> None:
         asset_id = int(asset["id"])
@@ -285,18 +299,26 @@ class Uploader:
                 changed=True,
             ) from exc
         self.api.memo.forget_asset(asset_id)
+        if requests_.token_login(self.api) is None:
+            print(
+                f"sqlgh: deleted the half-made asset {asset.get('name')!r} (id {asset_id}, "
+                f"created {asset.get('created_at')}) left by a failed upload, judged this "
+                "upload's by its creation time alone: GitHub does not tell this token's "
+                f"account (GET /user is refused to an App's token), so its uploader "
+                f"({requests_.uploader_login(asset)}) could not be compared",
+                file=sys.stderr,
+            )
 
     def _taken(self, name: str, holder: Mapping[str, Any] | None) -> NameTaken:
         shown = repr(name)
         if holder is not None:
             shown = f"{holder.get('name')!r} (id {holder.get('id')}"
             if holder.get("state") != "uploaded":
-                uploader = holder.get("uploader")
-                by = uploader.get("login") if isinstance(uploader, Mapping) else None
+                by = requests_.uploader_login(holder)
                 shown += (
                     f", state {holder.get('state')!r}: a half-made upload by {by} at "
-                    f"{holder.get('created_at')}, not this one's; another upload may be in "
-                    "progress, else delete it"
+                    f"{holder.get('created_at')}, not this one's (made before it began, or "
+                    "by another account); another upload may be in progress, else delete it"
                 )
             shown += "), left as it is"
         return NameTaken(
@@ -327,6 +349,7 @@ class Uploader:
                 f"'sqlgh-probe-{tag}-' is left in {self.release}, delete it",
                 changed=None,
             ) from exc
+        requests_.learn_token_login(self.api, probe)
         stored = name_within("probe", tag, str(probe.get("name")))
         try:
             requests_.delete(self.api, self.owner, self.repo, int(probe["id"]))

@@ -22,15 +22,13 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
-from sqlgh.tables.asset_names import names_for
+from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
 from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
 from sqlgh.tables.asset_uploads import NameTaken, Payload, Uploader
 from sqlgh.tables.content_types import guess_content_type
+from sqlgh.tables.endpoints import ASSETS, RELEASE
 from sqlgh.tables.spec import Api
-
-RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
-ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
 
 INSERTABLE = frozenset(
     {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
@@ -82,7 +80,7 @@ class AssetWriter:
                 # A name GitHub stores otherwise than guessed: the holder, by its stored name.
                 if conflict not in ("IGNORE", "REPLACE"):
                     raise
-                existing = exc.holder or uploader.holder(payload.name)[0]
+                existing = exc.holder or uploader.holder(uploader.stored_names(payload.name))[0]
                 if existing is None:
                     raise
         if conflict == "IGNORE":
@@ -101,14 +99,13 @@ class AssetWriter:
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
-        url = requests_.asset_url(api, owner, repo, asset_id)
         since = time.time()
         try:
             asset = requests_.patch(api, owner, repo, asset_id, body)
         except SqlghError:
             raise  # GitHub's answer: no such asset, or the name is taken
         except GitHubError as exc:
-            if not maybe_applied(answers_since(api, "PATCH", url, since)):
+            if not maybe_applied(answers_since(api, "PATCH", since)):
                 raise
             asset = _judge_update(api, owner, repo, asset_id, body, exc)
         except TransportError as exc:
@@ -137,13 +134,15 @@ class AssetWriter:
                 f"{TABLE}: release {release_id} of {owner}/{repo} does not exist or is not "
                 "visible to this token"
             )
-        api.memo.remember_release(owner, repo, release, None)
+        api.memo.remember_release(owner, repo, release)
         return str(release["upload_url"])
 
     def _find(self, api: Api, owner: str, repo: str, release_id: int, name: str) -> dict | None:
-        wanted = names_for(api, name)
+        # Before any upload: by the known or guessed stored name, not a probe upload (a
+        # wrong guess meets GitHub's "already_exists", and insert() then learns the name);
+        # a conditional read from the cache, as current as a fresh one.
         url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-        return next((a for a in api.client.paginate(url) if a.get("name") in wanted), None)
+        return holding(api.client.paginate(url), names_for(api, name))
 
 
 def _judge_update(

@@ -1,15 +1,18 @@
-"""What a connection remembers about releases it has seen.
+"""What a connection remembers about releases it has seen, and what one statement knows.
 
 An upload needs the release's ``upload_url``; a row fetched by asset id wants its
-release id. Both are learned for free from list responses and kept here. What holds for
-one statement only (embedded asset arrays, the checks of long ones, tags looked up) is
-kept in a ``StatementFacts``.
+release id. Both are learned for free from list responses and kept here, a bounded
+number of each. What holds for one statement only (the releases and repositories it
+listed, the checks of long embedded asset arrays, tags looked up) is kept in a
+``StatementFacts``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
 from typing import Any, TypeVar
 
 Checked = TypeVar("Checked")
@@ -20,6 +23,10 @@ Checked = TypeVar("Checked")
 # it is whole (tables/release_assets.py). Shorter ones are taken as the release's whole
 # asset list.
 EMBEDDED_ASSETS_TRUSTED_BELOW = 100
+# How many asset-to-release links and upload URLs a connection keeps (the oldest half goes
+# when full): enough for the releases a session works on, never growing with the rows read.
+REMEMBERED_ASSETS = 20_000
+REMEMBERED_RELEASES = 5_000
 
 
 def embedded_asset_array(release: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -38,48 +45,96 @@ def repo_key(owner: str, repo: str) -> tuple[str, str]:
 Key = tuple[str, str, int]
 
 
-class StatementFacts:
-    """What one statement learned of releases: their embedded asset arrays, whether a long
-    one proved whole, and the releases its tag lookups found.
+class Listing(list):  # type: ignore[type-arg]
+    """A page of a list as a statement reads it. What the statement knows of the page's
+    objects (``StatementFacts``) refers to the page weakly: it lasts while a cursor, a
+    fetch or the statement's replay cache still holds the page, and goes with it."""
 
-    A join from ``releases`` to ``release_assets`` then needs no request per release, or
-    one to check a long array, however often the join asks. A cursor keeps the facts of
-    the statement that opened it, and its fetches write there: neither a fetch still
-    running when its statement ends (a prefetch cut short by LIMIT) nor a statement run
-    while another is being read can hand one statement what another read.
+    __slots__ = ("__weakref__",)
+
+
+class StatementFacts:
+    """What one statement knows of the releases and repositories it listed, the long
+    embedded asset arrays it checked, and the tags it looked up.
+
+    A join from ``releases`` to ``release_assets`` then needs no request per release (one
+    to check a long array, however often the join asks), and a release looked up by id or
+    tag, or a repository by name, is answered from the listing while its page is in use.
+    A cursor keeps the facts of the statement that opened it, and its fetches write there:
+    neither a fetch still running when its statement ends (a prefetch cut short by LIMIT)
+    nor a statement run while another is being read can hand one statement what another
+    read.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._assets: dict[Key, list[Any]] = {}
-        self._verdicts: dict[Key, tuple[list[Any] | None, Any]] = {}
-        self._checking: dict[Key, threading.Lock] = {}
+        # Reentrant: a page may be freed (and forgotten) in a thread holding the lock.
+        self._lock = threading.RLock()
+        self._known: dict[tuple[Any, ...], tuple[weakref.ref[Listing], int]] = {}
+        # What each page told, by the id of the weak reference to it (a list is unhashable).
+        self._pages: dict[int, list[tuple[Any, ...]]] = {}
+        self._verdicts: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}
+        self._checking: dict[tuple[Any, ...], threading.Lock] = {}
         self._tags: dict[tuple[str, str, str], int | None] = {}
 
-    def keep_embedded(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
-        """Keep the release's embedded asset array, if it has one and an id."""
-        embedded = embedded_asset_array(release)
-        release_id = release.get("id")
-        if embedded is None or not isinstance(release_id, int):
-            return
-        key = (*repo_key(owner, repo), release_id)
-        with self._lock:
-            if self._assets.get(key) != embedded:  # a verdict on the old one lapses
-                self._assets[key] = embedded
+    def releases_listed(self, owner: str, repo: str, page: list[Any]) -> Listing:
+        """Know a page of a repository's releases (by id, and published ones by tag) while
+        it is in use; returns the page as the statement should hold it."""
+        owner, repo = repo_key(owner, repo)
+
+        def names(release: Mapping[str, Any]) -> Iterable[tuple[Any, ...]]:
+            release_id = release.get("id")
+            if type(release_id) is int:
+                yield ("release", owner, repo, release_id)
+                tag = release.get("tag_name")
+                if release.get("draft") is False and isinstance(tag, str):
+                    yield ("tag", owner, repo, tag)
+
+        return self._listed(page, names)
+
+    def repositories_listed(self, owner: str, page: list[Any]) -> Listing:
+        """Know a page of an owner's repositories (by name) while it is in use."""
+        owner = owner.lower()
+
+        def names(repository: Mapping[str, Any]) -> Iterable[tuple[Any, ...]]:
+            name = repository.get("name")
+            if isinstance(name, str):
+                yield ("repository", owner, name.lower())
+
+        return self._listed(page, names)
+
+    def release(self, owner: str, repo: str, release_id: int) -> dict[str, Any] | None:
+        """The release, if a page of a listing that holds it is still in use."""
+        return self._find(("release", *repo_key(owner, repo), release_id))
+
+    def published_release(self, owner: str, repo: str, tag: str) -> dict[str, Any] | None:
+        """The published release of the tag (there is at most one), if a page of a listing
+        that holds it is still in use."""
+        return self._find(("tag", *repo_key(owner, repo), tag))
+
+    def repository(self, owner: str, name: str) -> dict[str, Any] | None:
+        """The repository, if a page of a listing that holds it is still in use."""
+        return self._find(("repository", owner.lower(), name.lower()))
 
     def checked_once(
-        self, owner: str, repo: str, release_id: int, check: Callable[[list[Any] | None], Checked]
+        self,
+        owner: str,
+        repo: str,
+        release_id: int,
+        embedded: list[Any],
+        check: Callable[[list[Any]], Checked],
     ) -> Checked:
-        """``check`` of the release's embedded asset array (None when this statement has not
-        listed the release), run once per array; concurrent callers wait for the first."""
-        key = (*repo_key(owner, repo), release_id)
+        """``check`` of a release's long embedded asset array, run once per array while the
+        release is known; concurrent callers wait for the first."""
+        key = ("release", *repo_key(owner, repo), release_id)
         with self._lock:
             gate = self._checking.setdefault(key, threading.Lock())
         with gate:
-            embedded = self._assets.get(key)
             held = self._verdicts.get(key)
             if held is None or held[0] is not embedded:
-                held = self._verdicts[key] = (embedded, check(embedded))
+                held = (embedded, check(embedded))
+                with self._lock:
+                    if key in self._known:  # else its page is gone: keep nothing
+                        self._verdicts[key] = held
             return held[1]
 
     def tag_lookup(self, owner: str, repo: str, tag: str) -> tuple[bool, int | None]:
@@ -94,12 +149,51 @@ class StatementFacts:
         with self._lock:
             self._tags[(*repo_key(owner, repo), tag)] = release_id
 
+    def _listed(
+        self, page: list[Any], names: Callable[[Mapping[str, Any]], Iterable[tuple[Any, ...]]]
+    ) -> Listing:
+        listing = page if type(page) is Listing else Listing(page)
+        ref = weakref.ref(listing, self._forget)
+        held: list[tuple[Any, ...]] = []
+        with self._lock:
+            for index, item in enumerate(listing):
+                if isinstance(item, Mapping):
+                    for name in names(item):
+                        self._known[name] = (ref, index)
+                        held.append(name)
+            self._pages[id(ref)] = held
+        return listing
+
+    def _forget(self, ref: weakref.ref[Listing]) -> None:
+        """A page is no longer in use: forget what it told (unless a newer page did)."""
+        with self._lock:
+            for name in self._pages.pop(id(ref), ()):
+                if self._known.get(name, (None,))[0] is ref:
+                    del self._known[name]
+                    self._verdicts.pop(name, None)
+                    self._checking.pop(name, None)
+
+    def _find(self, name: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._known.get(name)
+        listing = entry[0]() if entry is not None else None
+        return listing[entry[1]] if listing is not None else None  # type: ignore[index]
+
+
+def _bounded_put(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """``store[key] = value``, dropping the oldest half of ``store`` when it is full."""
+    store[key] = value
+    if len(store) > limit:
+        for old in list(islice(store, limit // 2)):
+            del store[old]
+
 
 class Memo:
     """Release facts learned from responses, keyed case-insensitively by repository.
 
     Upload URLs and asset-to-release links hold for the connection's life (an asset never
-    moves to another release). What one statement learned is its ``StatementFacts``.
+    moves to another release); the most recent ``REMEMBERED_RELEASES`` and
+    ``REMEMBERED_ASSETS`` are kept. What one statement learned is its ``StatementFacts``.
     """
 
     def __init__(self) -> None:
@@ -111,28 +205,27 @@ class Memo:
         self.token_login: str | None = None
         self.stored_names: dict[str, str] = {}
 
-    def remember_release(
-        self, owner: str, repo: str, release: Mapping[str, Any], facts: StatementFacts | None
-    ) -> None:
-        """Keep a release's upload URL and which release each embedded asset belongs to;
-        with ``facts``, the facts of the statement that read it, its embedded assets too."""
+    def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
+        """Keep a release's upload URL and which release each embedded asset belongs to."""
         release_id = release.get("id")
         if not isinstance(release_id, int):
             return
         with self._lock:
             url = release.get("upload_url")
             if isinstance(url, str):
-                self._upload_urls[(*repo_key(owner, repo), release_id)] = url
+                key = (*repo_key(owner, repo), release_id)
+                _bounded_put(self._upload_urls, key, url, REMEMBERED_RELEASES)
             for asset in release.get("assets") or ():
                 if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
-                    self._release_of_asset[asset["id"]] = release_id
-        if facts is not None:
-            facts.keep_embedded(owner, repo, release)
+                    self._link_asset(asset["id"], release_id)
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""
         with self._lock:
-            self._release_of_asset[asset_id] = release_id
+            self._link_asset(asset_id, release_id)
+
+    def _link_asset(self, asset_id: int, release_id: int) -> None:
+        _bounded_put(self._release_of_asset, asset_id, release_id, REMEMBERED_ASSETS)
 
     def forget_asset(self, asset_id: int) -> None:
         """Drop what is known of a deleted asset."""

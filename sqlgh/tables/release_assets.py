@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import partial
-from itertools import chain
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -13,16 +12,16 @@ from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
-from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW, StatementFacts
+from sqlgh.tables.endpoints import ASSET, ASSETS, RELEASE_BY_TAG, RELEASES
+from sqlgh.tables.memo import (
+    EMBEDDED_ASSETS_TRUSTED_BELOW,
+    Listing,
+    StatementFacts,
+    embedded_asset_array,
+)
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
-
-RELEASES = "/repos/{owner}/{repo}/releases"
-RELEASE_BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
-ASSETS = "/repos/{owner}/{repo}/releases/{release_id}/assets"
-ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
-
 
 NAME = "release_assets"
 
@@ -75,8 +74,12 @@ COLUMNS = (
 )
 
 
-def _context(owner: str, repo: str, release_id: int | None) -> dict[str, Any]:
-    return {"owner": owner, "repo": repo, "release_id": release_id}
+def _context(
+    owner: str, repo: str, release_id: int | None, listing: Listing | None = None
+) -> dict[str, Any]:
+    # The page of the release list the rows come from, when there is one: the statement
+    # knows its releases (a join to releases by id) while their rows are read.
+    return {"owner": owner, "repo": repo, "release_id": release_id, "listing": listing}
 
 
 def _parent(owner: str, repo: str, release_id: int) -> str:
@@ -117,7 +120,7 @@ def _release_id_of(
         release = api.client.get_json_or_none(url)
         release_id = None
         if isinstance(release, dict) and isinstance(release.get("id"), int):
-            api.memo.remember_release(owner, repo, release, facts)
+            api.memo.remember_release(owner, repo, release)
             release_id = release["id"]
         facts.remember_tag(owner, repo, tag, release_id)
     if release_id is not None:
@@ -140,8 +143,8 @@ def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """The release's asset list, 100 a page; in a statement that listed the release, its
     embedded asset array, checked once when it is long (see ``_whole``)."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
-    check = partial(_whole, api, owner, repo, release_id)
-    whole, first = api.statement.checked_once(owner, repo, release_id, check)
+    release = api.statement.release(owner, repo, release_id)
+    whole, first = _checked(api, api.statement, owner, repo, release_id, release)
     if whole is None:
         yield from _release_assets(api, owner, repo, release_id, first)
     else:
@@ -166,31 +169,61 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     owner, repo = key["owner"], key["repo"]
     facts = api.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
-    releases = chain.from_iterable(listing(api, url, f"repository {owner}/{repo}"))
+    pages = listing(api, url, f"repository {owner}/{repo}")
     assets_of = partial(_assets_of, api, facts, owner, repo)
-    for batches in api.client.parallel_map(assets_of, releases):
+    for batches in api.client.parallel_map(assets_of, _releases(facts, owner, repo, pages)):
         yield from batches
 
 
+def _releases(
+    facts: StatementFacts, owner: str, repo: str, pages: Iterator[list[Any]]
+) -> Iterator[tuple[Listing, Any]]:
+    """Each release of the pages, with its page as the statement holds it."""
+    for page in pages:
+        listed = facts.releases_listed(owner, repo, page)
+        for release in listed:
+            yield listed, release
+
+
 def _assets_of(
-    api: Api, facts: StatementFacts, owner: str, repo: str, release: Mapping[str, Any]
+    api: Api, facts: StatementFacts, owner: str, repo: str, listed: tuple[Listing, Any]
 ) -> Iterator[Batch]:
-    api.memo.remember_release(owner, repo, release, facts)
+    page, release = listed
+    api.memo.remember_release(owner, repo, release)
     release_id = release["id"]
-    check = partial(_whole, api, owner, repo, release_id)
-    whole, first = facts.checked_once(owner, repo, release_id, check)
+    whole, first = _checked(api, facts, owner, repo, release_id, release)
     if whole is None:
-        return head_start(_release_assets(api, owner, repo, release_id, first))
-    return iter([(_context(owner, repo, release_id), whole)])
+        return head_start(_release_assets(api, owner, repo, release_id, first, page))
+    return iter([(_context(owner, repo, release_id, page), whole)])
+
+
+def _checked(
+    api: Api,
+    facts: StatementFacts,
+    owner: str,
+    repo: str,
+    release_id: int,
+    release: Mapping[str, Any] | None,
+) -> tuple[list[dict[str, Any]] | None, Page | None]:
+    """The release's embedded asset array if it is its whole asset list (see ``_whole``),
+    else None; and the first page of that list when checking fetched it."""
+    embedded = embedded_asset_array(release) if release is not None else None
+    if embedded is None:
+        return None, None
+    if len(embedded) < EMBEDDED_ASSETS_TRUSTED_BELOW:
+        return embedded, None
+    check = partial(_whole, api, owner, repo, release_id)
+    return facts.checked_once(owner, repo, release_id, embedded, check)
 
 
 def _whole(
-    api: Api, owner: str, repo: str, release_id: int, embedded: list[dict[str, Any]] | None
+    api: Api, owner: str, repo: str, release_id: int, embedded: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]] | None, Page | None]:
-    """A release's embedded asset array if it is the release's whole asset list, else
-    None; and the first page of that list when checking fetched it (paging starts there).
+    """A long embedded asset array (100 or more) if it is the release's whole asset list,
+    else None; and the first page of that list when checking fetched it (paging starts
+    there).
 
-    Shorter than 100, it is. Longer, one page of 100 of the release's asset list tells
+    One page of 100 of the release's asset list tells
     (whatever the connection's ``per_page``, as a cut at 100 shows on such a page): the
     page where the array's last asset would be, if the array is whole. It is when that
     page holds just the rest of the array and no ``next`` page follows: a release of 5,000
@@ -200,11 +233,7 @@ def _whole(
     deleted and another uploaded between the two requests. It also relies on GitHub
     filtering nothing out of a page after cutting it, as its list endpoints do.
     """
-    if embedded is None:
-        return None, None
     size = len(embedded)
-    if size < EMBEDDED_ASSETS_TRUSTED_BELOW:
-        return embedded, None
     last = -(-size // MAX_PER_PAGE)
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
     params = {"per_page": MAX_PER_PAGE, **({"page": last} if last > 1 else {})}
@@ -214,10 +243,15 @@ def _whole(
 
 
 def _release_assets(
-    api: Api, owner: str, repo: str, release_id: int, first: Page | None = None
+    api: Api,
+    owner: str,
+    repo: str,
+    release_id: int,
+    first: Page | None = None,
+    listed: Listing | None = None,
 ) -> Iterator[Batch]:
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    context = _context(owner, repo, release_id)
+    context = _context(owner, repo, release_id, listed)
     for page in listing(api, url, _parent(owner, repo, release_id), first=first):
         for asset in page:
             if isinstance(asset.get("id"), int):
@@ -268,6 +302,7 @@ TABLE = Table(
             "assets are all there; when they are not, 1 per 100 assets)",
             cost=10,
             rows=1000,
+            ahead=True,
         ),
         AccessPath(
             "by_owner",

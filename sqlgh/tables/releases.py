@@ -6,15 +6,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlgh.tables import keys
+from sqlgh.tables.endpoints import LATEST_RELEASE, RELEASE, RELEASE_BY_TAG, RELEASES
 from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
-
-RELEASES = "/repos/{owner}/{repo}/releases"
-RELEASE = "/repos/{owner}/{repo}/releases/{release_id}"
-BY_TAG = "/repos/{owner}/{repo}/releases/tags/{tag}"
-LATEST = "/repos/{owner}/{repo}/releases/latest"
 
 
 def _columns() -> tuple[Column, ...]:
@@ -52,8 +48,8 @@ def _remembered(
     api: Api, facts: StatementFacts, owner: str, repo: str, releases: list[Any]
 ) -> Batch:
     for release in releases:
-        api.memo.remember_release(owner, repo, release, facts)
-    return {"owner": owner, "repo": repo}, releases
+        api.memo.remember_release(owner, repo, release)
+    return {"owner": owner, "repo": repo}, facts.releases_listed(owner, repo, releases)
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
@@ -63,19 +59,29 @@ def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
         yield _remembered(api, facts, key["owner"], key["repo"], [release])
 
 
-def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """GET one release by id."""
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
+    """The release from a listing the statement holds; else GET it by id."""
+    listed = api.statement.release(key["owner"], key["repo"], key["id"])
+    if listed is not None:
+        return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]  # finished
     url = api.client.url(RELEASE, owner=key["owner"], repo=key["repo"], release_id=key["id"])
     return _one(api, key, url)
 
 
 def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
-    """GET the published release of a tag; failing that, look for a draft in the list.
+    """The published release of a tag, from a listing the statement holds, else by GET;
+    failing that, look for a draft in the list.
 
-    GitHub's by-tag endpoint serves published releases only. Drafts are visible to a
-    token with push access, and only through the list, so with a token a miss pages it.
+    GitHub's by-tag endpoint serves published releases only (a tag has at most one).
+    Drafts are visible to a token with push access, and only through the list, so with a
+    token a miss pages it.
     """
-    url = api.client.url(BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"])
+    listed = api.statement.published_release(key["owner"], key["repo"], key["tag_name"])
+    if listed is not None:
+        return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]
+    url = api.client.url(
+        RELEASE_BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"]
+    )
     found = list(_one(api, key, url))
     if found or not api.client.has_token:
         return found  # finished: see spec.Fetch
@@ -89,7 +95,7 @@ def _drafts(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """GET the latest release (GitHub's choice: newest non-draft, non-prerelease)."""
-    return _one(api, key, api.client.url(LATEST, owner=key["owner"], repo=key["repo"]))
+    return _one(api, key, api.client.url(LATEST_RELEASE, owner=key["owner"], repo=key["repo"]))
 
 
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -106,18 +112,34 @@ TABLE = Table(
     doc="Releases of a repository, with their assets embedded as JSON.",
     columns=_columns(),
     paths=(
-        AccessPath("by_id", ("owner", "repo", "id"), fetch_by_id, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_id",
+            ("owner", "repo", "id"),
+            fetch_by_id,
+            "1; none when the statement holds a listing of the release (a join from "
+            "release_assets or releases of the repository)",
+            cost=1,
+            rows=1,
+            unique=True,
+        ),
         AccessPath(
             "by_tag",
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
-            "1 for a published release (which alone is returned then); else, with a token, "
-            "1 per 100 releases (the drafts of the tag: there may be several)",
+            "1 for a published release (which alone is returned then; none when the statement "
+            "holds a listing of it); else, with a token, 1 per 100 releases (the drafts of the "
+            "tag: there may be several)",
             cost=1,
             rows=1,
         ),
         AccessPath(
-            "by_repo", ("owner", "repo"), fetch_by_repo, "1 per 100 releases", cost=3, rows=100
+            "by_repo",
+            ("owner", "repo"),
+            fetch_by_repo,
+            "1 per 100 releases",
+            cost=3,
+            rows=100,
+            ahead=True,
         ),
         AccessPath(
             "by_owner",

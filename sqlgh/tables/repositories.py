@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlgh.errors import RemoteError
@@ -33,8 +33,15 @@ COLUMNS = (
 )
 
 
-def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """GET one repository."""
+def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
+    """The repository from a listing the statement holds; else GET it."""
+    listed = api.statement.repository(key["owner"], key["name"])
+    if listed is not None:
+        return [({"owner": key["owner"]}, [listed])]  # finished
+    return _get(api, key)
+
+
+def _get(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     url = api.client.url(REPO, owner=key["owner"], repo=key["name"])
     repository = api.client.get_json_or_none(url)
     if repository is not None:
@@ -46,11 +53,12 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     public repositories, or all of them when the user is the token's own account."""
     owner = key["owner"]
     context = {"owner": owner}
+    facts = api.statement  # taken before the first request
     yielded = False
     try:
         for page in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
             yielded = True
-            yield context, page
+            yield context, facts.repositories_listed(owner, page)
         return
     except RemoteError:
         if yielded:
@@ -60,7 +68,7 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     if _is_token_owner(api, owner):
         url, params = api.client.url(MY_REPOS), {"affiliation": "owner"}
     for page in listing(api, url, f"owner {owner}", params):
-        yield context, page
+        yield context, facts.repositories_listed(owner, page)
 
 
 def _is_token_owner(api: Api, owner: str) -> bool:
@@ -84,7 +92,15 @@ TABLE = Table(
     doc="Repositories of a user or organization.",
     columns=COLUMNS,
     paths=(
-        AccessPath("by_name", ("owner", "name"), fetch_by_name, "1", cost=1, rows=1, unique=True),
+        AccessPath(
+            "by_name",
+            ("owner", "name"),
+            fetch_by_name,
+            "1; none when the statement holds a listing of the owner's repositories",
+            cost=1,
+            rows=1,
+            unique=True,
+        ),
         AccessPath(
             "by_owner",
             ("owner",),
@@ -94,6 +110,7 @@ TABLE = Table(
             "account, whose private repositories are then listed too)",
             cost=3,
             rows=100,
+            ahead=True,
         ),
     ),
     needs="owner",

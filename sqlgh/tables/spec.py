@@ -115,7 +115,9 @@ class AccessPath:
     """A way to fetch rows: the key columns it needs (equality or IN) and what it costs.
 
     ``requests`` is the cost in words, for the docs; ``cost`` and ``rows`` are the
-    planner's estimates. A ``unique`` path returns at most one row per key tuple.
+    planner's estimates. A ``unique`` path returns at most one row per key tuple. An
+    ``ahead`` path lists: when its keys come from another table's rows (a join), the keys
+    of the next rows are fetched before SQLite asks for them (``sqlgh.fetches``).
     """
 
     name: str
@@ -125,6 +127,7 @@ class AccessPath:
     cost: float
     rows: float
     unique: bool = False
+    ahead: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,254 @@
+"""Fetches across joins (issue 13): every spelling of an org-wide query runs its requests
+concurrently, guesses SQLite never uses cost at most ``max_concurrency`` requests, and
+what a statement listed serves its lookups by id, tag and name."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import connect_to
+from helpers import paths
+
+from sqlgh.emulator import Emulator
+from sqlgh.emulator.demo import seed_demo
+from sqlgh.emulator.faults import Fault
+
+QUERIES = Path(__file__).resolve().parent.parent / "queries"
+REPOS_OF_ACME = "SELECT name FROM repositories WHERE owner = 'acme'"
+
+SPELLINGS = {
+    "repositories JOIN release_assets": (
+        "SELECT r.name, a.release_id, a.id, a.name, a.size FROM repositories r "
+        "JOIN release_assets a ON a.owner = r.owner AND a.repo = r.name WHERE r.owner = 'acme'"
+    ),
+    "release_assets JOIN releases by id, repo IN (SELECT ...)": (
+        "SELECT a.repo, l.tag_name, a.id, a.name FROM release_assets a JOIN releases l"
+        " ON l.owner = a.owner AND l.repo = a.repo AND l.id = a.release_id"
+        f" WHERE a.owner = 'acme' AND a.repo IN ({REPOS_OF_ACME})"
+    ),
+    "repo IN (SELECT ...)": (
+        f"SELECT * FROM release_assets WHERE owner = 'acme' AND repo IN ({REPOS_OF_ACME})"
+    ),
+    "correlated subquery": (
+        "SELECT r.name, (SELECT count(*) FROM release_assets a"
+        " WHERE a.owner = r.owner AND a.repo = r.name) FROM repositories r WHERE r.owner = 'acme'"
+    ),
+    "CTE": (
+        "WITH repos AS (SELECT owner, name FROM repositories WHERE owner = 'acme')"
+        " SELECT repos.name, l.tag_name FROM repos"
+        " JOIN releases l ON l.owner = repos.owner AND l.repo = repos.name"
+    ),
+    **{
+        f"queries/{name}.sql": (QUERIES / f"{name}.sql").read_text()
+        for name in (
+            "inventory",
+            "largest_assets",
+            "missing_checksums",
+            "org_storage",
+            "stale_uploads",
+            "top_downloads",
+        )
+    },
+}
+
+
+class InFlight:
+    """Holds each request ``hold`` seconds on the emulator and counts how many were held
+    at once (a ``meanwhile`` fault runs it on each request's own thread)."""
+
+    def __init__(self, hold: float) -> None:
+        self.hold = hold
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(self.hold)
+        with self._lock:
+            self.now -= 1
+
+
+@pytest.fixture(scope="module")
+def demo_emu() -> Iterator[Emulator]:
+    """The demo organizations (acme has 12 repositories, each with releases)."""
+    with Emulator() as emu:
+        seed_demo(emu)
+        yield emu
+
+
+@pytest.fixture
+def flight(demo_emu: Emulator) -> Iterator[InFlight]:
+    held = InFlight(0.03)
+    demo_emu.add_fault(Fault("meanwhile", times=-1, call=held))
+    demo_emu.clear_log()
+    yield held
+    demo_emu.clear_faults()
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_runs_its_requests_concurrently(
+    demo_emu: Emulator, spelling: str
+) -> None:
+    sql = SPELLINGS[spelling]
+    loop = connect_to(demo_emu, max_concurrency=1, cache=False)
+    demo_emu.clear_log()
+    expected = loop.execute(sql).fetchall()
+    sequential_requests = len(demo_emu.log)
+    held = InFlight(0.03)
+    demo_emu.add_fault(Fault("meanwhile", times=-1, call=held))
+    try:
+        demo_emu.clear_log()
+        rows = connect_to(demo_emu, max_concurrency=8, cache=False).execute(sql).fetchall()
+    finally:
+        demo_emu.clear_faults()
+    assert sorted(rows, key=repr) == sorted(expected, key=repr)
+    assert len(demo_emu.log) == sequential_requests  # no more requests than the loop
+    assert held.peak >= 4, f"at most {held.peak} request(s) at once"
+
+
+def _wide_org(emu: Emulator, repos: int, archived: bool = False) -> None:
+    emu.add_org("wide")
+    for r in range(repos):
+        emu.add_repo("wide", f"r{r:02}", archived=archived and r % 2 == 1)
+        release = emu.add_release("wide", f"r{r:02}", "v1")
+        emu.add_asset("wide", f"r{r:02}", release["id"], "a.bin", content=b"a")
+    emu.clear_log()
+
+
+JOIN_WIDE = (
+    "SELECT r.name, a.name FROM repositories r JOIN release_assets a"
+    " ON a.owner = r.owner AND a.repo = r.name WHERE r.owner = 'wide'"
+)
+
+
+def test_a_limit_wastes_at_most_max_concurrency_requests(emulator: Emulator) -> None:
+    _wide_org(emulator, 30)
+    db = connect_to(emulator, max_concurrency=4, cache=False)
+    ((repo, _),) = db.execute(JOIN_WIDE + " LIMIT 1").fetchall()
+    needed = ["GET /orgs/wide/repos", f"GET /repos/wide/{repo}/releases"]
+    assert set(needed) <= set(paths(emulator))
+    assert len(emulator.log) <= len(needed) + 4
+
+
+def test_a_where_on_the_outer_rows_wastes_at_most_max_concurrency_requests(
+    emulator: Emulator,
+) -> None:
+    _wide_org(emulator, 40, archived=True)  # every other repository is archived
+    db = connect_to(emulator, max_concurrency=4, cache=False)
+    rows = db.execute(JOIN_WIDE + " AND NOT r.archived").fetchall()
+    assert sorted(rows) == [(f"r{r:02}", "a.bin") for r in range(0, 40, 2)]
+    assert len(emulator.log) <= 1 + 20 + 4
+
+
+def test_an_equality_on_the_outer_rows_is_guessed_around(emulator: Emulator) -> None:
+    _wide_org(emulator, 40, archived=True)
+    held = InFlight(0.03)
+    emulator.add_fault(Fault("meanwhile", times=-1, call=held))
+    db = connect_to(emulator, max_concurrency=4, cache=False)
+    rows = db.execute(JOIN_WIDE + " AND r.archived = 0").fetchall()
+    assert sorted(rows) == [(f"r{r:02}", "a.bin") for r in range(0, 40, 2)]
+    # SQLite tests archived = 0 itself; sqlgh guesses only the repositories that pass.
+    assert len(emulator.log) == 1 + 20
+    assert held.peak >= 3
+
+
+def test_fetches_not_started_are_cancelled_when_the_statement_ends(
+    emulator: Emulator,
+) -> None:
+    _wide_org(emulator, 10)
+    db = connect_to(emulator, max_concurrency=4, cache=False)
+    # Every read thread is busy: what the statement starts ahead waits in the queue.
+    release = threading.Event()
+    busy = [db.sqlgh.client.submit(release.wait, 5) for _ in range(4)]
+    sql = (
+        "SELECT r.name, l.tag_name FROM repositories r JOIN releases l"
+        " ON l.owner = r.owner AND l.repo = r.name WHERE r.owner = 'wide' LIMIT 1"
+    )
+    ((repo, _),) = db.execute(sql).fetchall()
+    release.set()
+    for task in busy:
+        task.result()
+    time.sleep(0.2)  # a queued fetch would run now
+    assert paths(emulator) == ["GET /orgs/wide/repos", f"GET /repos/wide/{repo}/releases"]
+
+
+def test_no_guess_for_a_unique_lookup(emulator: Emulator) -> None:
+    _wide_org(emulator, 10)
+    db = connect_to(emulator, cache=False)
+    sql = (
+        "SELECT r.name, l.tag_name FROM repositories r JOIN latest_releases l"
+        " ON l.owner = r.owner AND l.repo = r.name WHERE r.owner = 'wide' LIMIT 1"
+    )
+    ((repo, _),) = db.execute(sql).fetchall()
+    assert paths(emulator) == ["GET /orgs/wide/repos", f"GET /repos/wide/{repo}/releases/latest"]
+
+
+def test_no_guess_for_an_updates_target(emulator: Emulator) -> None:
+    _wide_org(emulator, 10)
+    held = InFlight(0.02)
+    emulator.add_fault(Fault("meanwhile", path="/releases$", times=-1, call=held))
+    db = connect_to(emulator, cache=False)
+    # SQLite reads the repositories, then release_assets (the target) for each of them.
+    db.execute(
+        "UPDATE release_assets SET label = 'seen' FROM repositories r"
+        " WHERE release_assets.owner = r.owner AND release_assets.repo = r.name"
+        " AND r.owner = 'wide' AND r.name IN ('r00', 'r01', 'r02')"
+    )
+    assert held.peak == 1
+    assert [r.method for r in emulator.log].count("PATCH") == 3
+
+
+# lookups served from what the statement listed ------------------------------------------
+
+
+def test_releases_by_id_joined_to_listed_assets_cost_no_request(demo_emu: Emulator) -> None:
+    sql = SPELLINGS["release_assets JOIN releases by id, repo IN (SELECT ...)"]
+    db = connect_to(demo_emu, cache=False)
+    demo_emu.clear_log()
+    rows = db.execute(sql).fetchall()
+    assert rows
+    listed = [p for p in paths(demo_emu) if p.endswith("/releases") or p.endswith("/repos")]
+    assert len(listed) == 1 + len(db.execute(REPOS_OF_ACME).fetchall())
+    # Besides the lists, only the checks of long embedded asset arrays; no release by id.
+    assert all(p.endswith("/assets") for p in paths(demo_emu) if p not in listed)
+
+
+def test_a_repository_by_name_is_served_from_the_statements_listing(
+    demo_emu: Emulator,
+) -> None:
+    db = connect_to(demo_emu, cache=False)
+    demo_emu.clear_log()
+    rows = db.execute(
+        "SELECT a.repo, r.archived FROM release_assets a JOIN repositories r"
+        " ON r.owner = a.owner AND r.name = a.repo"
+        f" WHERE a.owner = 'acme' AND a.repo IN ({REPOS_OF_ACME})"
+    ).fetchall()
+    assert {repo for repo, _ in rows} <= {name for (name,) in db.execute(REPOS_OF_ACME)}
+    assert not [p for p in paths(demo_emu) if p.startswith("GET /repos/") and p.count("/") == 3]
+
+
+def test_a_release_by_tag_is_served_from_the_statements_listing(emulator: Emulator) -> None:
+    emulator.add_repo("octocat", "tool")
+    emulator.add_release("octocat", "tool", "v1")
+    emulator.add_release("octocat", "tool", "v2")
+    draft = emulator.add_release("octocat", "tool", "v3", draft=True)
+    db = connect_to(emulator, cache=False)
+    emulator.clear_log()
+    sql = (
+        "SELECT l.tag_name, p.id FROM releases l CROSS JOIN releases p"
+        " ON p.owner = l.owner AND p.repo = l.repo AND p.tag_name = ?"
+        " WHERE l.owner = 'octocat' AND l.repo = 'tool'"
+    )
+    published = db.execute(sql, ("v1",)).fetchall()
+    assert sorted(tag for tag, _ in published) == ["v1", "v2", "v3"]
+    assert paths(emulator) == ["GET /repos/octocat/tool/releases"]
+    # A draft is not served from the listing: GitHub's tag lookup, then the list.
+    emulator.clear_log()
+    assert {i for _, i in db.execute(sql, ("v3",))} == {draft["id"]}
+    assert "GET /repos/octocat/tool/releases/tags/v3" in paths(emulator)

@@ -1,0 +1,98 @@
+"""A statement keeps only what it still needs (issue 13, part 4): pages handed to SQLite
+are released, a replayed inner table is kept only while small, the connection's memo is
+bounded."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Iterator
+
+import pytest
+from conftest import connect_to
+
+from sqlgh.emulator import Emulator
+from sqlgh.fetches import REPLAY_ROWS
+from sqlgh.tables.memo import REMEMBERED_ASSETS, Memo
+
+REPOS, RELEASES, ASSETS = 36, 5, 20  # 3,600 assets
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        emu.add_org("acme")
+        for r in range(REPOS):
+            emu.add_repo("acme", f"repo{r:02}")
+            for k in range(RELEASES):
+                release = emu.add_release("acme", f"repo{r:02}", f"v{k}")
+                for a in range(ASSETS):
+                    emu.add_asset("acme", f"repo{r:02}", release["id"], f"{k}-{a}.tgz", size=a + 1)
+        yield emu
+
+
+def _decoded_bytes() -> int:
+    """Bytes alive that were allocated where the client decodes GitHub's JSON."""
+    snapshot = tracemalloc.take_snapshot()
+    decoded = snapshot.filter_traces([tracemalloc.Filter(True, "*/sqlgh/github/client.py")])
+    return sum(stat.size for stat in decoded.statistics("filename"))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM release_assets WHERE owner = 'acme'"
+        " AND repo IN (SELECT name FROM repositories WHERE owner = 'acme')",
+        "SELECT a.* FROM repositories r JOIN release_assets a"
+        " ON a.owner = r.owner AND a.repo = r.name WHERE r.owner = 'acme'",
+    ],
+    ids=["IN", "JOIN"],
+)
+def test_a_scan_read_row_by_row_holds_a_bounded_number_of_pages(org: Emulator, sql: str) -> None:
+    db = connect_to(org, cache=False)
+    held: dict[int, int] = {}
+    tracemalloc.start(1)
+    try:
+        for number, _ in enumerate(db.execute(sql), start=1):
+            if number in (900, 3_500):
+                held[number] = _decoded_bytes()
+    finally:
+        tracemalloc.stop()
+    assert number == REPOS * RELEASES * ASSETS
+    # Holding every page read so far, the second figure would be almost 4 times the first.
+    assert held[3_500] < 1.5 * held[900], held
+
+
+def _release_of(emu: Emulator, assets: int) -> None:
+    emu.add_repo("octocat", "tool")
+    release = emu.add_release("octocat", "tool", "v1")
+    for a in range(assets):
+        emu.add_asset("octocat", "tool", release["id"], f"{a}.bin", content=b"x")
+    emu.clear_log()
+
+
+REPLAYED = (
+    "SELECT count(*) FROM json_each('[1, 2, 3]') j CROSS JOIN release_assets a"
+    " WHERE a.owner = 'octocat' AND a.repo = 'tool'"
+)
+
+
+def test_a_small_inner_table_is_replayed_for_each_outer_row(emulator: Emulator) -> None:
+    _release_of(emulator, 30)
+    assert connect_to(emulator, cache=False).execute(REPLAYED).fetchall() == [(90,)]
+    assert [r.path for r in emulator.log] == ["/repos/octocat/tool/releases"]
+
+
+def test_a_large_inner_table_is_fetched_again_for_each_outer_row(emulator: Emulator) -> None:
+    _release_of(emulator, REPLAY_ROWS + 10)  # more rows than a statement keeps for replays
+    db = connect_to(emulator, cache=False)
+    assert db.execute(REPLAYED).fetchall() == [(3 * (REPLAY_ROWS + 10),)]
+    assert [r.path for r in emulator.log].count("/repos/octocat/tool/releases") == 3
+
+
+def test_the_memo_keeps_a_bounded_number_of_asset_links() -> None:
+    memo = Memo()
+    for asset_id in range(1, 3 * REMEMBERED_ASSETS):
+        memo.remember_asset(asset_id, 7)
+    assert memo.release_of(3 * REMEMBERED_ASSETS - 1) == 7  # the latest are kept
+    assert memo.release_of(1) is None
+    assert len(memo._release_of_asset) <= REMEMBERED_ASSETS
