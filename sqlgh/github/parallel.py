@@ -97,11 +97,15 @@ class _Pump:
 
     Items pass through a deque (append and popleft are atomic); the condition is used
     only to wait, so a steady stream costs no lock round trip per item on the consumer.
+    A full producer resumes only once the consumer has taken half of the buffer: waking
+    it for every item taken cost a thread switch per item (0.45 s of CPU over 4,000
+    batches, ``bench/inventory.py`` at 200 repositories).
     """
 
     def __init__(self, factory: Callable[[], Iterator[T]], buffer: int) -> None:
         self._items: deque[T] = deque()
         self._buffer = max(1, buffer)
+        self._resume_at = self._buffer // 2  # items left when a full producer is woken
         self._ready = threading.Condition()
         self._stop = False
         self._done = False
@@ -118,9 +122,10 @@ class _Pump:
                 with self._ready:
                     self._items.append(item)
                     self._ready.notify()
-                    while len(self._items) >= self._buffer and not self._stop:
+                    if len(self._items) >= self._buffer:
                         self._producer_waits = True
-                        self._ready.wait(_POLL)
+                        while len(self._items) > self._resume_at and not self._stop:
+                            self._ready.wait(_POLL)
                     self._producer_waits = False
                     if self._stop:
                         return
@@ -136,7 +141,7 @@ class _Pump:
         while True:
             while items:
                 yield items.popleft()
-                if self._producer_waits:
+                if self._producer_waits and len(items) <= self._resume_at:
                     with self._ready:
                         self._ready.notify()
             with self._ready:

@@ -25,7 +25,11 @@ from sqlgh.tables import keys
 from sqlgh.tables.repositories import fetch_by_owner as list_repositories
 from sqlgh.tables.spec import Api, Batch, Fetch
 
-AHEAD = 2  # batches each running repository's fetch may be ahead of SQLite
+# Batches each running repository's fetch may be ahead of SQLite (it resumes once half
+# are taken). A batch is a release's assets, or a page of them for a long list: at 8
+# repositories at once, at most 64 pages of 100 assets, most often slices of a release
+# list page the fetch holds anyway.
+AHEAD = 8
 _DONE: Any = object()  # ends a repository's batches: one more repository done
 
 
