@@ -258,6 +258,9 @@ class _Plan:
     guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
 
 
+_NO_FILTER: tuple[None, tuple[Any, ...], tuple[type, ...]] = (None, (), ())
+
+
 class Cursor:
     """Walks the records one access path yields, pulling pages only as SQLite asks."""
 
@@ -285,6 +288,10 @@ class Cursor:
         self._tested: list[tuple[int, Any]] = []  # (column, value) SQLite tests beyond keys
         self._row_number = 0
         self._plans: dict[tuple[int, str | None], _Plan] = {}
+        # The last Filter's plan, arguments (with their types: 1.0 is no id) and checked
+        # key tuples: an inner lookup is often filtered again with the same keys.
+        self._last_filter: tuple[_Plan | None, tuple[Any, ...], tuple[type, ...]] = _NO_FILTER
+        self._last_keys: list[dict[str, Any]] = []
         # The fetches of the statement that opened this cursor (a cursor outlives later
         # statements run while it is being read: those have their own).
         self._fetches = vtable.session.statements.state_for_new_cursor()
@@ -294,7 +301,14 @@ class Cursor:
         plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
         path = self._path = plan.path
         self.key_columns = plan.key_columns
-        keys = self._key_tuples(plan, constraintargs)
+        types = tuple(map(type, constraintargs))
+        last_plan, last_args, last_types = self._last_filter
+        if last_plan is plan and last_types == types and last_args == constraintargs:
+            keys = self._last_keys
+        else:
+            keys = self._last_keys = self._key_tuples(plan, constraintargs)
+            # (an IN list's values come as a set, which may change: never reused)
+            self._last_filter = (plan, constraintargs, types) if set not in types else _NO_FILTER
         values = constraintargs[len(path.keys) :]
         self._tested = list(zip(plan.tested, values, strict=True))
         self._rows = plan.rows
