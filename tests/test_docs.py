@@ -54,11 +54,13 @@ def test_readme_gives_the_two_set_up_commands() -> None:
 EXAMPLES = re.findall(r"```\n\$ sqlgh (--demo .*?)\n(.*?)```", README, re.S)
 
 
-def test_readme_has_three_examples() -> None:
-    assert len(EXAMPLES) == 3
+def test_readme_has_four_examples() -> None:
+    assert len(EXAMPLES) == 4
 
 
-@pytest.mark.parametrize(("command", "output"), EXAMPLES, ids=["box", "markdown", "csv"])
+@pytest.mark.parametrize(
+    ("command", "output"), EXAMPLES, ids=["box", "markdown", "whole-owner", "csv"]
+)
 def test_readme_example_output_is_real(command: str, output: str) -> None:
     result = sqlgh(*shlex.split(command))
     assert result.returncode == 0, result.stderr
