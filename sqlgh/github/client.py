@@ -180,6 +180,7 @@ class Client:
         authenticate: bool | None = None,
         fresh: bool = False,
         read_timeout: float | None = None,
+        to_storage: bool = False,
     ) -> requests.Response:
         """Send one request; raise GitHubError for 4xx/5xx, TransportError when unreachable.
 
@@ -193,6 +194,8 @@ class Client:
         storage, which gets a request without credentials. Redirects are followed here,
         hop by hop, within GitHub's hosts: a GET after any redirect, a write only after a
         307 or 308 (sent again as it was, as GitHub asks for a renamed repository).
+        ``to_storage``: a download, whose redirect may lead to object storage on another
+        host; that hop, and any after it, is sent without credentials.
         """
         rewind = rewinder(data)
         for _ in range(MAX_REDIRECTS + 1):
@@ -210,7 +213,9 @@ class Client:
             )
             if not (allow_redirects and response.is_redirect):
                 return response
-            url = self._redirect_target(method, url, params, response, rewind)
+            url = self._redirect_target(method, url, params, response, rewind, to_storage)
+            if to_storage and not self.trusts(url):
+                authenticate = False  # object storage, and wherever it sends us next
             params = None  # the Location carries its own query
         raise UnsafeAnswerError(
             method, self.display_path(url), f"more than {MAX_REDIRECTS} redirects in a row"
@@ -284,15 +289,17 @@ class Client:
         params: Mapping[str, Any] | None,
         response: requests.Response,
         rewind: Rewind,
+        to_storage: bool = False,
     ) -> str:
-        """Where a redirect leads, when sqlgh may follow it; else UnsafeAnswerError."""
+        """Where a redirect leads, when sqlgh may follow it; else UnsafeAnswerError.
+        ``to_storage``: a download's GET, which may leave GitHub's hosts (see ``_send``)."""
         shown = self.display_path(url, params)
         status = response.status_code
         target = urljoin(response.url or url, response.headers["Location"])
         response.close()
         write = method in MUTATIONS
         not_done = ", so the write was not done" if write else ""
-        if not self.trusts(target):
+        if not self.trusts(target) and not (to_storage and method == "GET"):
             raise UnsafeAnswerError(
                 method,
                 shown,

@@ -6,7 +6,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO
-from urllib.parse import urljoin
 
 import requests
 import uritemplate
@@ -19,8 +18,6 @@ from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.progress import ReadingProgress
 from sqlgh.github.retry import READ_TIMEOUTS, find_cause, is_stall
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 5
 # Bytes as stored: the digest is of those, and curl, too, asks for no encoding.
 OCTET_STREAM = {"Accept": "application/octet-stream", "Accept-Encoding": "identity"}
 # GitHub answers an upload once it has taken in the whole body, and large uploads have been
@@ -239,29 +236,13 @@ _CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<length>\d+|
 def _open(
     client: Client, asset_url: str, offset: int, version: Version | None
 ) -> tuple[requests.Response, str]:
-    """GET the asset's bytes from ``offset`` on, following redirects; the token goes to
-    GitHub's own hosts alone, never to object storage."""
+    """GET the asset's bytes from ``offset`` on, following redirects to object storage
+    (``Client._send``: the token goes to GitHub's own hosts alone)."""
     headers = dict(OCTET_STREAM)
     if offset:
         headers["Range"] = f"bytes={offset}-"
         validator = version.if_range() if version else None
         if validator:
             headers["If-Range"] = validator
-    response = client.request("GET", asset_url, headers=headers, stream=True, allow_redirects=False)
-    url = asset_url
-    for _ in range(MAX_REDIRECTS):
-        if response.status_code not in REDIRECTS:
-            return response, url
-        url = urljoin(url, response.headers.get("Location", ""))
-        response.close()
-        response = client.request(
-            "GET",
-            url,
-            headers=headers,
-            stream=True,
-            allow_redirects=False,
-            # GitHub's hosts (a renamed repository's 301) get the token, storage does not.
-            authenticate=None if client.trusts(url) else False,
-        )
-    response.close()
-    raise TransportError("GET", client.display_path(url), ValueError("too many redirects"))
+    response = client.request("GET", asset_url, headers=headers, stream=True, to_storage=True)
+    return response, response.url or asset_url
