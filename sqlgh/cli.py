@@ -8,6 +8,7 @@ import re
 import shlex
 import sys
 import textwrap
+import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -258,6 +259,9 @@ def _drive(shell: SqlghShell, args: Arguments) -> int:
     return 0
 
 
+INTERRUPTED_EXIT_GRACE = 2.0  # seconds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sqlgh`` console script."""
     try:
@@ -279,5 +283,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130  # 128 + SIGINT, as shells report it
 
 
+def console() -> None:
+    """The ``sqlgh`` console script: ``main()``, then exit with its status.
+
+    After Ctrl-C the exit is bounded: a read thread the interrupt left waiting (one seen
+    to hold interpreter shutdown forever, now and then, when Ctrl-C came early in a
+    statement) cannot keep the process alive past ``INTERRUPTED_EXIT_GRACE`` seconds.
+    """
+    status = main()
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        timer = threading.Timer(INTERRUPTED_EXIT_GRACE, os._exit, (status,))
+        timer.daemon = True  # it must not hold the exit itself
+        timer.start()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -356,3 +356,18 @@ def test_sql_file_whose_path_has_a_space(demo: Emulator, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     expected = len(demo_repositories(demo.api_url, "acme"))
     assert result.stdout.splitlines()[-1] == str(expected)
+
+
+def test_an_interrupted_command_exits_even_with_a_thread_left_waiting() -> None:
+    """After Ctrl-C (status 130), a thread still waiting (a read the interrupt left behind)
+    cannot hold the process open: it exits within the grace period."""
+    child = (
+        "import threading, sqlgh.cli as cli\n"
+        "threading.Thread(target=threading.Event().wait).start()  # never ends\n"
+        "cli.main = lambda argv=None: 130\n"
+        "cli.console()\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", child], timeout=30, capture_output=True)
+    assert result.returncode == 130
+    assert time.monotonic() - started < 10

@@ -661,3 +661,21 @@ def test_module_entry_point() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_a_client_that_goes_away_prints_no_traceback(
+    emulator: Emulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A connection reset by the client (Ctrl-C in ``sqlgh --demo``) is no error to print."""
+    import socket
+    import struct
+
+    host, port = emulator.api_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(b"GET /repos/a/b HTTP/1.1\\r\\nHost: x\\r\\n")  # headers not finished
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    emulator.stop()  # ends the handler threads, after they met the reset
+    for _ in range(50):
+        if "Traceback" in capfd.readouterr().err:
+            raise AssertionError("the emulator printed a traceback for a reset connection")
+        time.sleep(0.01)

@@ -168,6 +168,13 @@ class Server(ThreadingHTTPServer):
             self.connections.add(request)
         super().process_request(request, client_address)
 
+    def handle_error(self, request, client_address) -> None:  # type: ignore[override]
+        """A client that went away (reset, broken pipe) is GitHub's everyday, not an error
+        worth a traceback; anything else is printed as socketserver does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def shutdown_request(self, request) -> None:  # type: ignore[override]
         with self._lock:
             self.connections.discard(request)
