@@ -105,9 +105,9 @@ def patch(api: Api, owner: str, repo: str, asset_id: int, body: Mapping[str, Any
         raise
 
 
-def delete(api: Api, owner: str, repo: str, asset_id: int, *, must_exist: bool = False) -> None:
-    """DELETE one asset; one found gone counts as deleted, unless ``must_exist`` and
-    GitHub said so before any attempt could have deleted it.
+def delete(api: Api, owner: str, repo: str, asset_id: int) -> None:
+    """DELETE one asset; one found gone counts as deleted (a DELETE reads its rows first,
+    so a gone asset was deleted by an attempt whose answer was lost, or by someone else).
 
     Raises the failure when the asset is still there, Unreadable when that cannot be told.
     """
@@ -123,14 +123,9 @@ def delete(api: Api, owner: str, repo: str, asset_id: int, *, must_exist: bool =
         failure: Exception = TransportError("DELETE", api.client.display_path(url), not_github)
     except GitHubError as exc:
         failure = exc
-        lost = maybe_applied(answers_since(api, "DELETE", since))
         if exc.status == 404:
-            if must_exist and not lost:
-                raise RemoteError(
-                    f"{TABLE}: no asset {asset_id} in {owner}/{repo} ({exc.describe()})"
-                ) from exc
             return  # gone: by an attempt whose answer was lost, or by someone else
-        if not lost:
+        if not maybe_applied(answers_since(api, "DELETE", since)):
             raise
     except TransportError as exc:
         failure = exc

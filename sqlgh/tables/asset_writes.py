@@ -115,11 +115,11 @@ class AssetWriter:
             print(f"sqlgh: GitHub stored {body['name']!r} as {stored!r}", file=sys.stderr)
         return f"updated {', '.join(body)} of asset {asset_id}"
 
-    def delete(self, api: Api, row: Mapping[str, Any], *, must_exist: bool = False) -> str:
-        """DELETE one asset; one already gone counts as deleted, unless ``must_exist``."""
+    def delete(self, api: Api, row: Mapping[str, Any]) -> str:
+        """DELETE one asset; one already gone counts as deleted."""
         require_token(api, "DELETE")
         asset_id = int(row["id"])
-        requests_.delete(api, row["owner"], row["repo"], asset_id, must_exist=must_exist)
+        requests_.delete(api, row["owner"], row["repo"], asset_id)
         api.memo.forget_asset(asset_id)
         return f"deleted asset {asset_id}"
 
