@@ -264,8 +264,13 @@ INTERRUPTED_EXIT_GRACE = 2.0  # seconds
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sqlgh`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "snapshot":
+        from sqlgh.snapshot import main as snapshot  # its own module: cli only dispatches
+
+        return snapshot(argv[1:])
     try:
-        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+        args = parse_arguments(argv)
     except UsageError as exc:
         print(f"sqlgh: {exc} (see sqlgh --help)", file=sys.stderr)
         return 2

@@ -50,6 +50,7 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "prune_stale_uploads",
             "relabel",
             "upload_dist",
+            "snapshot",
         ]
     )
     for name in names:
