@@ -6,6 +6,7 @@ import os
 
 import apsw
 
+from sqlgh.checksums import is_checksum_file
 from sqlgh.errors import InputError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
@@ -81,8 +82,9 @@ def _shown(value: object) -> str:
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, download(owner, repo, id, destination) and
-    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
+    """Add readfile, writefile, download(owner, repo, id, destination),
+    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held) and
+    is_checksum_file(name) (1 for a name checksum_entries reads)."""
 
     def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
         """Stream an asset to ``destination`` (directory or file); return the path."""
@@ -108,3 +110,7 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)
+    connection.create_scalar_function(
+        "is_checksum_file", lambda name: isinstance(name, str) and is_checksum_file(name), 1,
+        deterministic=True,
+    )

@@ -51,6 +51,7 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "relabel",
             "upload_dist",
             "snapshot",
+            "checksum_audit",
         ]
     )
     for name in names:
