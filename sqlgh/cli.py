@@ -33,7 +33,8 @@ contains a space or a semicolon.
 
 options:
   -c SQL              run SQL (or a dot-command); may be repeated
-  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown or line
+  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown, line or
+                      chart (bars of the last column; also .mode chart)
   --api-url URL       GitHub API (default: $GITHUB_API_URL or https://api.github.com;
                       GitHub Enterprise Server: https://HOST/api/v3)
   --uploads-url URL   GitHub's uploads host, if not derived from the API URL (see
