@@ -152,8 +152,9 @@ count when run twice a day. The views download_trend and downloads_by_platform r
 unchanged data costs no rate-limit units.
 
 DATABASE defaults to {DATABASE_NAME} in sqlgh's data directory (printed when it is
-created). Other sqlgh options (--demo, --api-url, -o NAME=VALUE, --format) work as for
-sqlgh.
+created). Other sqlgh options (--api-url, -o NAME=VALUE, --format) work as for sqlgh.
+With --demo, the demo emulator is snapshot, and 29 made-up earlier days are added (if
+they are not in DATABASE yet) for the trend queries to show something.
 
   sqlgh snapshot --owner acme
   sqlgh snapshot history.db --owner acme --repo rocket --repo anvil
@@ -181,4 +182,8 @@ def main(argv: Sequence[str]) -> int:
         if not os.path.exists(args.database):
             print(f"sqlgh: snapshot: creating {args.database}", file=sys.stderr)
     args.commands = snapshot_statements(known.owner, known.repo)
+    if args.demo:
+        from sqlgh.snapshot_demo import DEMO_HISTORY
+
+        args.commands.insert(-1, DEMO_HISTORY)
     return run(args)

@@ -52,6 +52,7 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "upload_dist",
             "snapshot",
             "checksum_audit",
+            "downloads_last_30_days",
         ]
     )
     for name in names:

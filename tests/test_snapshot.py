@@ -3,6 +3,7 @@ the views over them (download_trend, downloads_by_platform)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,45 @@ def test_the_command_needs_an_owner_and_no_sql() -> None:
     extra = sqlgh("snapshot", "history.db", "--owner", "acme", "SELECT 1;")
     assert extra.returncode == 2
     assert "snapshot runs no SQL of its own" in extra.stderr
+
+
+def test_downloads_last_30_days_draws_each_release_s_days(tmp_path: Path) -> None:
+    database = str(tmp_path / "history.db")
+    rows = [(2, 1, "a.zip", 10), (1, 1, "a.zip", 18), (0, 1, "a.zip", 22), (0, 2, "b.zip", 5),
+            (1, 3, "c.zip", 1), (0, 3, "c.zip", 2), (40, 4, "old.zip", 9), (0, 4, "old.zip", 9)]
+    values = ", ".join(
+        f"(strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-{ago} days'), 'acme', 'tool', 7, "
+        f"'v{1 if asset_id < 3 else 2}', {asset_id}, '{name}', {count})"
+        for ago, asset_id, name, count in rows
+    )
+    setup = sqlgh(
+        database,
+        "\n".join(SCHEMA) + "\nINSERT INTO asset_downloads(taken_at, owner, repo, release_id, "
+        f"tag_name, asset_id, name, download_count) VALUES {values};",
+    )
+    assert setup.returncode == 0, setup.stderr
+    result = sqlgh("--format", "jsonl", database, str(QUERIES / "downloads_last_30_days.sql"))
+    assert result.returncode == 0, result.stderr
+    report = [json.loads(line) for line in result.stdout.splitlines()]
+    # v1: +8 yesterday, +4 today (a.zip; b.zip is new today). v2: c.zip +1 today; old.zip's
+    # delta is 40 days back, outside the period, and 0 today.
+    assert report == [
+        {"owner": "acme", "repo": "tool", "release": "v1", "last_30_days": " " * 28 + "█▄",
+         "downloads": 12},
+        {"owner": "acme", "repo": "tool", "release": "v2", "last_30_days": " " * 29 + "█",
+         "downloads": 1},
+    ]
+
+
+def test_a_demo_snapshot_brings_a_month_of_history(tmp_path: Path) -> None:
+    database = str(tmp_path / "demo.db")
+    for _ in range(2):
+        result = sqlgh("snapshot", database, "--owner", "initech", "--demo")
+        assert result.returncode == 0, result.stderr
+    check = sqlgh(
+        "--format", "csv", database,
+        "SELECT count(DISTINCT day), count(*) / count(DISTINCT asset_id), "
+        "sum(delta < 0), sum(reset) FROM download_trend;",
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.splitlines()[-1] == "30,30,0,0"
