@@ -14,6 +14,7 @@ from sqlgh.local_files import checked_path, open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
+from sqlgh.tables.asset_names import stored_name_guess
 
 
 def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
@@ -84,7 +85,8 @@ def _shown(value: object) -> str:
 def register_functions(connection: apsw.Connection, session: Session) -> None:
     """Add readfile, writefile, download(owner, repo, id, destination),
     sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held) and
-    is_checksum_file(name) (1 for a name checksum_entries reads)."""
+    is_checksum_file(name) (1 for a name checksum_entries reads) and
+    github_asset_name(name) (a guess at the name GitHub stores for an upload called name)."""
 
     def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
         """Stream an asset to ``destination`` (directory or file); return the path."""
@@ -112,5 +114,11 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)
     connection.create_scalar_function(
         "is_checksum_file", lambda name: isinstance(name, str) and is_checksum_file(name), 1,
+        deterministic=True,
+    )
+    connection.create_scalar_function(
+        "github_asset_name",
+        lambda name: stored_name_guess(name) if isinstance(name, str) else None,
+        1,
         deterministic=True,
     )

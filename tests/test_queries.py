@@ -53,6 +53,7 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "snapshot",
             "checksum_audit",
             "downloads_last_30_days",
+            "lint_releases",
         ]
     )
     for name in names:
