@@ -174,6 +174,8 @@ def main(argv: Sequence[str]) -> int:
         if args.commands:
             shown = " ".join(args.commands)
             raise UsageError(f"snapshot runs no SQL of its own, it got {shown!r}")
+        if args.demo and args.database is None:  # made-up days must not join real ones
+            raise UsageError("snapshot --demo needs a DATABASE file, e.g. demo.db")
     except UsageError as exc:
         print(f"sqlgh: {exc} (see sqlgh snapshot --help)", file=sys.stderr)
         return 2

@@ -160,6 +160,9 @@ def test_the_command_needs_an_owner_and_no_sql() -> None:
     extra = sqlgh("snapshot", "history.db", "--owner", "acme", "SELECT 1;")
     assert extra.returncode == 2
     assert "snapshot runs no SQL of its own" in extra.stderr
+    demo = sqlgh("snapshot", "--owner", "acme", "--demo")
+    assert demo.returncode == 2
+    assert "snapshot --demo needs a DATABASE file, e.g. demo.db" in demo.stderr
 
 
 def test_downloads_last_30_days_draws_each_release_s_days(tmp_path: Path) -> None:
