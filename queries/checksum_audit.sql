@@ -6,7 +6,8 @@
 --   not in checksums    an asset (not a checksum file or signature) that no line names
 --   not attached        a line names a file the release does not hold
 --   no digest           an asset GitHub gave no digest (uploaded before 2025): the file's
---                       line cannot be checked against GitHub; download and hash it to check
+--                       line cannot be checked against GitHub; verify_downloads.sql
+--                       downloads and hashes such assets
 -- An empty result means every asset of those releases matches its published checksum.
 --
 -- Adapt it: list your own owners in the IN (...) (the demo has acme, globex, initech).

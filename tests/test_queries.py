@@ -54,6 +54,7 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "checksum_audit",
             "downloads_last_30_days",
             "lint_releases",
+            "verify_downloads",
         ]
     )
     for name in names:
