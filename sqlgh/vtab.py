@@ -182,9 +182,10 @@ class VirtualTable:
         self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
 
     def _cannot_change(self, column: str, editable: tuple[str, ...]) -> InputError:
+        hint = self.table.writer.CHANGE_HINT
         return InputError(
             f"{self.table.name}.{column} cannot be changed; UPDATE can change "
-            f"{', '.join(editable)} (to change an asset's bytes, INSERT OR REPLACE it)"
+            f"{', '.join(editable)} {hint}"
         )
 
     def UpdateDeleteRow(self, rowid: int) -> None:
@@ -195,7 +196,8 @@ class VirtualTable:
     def _writer(self) -> Any:
         if self.table.writer is None:
             raise SqlghError(
-                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on release_assets"
+                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on "
+                "release_assets and releases"
             )
         return self.table.writer
 

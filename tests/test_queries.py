@@ -50,6 +50,8 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "prune_stale_uploads",
             "relabel",
             "upload_dist",
+            "publish_release",
+            "stale_drafts",
         ]
     )
     for name in names:

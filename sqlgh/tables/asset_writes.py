@@ -22,6 +22,7 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
+from sqlgh.tables.asset_limits import check_release, check_size, immutable_refusal, refusal_of
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
 from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
@@ -36,12 +37,23 @@ INSERTABLE = frozenset(
 EDITABLE = ("name", "label", "state")
 
 
-def require_token(api: Api, verb: str) -> None:
+def require_token(api: Api, verb: str, table: str = TABLE) -> None:
     """Refuse a write before any request when no token is set."""
     if not api.client.has_token:
         raise WriteError(
-            f'{TABLE}: {verb} needs a token with the "Contents: write" permission; '
+            f'{table}: {verb} needs a token with the "Contents: write" permission; '
             f"sqlgh looks in {where_tokens_come_from(api.client.api_url)}"
+        )
+
+
+def refuse_unsettable(
+    table: str, values: Mapping[str, Any], insertable: frozenset[str], give: str
+) -> None:
+    """Refuse an INSERT that sets a column only GitHub sets; ``give`` says what to give."""
+    extra = sorted(c for c, v in values.items() if v is not None and c not in insertable)
+    if extra:
+        raise InputError(
+            f"{table}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give {give}"
         )
 
 
@@ -49,15 +61,17 @@ class AssetWriter:
     """The write half of ``release_assets``."""
 
     EDITABLE = EDITABLE
+    CHANGE_HINT = "(to change an asset's bytes, INSERT OR REPLACE it)"
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
-        extra = sorted(c for c, v in values.items() if v is not None and c not in INSERTABLE)
-        if extra:
-            raise InputError(
-                f"{TABLE}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give owner, "
-                "repo, release_id, one of data or path, and optionally name, label, content_type"
-            )
+        refuse_unsettable(
+            TABLE,
+            values,
+            INSERTABLE,
+            "owner, repo, release_id, one of data or path, and optionally name, label, "
+            "content_type",
+        )
         owner = keys.owner_name(TABLE, "owner", values.get("owner"))
         repo = keys.repo_name(TABLE, "repo", values.get("repo"))
         release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
@@ -67,15 +81,24 @@ class AssetWriter:
             guess_content_type(payload.name)
         )
         require_token(api, "INSERT")
+        check_size("path" if payload.path else "data", payload.name, payload.size)
         upload_url = self._upload_url(api, owner, repo, release_id)
         uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
         existing = None
         if conflict in ("IGNORE", "REPLACE"):
             existing = self._find(api, owner, repo, release_id, payload.name)
+        if existing is None or conflict == "REPLACE":
+            check_release(api, owner, repo, release_id, adding=1 if existing is None else 0)
         if existing is None:
             try:
                 asset = uploader.upload(payload, payload.name)
+                api.memo.count_assets(owner, repo, release_id, 1)
                 return int(asset["id"]), f"uploaded {asset['name']!r} (id {asset['id']})"
+            except GitHubError as exc:
+                refusal = refusal_of(exc, owner, repo, release_id, f"upload {payload.name!r}")
+                if refusal is None:
+                    raise
+                raise refusal from exc
             except NameTaken as exc:
                 # A name GitHub stores otherwise than guessed: the holder, by its stored name.
                 if conflict not in ("IGNORE", "REPLACE"):
@@ -99,6 +122,8 @@ class AssetWriter:
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
+        doing = f"update asset {asset_id}"
+        _check_mutable(api, row, doing)
         since = time.time()
         try:
             asset = requests_.patch(api, owner, repo, asset_id, body)
@@ -106,7 +131,7 @@ class AssetWriter:
             raise  # GitHub's answer: no such asset, or the name is taken
         except GitHubError as exc:
             if not maybe_applied(answers_since(api, "PATCH", since)):
-                raise
+                raise _explained(api, exc, row, doing) from exc
             asset = _judge_update(api, owner, repo, asset_id, body, exc)
         except TransportError as exc:
             asset = _judge_update(api, owner, repo, asset_id, body, exc)
@@ -119,7 +144,15 @@ class AssetWriter:
         """DELETE one asset; one already gone counts as deleted."""
         require_token(api, "DELETE")
         asset_id = int(row["id"])
-        requests_.delete(api, row["owner"], row["repo"], asset_id)
+        doing = f"delete asset {asset_id}"
+        _check_mutable(api, row, doing)
+        try:
+            requests_.delete(api, row["owner"], row["repo"], asset_id)
+        except GitHubError as exc:
+            raise _explained(api, exc, row, doing) from exc
+        release_id = row.get("release_id") or api.memo.release_of(asset_id)
+        if release_id is not None:
+            api.memo.count_assets(row["owner"], row["repo"], int(release_id), -1)
         api.memo.forget_asset(asset_id)
         return f"deleted asset {asset_id}"
 
@@ -143,6 +176,27 @@ class AssetWriter:
         # a conditional read from the cache, as current as a fresh one.
         url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
         return holding(api.client.paginate(url), names_for(api, name))
+
+
+def _release_of_row(api: Api, row: Mapping[str, Any]) -> int | None:
+    release_id = row.get("release_id") or api.memo.release_of(int(row["id"]))
+    return int(release_id) if release_id is not None else None
+
+
+def _check_mutable(api: Api, row: Mapping[str, Any], doing: str) -> None:
+    """Refuse, before any request, a change to an asset of a release known to be immutable."""
+    release_id = _release_of_row(api, row)
+    if release_id is None:
+        return
+    state = api.memo.release_state(row["owner"], row["repo"], release_id)
+    if state is not None and state[0]:
+        raise immutable_refusal(row["owner"], row["repo"], release_id, doing)
+
+
+def _explained(api: Api, exc: GitHubError, row: Mapping[str, Any], doing: str) -> Exception:
+    """GitHub's refusal of an asset change, explained when it is about immutability."""
+    release_id = _release_of_row(api, row)
+    return refusal_of(exc, row["owner"], row["repo"], release_id, doing) or exc
 
 
 def _judge_update(
