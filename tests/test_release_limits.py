@@ -3,6 +3,7 @@ parts 2 and 3)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import requests
 
 from sqlgh.emulator import Emulator
-from sqlgh.errors import WriteError
+from sqlgh.errors import InputError, WriteError
 from sqlgh.tables.asset_limits import MAX_ASSET_SIZE
 from tests.conftest import TOKEN, connect_to
 from tests.helpers import paths
@@ -162,14 +163,52 @@ def test_the_emulator_refuses_a_file_over_2_gib_on_its_length(emu: Emulator) -> 
     assert "size must be less than or equal to 2147483648" in body
 
 
-def test_the_1001st_asset_is_refused_before_its_upload(emu: Emulator) -> None:
+def full_draft(emu: Emulator, assets: int) -> int:
     draft = emu.add_release("acme", "tool", "v1.0.0", draft=True)["id"]
-    for number in range(999):
+    for number in range(assets):
         emu.add_asset("acme", "tool", draft, f"f{number}.bin", content=b"x")
-    db = connect_to(emu)
     emu.clear_log()
+    return draft
+
+
+def test_a_multi_row_insert_past_1000_assets_fails_before_its_first_upload(emu: Emulator) -> None:
+    draft = full_draft(emu, 999)
+    db = connect_to(emu)
     message = refused_upload(db, draft, "last.bin", "over.bin")
-    assert f"release {draft} of acme/tool holds 1000 assets; 1 more would pass" in message
+    assert f"release {draft} of acme/tool holds 999 assets; 2 more would pass" in message
     assert "limit of 1000 assets per release" in message
+    assert "Nothing was changed on GitHub" in message
+    assert uploads(emu) == []
+    # the release, for its upload URL and count; then its asset list (10 pages of 100)
+    assert len(paths(emu)) == 11
+
+
+def test_rows_that_cannot_be_seen_ahead_are_each_checked_before_their_upload(
+    emu: Emulator,
+) -> None:
+    draft = full_draft(emu, 999)
+    db = connect_to(emu)
+    sql = "INSERT INTO release_assets(owner, repo, release_id, name, data) VALUES (?, ?, ?, ?, ?)"
+    rows = [("acme", "tool", draft, name, "x") for name in ("last.bin", "over.bin")]
+    with pytest.raises(WriteError) as failure:
+        db.executemany(sql, rows)  # a statement per row: the count carries over
+    message = str(failure.value)
+    assert f"release {draft} of acme/tool holds 1000 assets; 1 more would pass" in message
     assert len(uploads(emu)) == 1
     assert len(emu.list_assets("acme", "tool", draft)) == 1000
+
+
+def test_a_bad_row_stops_a_multi_row_insert_before_its_first_upload(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    draft = full_draft(emu, 0)
+    (tmp_path / "a.txt").write_text("a")
+    db = connect_to(emu)
+    files = [str(tmp_path / "a.txt"), str(tmp_path / "missing.txt")]
+    with pytest.raises(InputError, match=r"release_assets\.path: '.*missing.txt' cannot be read"):
+        db.execute(
+            "INSERT INTO release_assets(owner, repo, release_id, path) "
+            "SELECT 'acme', 'tool', :id, value FROM json_each(:files)",
+            {"id": draft, "files": json.dumps(files)},
+        )
+    assert uploads(emu) == []

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,25 +64,29 @@ class AssetWriter:
     EDITABLE = EDITABLE
     CHANGE_HINT = "(to change an asset's bytes, INSERT OR REPLACE it)"
 
+    def check_ahead(self, api: Api, rows: list[Mapping[str, Any]], conflict: str) -> str:
+        """Check every row of a multi-row INSERT before the first is uploaded: each row's
+        values and file (as ``insert`` does), and per release, for all the statement's new
+        assets together, immutability and the 1000-asset limit (``asset_limits``). Rows
+        that may replace or keep an asset (OR REPLACE, OR IGNORE) are not counted."""
+        adding: Counter[tuple[str, str, int]] = Counter()
+        for values in rows:
+            owner, repo, release_id, _ = _target(values)
+            adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
+        require_token(api, "INSERT")
+        for (owner, repo, release_id), count in adding.items():
+            self._upload_url(api, owner, repo, release_id)  # the release, known from now on
+            check_release(api, owner, repo, release_id, adding=count)
+        return ""  # nothing done on GitHub
+
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
-        refuse_unsettable(
-            TABLE,
-            values,
-            INSERTABLE,
-            "owner, repo, release_id, one of data or path, and optionally name, label, "
-            "content_type",
-        )
-        owner = keys.owner_name(TABLE, "owner", values.get("owner"))
-        repo = keys.repo_name(TABLE, "repo", values.get("repo"))
-        release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
-        payload = _payload(values)
+        owner, repo, release_id, payload = _target(values)
         label = _optional_text("label", values.get("label"))
         content_type = _optional_text("content_type", values.get("content_type")) or (
             guess_content_type(payload.name)
         )
         require_token(api, "INSERT")
-        check_size("path" if payload.path else "data", payload.name, payload.size)
         upload_url = self._upload_url(api, owner, repo, release_id)
         uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
         existing = None
@@ -231,6 +236,23 @@ def _holds(api: Api, asset: Mapping[str, Any], column: str, value: Any) -> bool:
     if column == "name":
         return asset.get("name") in names_for(api, value)
     return asset.get(column) == value
+
+
+def _target(values: Mapping[str, Any]) -> tuple[str, str, int, Payload]:
+    """An INSERT row's owner, repo, release id and bytes, checked (GitHub's 2 GiB too)."""
+    refuse_unsettable(
+        TABLE,
+        values,
+        INSERTABLE,
+        "owner, repo, release_id, one of data or path, and optionally name, label, "
+        "content_type",
+    )
+    owner = keys.owner_name(TABLE, "owner", values.get("owner"))
+    repo = keys.repo_name(TABLE, "repo", values.get("repo"))
+    release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
+    payload = _payload(values)
+    check_size("path" if payload.path else "data", payload.name, payload.size)
+    return owner, repo, release_id, payload
 
 
 def _payload(values: Mapping[str, Any]) -> Payload:
