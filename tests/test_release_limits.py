@@ -86,7 +86,11 @@ def test_githubs_own_refusal_is_explained_and_leaves_nothing(emu: Emulator) -> N
             "VALUES ('acme', 'tool', ?, 'b.bin', 'bytes')",
             (draft,),
         )
-    assert len(uploads(emu)) == 1
+    # the refused upload, then the release read again to tell nothing was left
+    assert paths(emu)[-2:] == [
+        f"POST /repos/acme/tool/releases/{draft}/assets",
+        f"GET /repos/acme/tool/releases/{draft}/assets",
+    ]
     assert emu.list_assets("acme", "tool", draft) == []
 
 
@@ -183,18 +187,16 @@ def test_a_multi_row_insert_past_1000_assets_fails_before_its_first_upload(emu: 
     assert len(paths(emu)) == 11
 
 
-def test_rows_that_cannot_be_seen_ahead_are_each_checked_before_their_upload(
-    emu: Emulator,
-) -> None:
+def test_rows_that_cannot_be_seen_ahead_meet_githubs_refusal_explained(emu: Emulator) -> None:
     draft = full_draft(emu, 999)
     db = connect_to(emu)
     sql = "INSERT INTO release_assets(owner, repo, release_id, name, data) VALUES (?, ?, ?, ?, ?)"
     rows = [("acme", "tool", draft, name, "x") for name in ("last.bin", "over.bin")]
     with pytest.raises(WriteError) as failure:
-        db.executemany(sql, rows)  # a statement per row: the count carries over
+        db.executemany(sql, rows)  # a statement per row: no look-ahead, no count taken
     message = str(failure.value)
-    assert f"release {draft} of acme/tool holds 1000 assets; 1 more would pass" in message
-    assert len(uploads(emu)) == 1
+    assert f"release {draft} of acme/tool is full; 1 more would pass GitHub's limit" in message
+    assert len(uploads(emu)) == 2  # the second refused by GitHub, leaving nothing
     assert len(emu.list_assets("acme", "tool", draft)) == 1000
 
 
@@ -212,3 +214,9 @@ def test_a_bad_row_stops_a_multi_row_insert_before_its_first_upload(
             {"id": draft, "files": json.dumps(files)},
         )
     assert uploads(emu) == []
+
+
+def test_max_content_size_cannot_pass_sqlites_blob_limit(emu: Emulator) -> None:
+    with pytest.raises(ValueError, match="upload with the path column and download with download"):
+        connect_to(emu, max_content_size=1_000_000_001)
+    connect_to(emu, max_content_size=1_000_000_000)

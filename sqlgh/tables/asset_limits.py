@@ -28,8 +28,6 @@ from sqlgh.tables.spec import Api
 
 MAX_ASSETS_PER_RELEASE = 1000
 MAX_ASSET_SIZE = 2 * 1024**3
-# SQLite's default SQLITE_MAX_LENGTH: the most a BLOB (the data column) can hold.
-SQLITE_MAX_BLOB = 1_000_000_000
 
 
 def _where(owner: str, repo: str, release_id: int | None) -> str:
@@ -64,8 +62,11 @@ def check_release(api: Api, owner: str, repo: str, release_id: int, adding: int 
     """Refuse ``adding`` uploads to a release that is immutable or would then hold more
     than 1000 assets, as far as the connection knows it (see the module's notes).
 
-    A release of 100 or more assets has its count taken by listing them (1 request per
-    100), once per release until the connection's own writes keep it current.
+    A count the connection does not know (a release of 100 or more assets) is taken by
+    listing the assets (1 request per 100) only for several uploads at once (a multi-row
+    INSERT, checked whole); for one upload GitHub's own refusal is explained instead
+    (``refusal_of``), which costs nothing more and leaves nothing behind either. Once
+    counted, the connection's own writes keep the count current.
     """
     state = api.memo.release_state(owner, repo, release_id)
     if state is None:
@@ -74,6 +75,8 @@ def check_release(api: Api, owner: str, repo: str, release_id: int, adding: int 
     if immutable:
         raise immutable_refusal(owner, repo, release_id, "upload to it")
     if count is None:
+        if adding <= 1:
+            return
         url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
         count = sum(1 for _ in api.client.paginate(url))
         api.memo.set_asset_count(owner, repo, release_id, count)

@@ -26,7 +26,13 @@ from sqlgh.tables import keys
 from sqlgh.tables.asset_limits import check_release, check_size, immutable_refusal, refusal_of
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
-from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
+from sqlgh.tables.asset_requests import (
+    FAILURES,
+    TABLE,
+    answers_since,
+    check_query,
+    maybe_applied,
+)
 from sqlgh.tables.asset_uploads import NameTaken, Payload, Uploader
 from sqlgh.tables.content_types import guess_content_type
 from sqlgh.tables.endpoints import ASSETS, RELEASE
@@ -103,7 +109,7 @@ class AssetWriter:
                 refusal = refusal_of(exc, owner, repo, release_id, f"upload {payload.name!r}")
                 if refusal is None:
                     raise
-                raise refusal from exc
+                raise _left_behind(uploader, payload.name, refusal) from exc
             except NameTaken as exc:
                 # A name GitHub stores otherwise than guessed: the holder, by its stored name.
                 if conflict not in ("IGNORE", "REPLACE"):
@@ -181,6 +187,27 @@ class AssetWriter:
         # a conditional read from the cache, as current as a fresh one.
         url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
         return holding(api.client.paginate(url), names_for(api, name))
+
+
+def _left_behind(uploader: Uploader, name: str, refusal: WriteError) -> WriteError:
+    """GitHub refused an upload (a limit, an immutable release): the refusal, once the
+    release is read again to tell that the upload left nothing behind."""
+    try:
+        holder, _ = uploader.holder(names_for(uploader.api, name))
+    except FAILURES as exc:
+        look = check_query(uploader.owner, uploader.repo, release_id=uploader.release_id)
+        return WriteError(
+            f"{refusal}; whether GitHub kept a half-made asset named {name!r} could not be "
+            f"told ({exc}): look with {look}",
+            changed=None,
+        )
+    if holder is None or holder.get("state") == "uploaded":
+        return refusal  # nothing of this upload (a complete asset of the name was there before)
+    return WriteError(
+        f"{refusal}; GitHub kept a half-made asset {holder.get('name')!r} (id "
+        f"{holder.get('id')}, state {holder.get('state')!r}) of this upload",
+        changed=True,
+    )
 
 
 def _release_of_row(api: Api, row: Mapping[str, Any]) -> int | None:
