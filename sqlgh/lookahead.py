@@ -16,8 +16,9 @@ upload, as always):
   (``download()``, ``writefile()``): they would run twice;
 - a source that fails on its own (its error comes again from the real run).
 The source is run twice: requests it makes are made again (often answered from the
-cache), files it reads (``readfile()``) are read again, and what it reads may have
-changed by the second run (each row is still checked before its upload).
+cache), and what it reads may have changed by the second run (each row is still checked
+before its upload). A source that calls ``readfile()`` is first counted (``count(*)``,
+which reads no file); only when it has several rows are its files read again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _TARGET = re.compile(
     r"(?:\((?P<columns>[^()]*)\))?",
     re.IGNORECASE,
 )
+_READS_FILES = re.compile(r"\breadfile\s*\(", re.IGNORECASE)
 _TWICE_UNSAFE = re.compile(r"\b(?:download|writefile)\s*\(|\bRETURNING\b", re.IGNORECASE)
 MANY = object()  # the bindings of an executemany: which one is running is not known
 
@@ -84,9 +86,14 @@ def rows_ahead(
         columns = [_name(c.strip()).lower() for c in target["columns"].split(",")]
     else:
         columns = [c.name for c in table.columns if not c.hidden]
-    source = statement[: target.start()] + statement[target.end() :]
+    source = (statement[: target.start()] + statement[target.end() :]).rstrip().rstrip(";")
     try:
-        # A plain cursor: this run must not replace what the session was given.
+        # Plain cursors: these runs must not replace what the session was given.
+        if _READS_FILES.search(source):
+            # count(*) leaves the columns unevaluated: a single row's file is read once
+            count = f"SELECT count(*) FROM ({source}\n)"
+            if apsw.Cursor(connection).execute(count, bindings).fetchall()[0][0] <= 1:
+                return None
         found = apsw.Cursor(connection).execute(source, bindings)
         return [dict(zip(columns, row, strict=True)) for row in found]
     except (apsw.Error, SqlghError, GitHubError, TransportError, ValueError):
