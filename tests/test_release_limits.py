@@ -220,3 +220,19 @@ def test_max_content_size_cannot_pass_sqlites_blob_limit(emu: Emulator) -> None:
     with pytest.raises(ValueError, match="upload with the path column and download with download"):
         connect_to(emu, max_content_size=1_000_000_001)
     connect_to(emu, max_content_size=1_000_000_000)
+
+
+def test_a_draft_cannot_be_published_under_a_tag_an_immutable_release_used(
+    emu: Emulator,
+) -> None:
+    locked = locked_release(emu)
+    db = connect_to(emu)
+    db.execute(f"DELETE FROM releases WHERE owner = 'acme' AND repo = 'tool' AND id = {locked}")
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v1.0.0', 1)"
+    )
+    draft = db.last_insert_rowid()
+    with pytest.raises(WriteError, match="was used by an immutable release"):
+        db.execute(
+            f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+        )

@@ -182,3 +182,16 @@ def test_drafts_are_found_by_tag_with_a_listing(emu: Emulator) -> None:
     ]
     found = releases_of_tag(db.sqlgh.api, "acme", "tool", "v2.0.0")
     assert [r["id"] for r in found] == [draft]
+
+
+def test_publishing_a_draft_whose_tag_is_taken_says_so(emu: Emulator) -> None:
+    draft = emu.add_release("acme", "tool", "v1.0.0", draft=True)["id"]
+    emu.clear_log()
+    db = connect_to(emu)
+    with pytest.raises(WriteError, match="already has a published release of its tag"):
+        db.execute(
+            f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+        )
+    assert paths(emu) == [f"PATCH /repos/acme/tool/releases/{draft}"]
+    still = release(emu, draft)
+    assert still is not None and still["draft"] is True

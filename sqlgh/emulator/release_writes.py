@@ -55,12 +55,13 @@ def _check_tag(
 ) -> None:
     """A tag a published release may take: not another published release's, and never
     one an immutable release held ("tag_name was used by an immutable release":
-    github-community-projects/ospo-reusable-workflows#83)."""
-    if tag in repo.immutable_tags and (itself is None or itself.tag_name != tag):
+    github-community-projects/ospo-reusable-workflows#83, a release being published).
+    A draft takes no tag, so it is not checked (see State.add_release)."""
+    if draft:
+        return
+    if tag in repo.immutable_tags and not (itself is not None and itself.immutable):
         message = "tag_name was used by an immutable release"
         raise HTTPError(422, release_invalid("custom", "tag_name", documentation, message=message))
-    if draft:
-        return  # drafts share tags (see State.add_release)
     for other in repo.releases.values():
         if other is not itself and not other.draft and other.tag_name == tag:
             raise HTTPError(422, release_invalid("already_exists", "tag_name", documentation))

@@ -92,9 +92,11 @@ class ReleaseWriter:
         def refused(exc: GitHubError) -> SqlghError | None:
             if exc.status == 404:
                 return RemoteError(f"{TABLE}: no release {release_id} in {owner}/{repo}")
-            if exc.status == 422 and "immutable" in str(exc).lower():
+            tag = body.get("tag_name") or row.get("tag_name")
+            refusal = _tag_refusal(exc, owner, repo, tag)
+            if refusal is None and exc.status == 422 and "immutable" in str(exc).lower():
                 return _immutable(owner, repo, release_id, body)
-            return _tag_refusal(exc, owner, repo, body.get("tag_name"))
+            return refusal
 
         release = _sent(
             api,
@@ -226,18 +228,20 @@ def _immutable(owner: str, repo: str, release_id: int, body: Mapping[str, Any]) 
 
 
 def _tag_refusal(exc: GitHubError, owner: str, repo: str, tag: str | None) -> WriteError | None:
-    """GitHub's 422 about the tag, explained; None for anything else."""
-    if exc.status != 422 or tag is None:
+    """GitHub's 422 about the tag (``tag`` None: the release's own, not known here),
+    explained; None for anything else."""
+    if exc.status != 422:
         return None
+    shown = f"tag {tag!r}" if tag else "its tag"
     if "already_exists" in exc.error_codes:
         return WriteError(
-            f"{TABLE}: {owner}/{repo} already has a published release of tag {tag!r}; UPDATE "
+            f"{TABLE}: {owner}/{repo} already has a published release of {shown}; UPDATE "
             "that release instead, or give another tag_name",
             changed=False,
         )
     if "used by an immutable release" in str(exc):
         return WriteError(
-            f"{TABLE}: tag {tag!r} of {owner}/{repo} was used by an immutable release, and "
+            f"{TABLE}: {shown} of {owner}/{repo} was used by an immutable release, and "
             "GitHub never lets such a tag be used again (even after that release is deleted); "
             "give another tag_name",
             changed=False,
