@@ -24,6 +24,7 @@ which reads no file); only when it has several rows are its files read again.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 import apsw
@@ -45,18 +46,19 @@ MANY = object()  # the bindings of an executemany: which one is running is not k
 
 class BindingsCursor(apsw.Cursor):
     """An APSW cursor that tells ``given`` (a session's) what it runs, with which
-    bindings: ``given.given = (connection, statements, bindings)``."""
+    bindings: ``given.given = (connection, statements, bindings)``, the connection by a
+    weak reference (the session must not keep its connection alive)."""
 
     def __init__(self, connection: apsw.Connection, given: Any) -> None:
         super().__init__(connection)
         self._given = given
 
     def execute(self, statements: str, bindings: Any = None, **options: Any) -> Any:
-        self._given.given = (self.connection, statements, bindings)
+        self._given.given = (weakref.ref(self.connection), statements, bindings)
         return super().execute(statements, bindings, **options)
 
     def executemany(self, statements: str, sequenceofbindings: Any, **options: Any) -> Any:
-        self._given.given = (self.connection, statements, MANY)
+        self._given.given = (weakref.ref(self.connection), statements, MANY)
         return super().executemany(statements, sequenceofbindings, **options)
 
 
@@ -74,7 +76,7 @@ def rows_ahead(
     if statement is None or given is None or _TWICE_UNSAFE.search(statement):
         return None
     given_connection, text, bindings = given
-    if given_connection is not connection or bindings is MANY:
+    if given_connection() is not connection or bindings is MANY:
         return None
     positional = bindings is not None and not isinstance(bindings, dict)
     if positional and text.strip().rstrip(";").strip() != statement.strip().rstrip(";").strip():

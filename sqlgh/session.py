@@ -45,7 +45,7 @@ class Session:
         self.on_rollback: Callable[[list[str]], None] | None = None
         self.statements = StatementTracker(lambda: StatementFetches(self.api))
         self.statement_sql: str | None = None
-        self.given: tuple[apsw.Connection, str, Any] | None = None
+        self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None
         self.looked_ahead: set[str] = set()
 
     def attach(self, connection: apsw.Connection) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import apsw
 import pytest
 
@@ -17,7 +19,7 @@ def connection() -> apsw.Connection:
 
 
 def ahead(connection: apsw.Connection, sql: str, bindings: object = None) -> list | None:
-    return rows_ahead(connection, sql, (connection, sql, bindings), TABLE)
+    return rows_ahead(connection, sql, (weakref.ref(connection), sql, bindings), TABLE)
 
 
 def test_values_select_and_with_sources(connection: apsw.Connection) -> None:
@@ -48,10 +50,11 @@ def test_what_is_not_looked_ahead(connection: apsw.Connection) -> None:
         ahead(connection, "INSERT INTO releases(owner, repo, tag_name) " + rows[:22] + ")") is None
     )
     sql = INSERT + "VALUES (?, ?, ?, ?)"
-    assert rows_ahead(connection, sql, (connection, sql, MANY), TABLE) is None
+    given = weakref.ref(connection)
+    assert rows_ahead(connection, sql, (given, sql, MANY), TABLE) is None
     # positional bindings given to a script of several statements: whose are they?
     script = "SELECT ?; " + sql
-    assert rows_ahead(connection, sql, (connection, script, (1, 2, 3, 4, 5)), TABLE) is None
+    assert rows_ahead(connection, sql, (given, script, (1, 2, 3, 4, 5)), TABLE) is None
     assert ahead(connection, INSERT + "SELECT * FROM no_such_table") is None
 
 
