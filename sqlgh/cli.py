@@ -39,6 +39,11 @@ options:
                       GitHub Enterprise Server: https://HOST/api/v3)
   --uploads-url URL   GitHub's uploads host, if not derived from the API URL (see
                       docs/auth.md: only these two hosts ever get the token)
+  -p, --parameter NAME=VALUE
+                      bind :NAME (or $NAME, @NAME) to VALUE in the SQL and .sql files
+                      run, as the shell's .parameter set does; may be repeated. VALUE
+                      is text (a whole number becomes an integer), e.g.
+                      -p files='["dist/a.tar.gz", "dist/b.zip"]' (docs/releases.md)
   -o, --option NAME=VALUE
                       set an option of the connection, as sqlgh.connect(NAME=VALUE) does
                       (docs/getting-started.md); may be repeated. VALUE is read as a
@@ -88,6 +93,7 @@ class Arguments:
     api_url: str | None = None
     uploads_url: str | None = None
     options: dict[str, object] = field(default_factory=dict)  # -o NAME=VALUE
+    parameters: dict[str, object] = field(default_factory=dict)  # -p NAME=VALUE
     demo: bool = False
     help: bool = False
     version: bool = False
@@ -142,6 +148,22 @@ def parse_option(text: str) -> tuple[str, object]:
     return name, option_value(value)
 
 
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_parameter(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``-p``: the binding's name (without its ``:``) and value, text or
+    a whole number."""
+    name, equals, value = text.partition("=")
+    name = name.strip().lstrip(":$@")
+    if not equals or not _PARAMETER_NAME.fullmatch(name):
+        raise UsageError(
+            f"-p needs NAME=VALUE with NAME a word of letters, digits and '_', not {text!r}; "
+            "e.g. -p days=30 for :days"
+        )
+    return name, int(value) if re.fullmatch(r"-?[0-9]+", value.strip()) else value
+
+
 def parse_arguments(argv: Sequence[str]) -> Arguments:
     """Split the command line into sqlgh's options, shell options and commands.
 
@@ -184,6 +206,9 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.api_url = value("--api-url")
         elif name == "uploads-url":
             args.uploads_url = value("--uploads-url")
+        elif name in ("p", "parameter"):
+            parameter, setting = parse_parameter(value(item.partition("=")[0]))
+            args.parameters[parameter] = setting
         elif name in ("o", "option"):
             option, setting = parse_option(value(item.partition("=")[0]))
             args.options[option] = setting
@@ -235,6 +260,7 @@ def run(args: Arguments) -> int:
 
 def _drive(shell: SqlghShell, args: Arguments) -> int:
     shell.set_format(args.format)
+    shell.bindings.update(args.parameters)
     shell_args = list(args.shell_options)
     if args.database is not None or args.commands:
         shell_args.append(args.database or "")

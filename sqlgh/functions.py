@@ -1,7 +1,9 @@
-"""SQL functions sqlgh adds to every connection: readfile, writefile, download."""
+"""SQL functions sqlgh adds to every connection: readfile, writefile, sha256, filesize,
+download."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import apsw
@@ -74,6 +76,50 @@ def writefile(path: str, data: bytes | str | int | float | None) -> int | None:
     return len(payload)
 
 
+def sha256(value: bytes | str | None) -> str | None:
+    """``sha256:<hex>`` of a blob, or of a local file named by text (streamed, never held
+    in memory): the form of ``release_assets.digest``. NULL gives NULL; a file that
+    cannot be read is an error, so a check built on it cannot pass by mistake."""
+    if value is None:
+        return None
+    digest = hashlib.sha256()
+    if isinstance(value, bytes):
+        digest.update(value)
+        return f"sha256:{digest.hexdigest()}"
+    if not isinstance(value, str):
+        raise InputError(
+            f"sha256: give a file's path (text) or a blob, not {_shown(value)}; for a "
+            "number's text, CAST(x AS BLOB)"
+        )
+    try:
+        with open_regular(value, "sha256") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(
+            f"sha256: {value!r} cannot be read ({exc.strerror or exc}); give the path of a "
+            "readable file, or CAST(text AS BLOB) to hash the text itself"
+        ) from exc
+    return f"sha256:{digest.hexdigest()}"
+
+
+def filesize(path: str | None) -> int | None:
+    """The size in bytes of a local regular file (NULL for NULL); an error when it cannot
+    be read, so a check built on it cannot pass by mistake."""
+    if path is None:
+        return None
+    if not isinstance(path, str):
+        raise InputError(f"filesize: give a file's path (text), not {_shown(path)}")
+    try:
+        with open_regular(path, "filesize") as handle:
+            return os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise InputError(
+            f"filesize: {path!r} cannot be read ({exc.strerror or exc}); give the path of a "
+            "readable file"
+        ) from exc
+
+
 def _shown(value: object) -> str:
     """An SQL value as the user wrote it: NULL, a number, or a blob's length."""
     if value is None:
@@ -84,9 +130,9 @@ def _shown(value: object) -> str:
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, download(owner, repo, id, destination),
-    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held) and
-    is_checksum_file(name) (1 for a name checksum_entries reads) and
+    """Add readfile, writefile, sha256, filesize, download(owner, repo, id, destination),
+    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held),
+    is_checksum_file(name) (1 for a name checksum_entries reads),
     github_asset_name(name) (a guess at the name GitHub stores for an upload called name)
     and asset_sha256(owner, repo, id) (the asset's sha256, streamed, never held)."""
 
@@ -125,6 +171,8 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
     limit = content_limit(session.options)
     connection.create_scalar_function("readfile", lambda path: readfile(path, limit), 1)
     connection.create_scalar_function("writefile", writefile, 2)
+    connection.create_scalar_function("sha256", sha256, 1)
+    connection.create_scalar_function("filesize", filesize, 1)
     connection.create_scalar_function("download", download, 4)
     connection.create_scalar_function("asset_sha256", sha256_of_asset, 3)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)

@@ -21,6 +21,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.fetches import Rows
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.lookahead import rows_ahead
 from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
@@ -158,8 +159,22 @@ class VirtualTable:
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
+        if self.table.name not in self.session.looked_ahead:
+            self.session.looked_ahead.add(self.table.name)
+            self._look_ahead(writer, mode)
         new_id, _ = self._apply(lambda: writer.insert(self.session.api, values, mode))
         return new_id
+
+    def _look_ahead(self, writer: Any, mode: str) -> None:
+        """At a statement's first INSERT row: let the writer check all its rows at once,
+        when they can be known (``sqlgh.lookahead``), before the first is written."""
+        check = getattr(writer, "check_ahead", None)
+        if check is None:
+            return
+        session = self.session
+        rows = rows_ahead(self.connection, session.statement_sql, session.given, self.table)
+        if rows is not None and len(rows) > 1:
+            self._apply(lambda: (None, check(session.api, rows, mode)))
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
         writer = self._writer()
@@ -182,9 +197,10 @@ class VirtualTable:
         self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
 
     def _cannot_change(self, column: str, editable: tuple[str, ...]) -> InputError:
+        hint = self.table.writer.CHANGE_HINT
         return InputError(
             f"{self.table.name}.{column} cannot be changed; UPDATE can change "
-            f"{', '.join(editable)} (to change an asset's bytes, INSERT OR REPLACE it)"
+            f"{', '.join(editable)} {hint}"
         )
 
     def UpdateDeleteRow(self, rowid: int) -> None:
@@ -195,7 +211,8 @@ class VirtualTable:
     def _writer(self) -> Any:
         if self.table.writer is None:
             raise SqlghError(
-                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on release_assets"
+                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on "
+                "release_assets and releases"
             )
         return self.table.writer
 

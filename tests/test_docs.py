@@ -15,6 +15,7 @@ DOCS = [
     "getting-started.md",
     "tables.md",
     "writing.md",
+    "releases.md",
     "downloads.md",
     "ghes.md",
     "auth.md",
@@ -54,12 +55,12 @@ def test_readme_gives_the_two_set_up_commands() -> None:
 EXAMPLES = re.findall(r"```\n\$ sqlgh (--demo .*?)\n(.*?)```", README, re.S)
 
 
-def test_readme_has_four_examples() -> None:
-    assert len(EXAMPLES) == 4
+def test_readme_has_five_examples() -> None:
+    assert len(EXAMPLES) == 5
 
 
 @pytest.mark.parametrize(
-    ("command", "output"), EXAMPLES, ids=["box", "markdown", "whole-owner", "csv"]
+    ("command", "output"), EXAMPLES, ids=["box", "markdown", "publish", "whole-owner", "csv"]
 )
 def test_readme_example_output_is_real(command: str, output: str) -> None:
     result = sqlgh(*shlex.split(command))

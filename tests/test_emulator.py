@@ -577,10 +577,10 @@ def test_request_log(emu: Emulator) -> None:
 
 def test_unknown_routes_are_recorded(emu: Emulator) -> None:
     assert get(emu, "/repos/acme/tool/issues").status_code == 404
-    assert requests.post(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).status_code == 404
+    assert requests.post(f"{emu.api_url}/repos/acme/tool/issues", headers=AUTH).status_code == 404
     assert [(r.method, r.path) for r in emu.unknown] == [
         ("GET", "/repos/acme/tool/issues"),
-        ("POST", "/repos/acme/tool/releases"),
+        ("POST", "/repos/acme/tool/issues"),
     ]
 
 

@@ -103,3 +103,22 @@ def test_writes(emulator: Emulator) -> None:
     check(again.json(), "validation-error")
     patched = requests.patch(created.json()["url"], json={"label": "L"}, headers=AUTH)
     check(patched.json(), "release-asset")
+
+
+def test_release_writes(emulator: Emulator) -> None:
+    emulator.add_repo("octocat", "hello", immutable_releases=True)
+    base = f"{emulator.api_url}/repos/octocat/hello/releases"
+    made = requests.post(base, json={"tag_name": "v1", "draft": True}, headers=AUTH)
+    assert made.status_code == 201
+    check(made.json(), "release")
+    published = requests.patch(made.json()["url"], json={"draft": False}, headers=AUTH)
+    check(published.json(), "release")
+    assert published.json()["immutable"] is True
+    taken = requests.post(base, json={"tag_name": "v1"}, headers=AUTH)
+    check(taken.json(), "validation-error")
+    upload = made.json()["upload_url"].split("{")[0]
+    headers = {**AUTH, "Content-Type": "text/plain"}
+    locked = requests.post(upload, params={"name": "a.txt"}, data=b"a", headers=headers)
+    assert locked.status_code == 422
+    check(locked.json(), "basic-error")
+    assert requests.delete(made.json()["url"], headers=AUTH).status_code == 204

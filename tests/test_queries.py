@@ -55,6 +55,8 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "downloads_last_30_days",
             "lint_releases",
             "verify_downloads",
+            "publish_release",
+            "stale_drafts",
         ]
     )
     for name in names:

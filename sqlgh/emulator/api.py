@@ -8,6 +8,12 @@ from collections.abc import Callable, Iterable
 from sqlgh.emulator.context import Context, not_found, to_id
 from sqlgh.emulator.models import dumps, error, join_array, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
+from sqlgh.emulator.release_writes import (
+    check_assets_mutable,
+    create_release,
+    delete_release,
+    update_release,
+)
 from sqlgh.emulator.routes import Route, route
 from sqlgh.emulator.state import Account, Asset, Release, Repo
 from sqlgh.emulator.wire import HTTPError, Response
@@ -138,6 +144,9 @@ def latest_release(ctx: Context, repo: Repo) -> Response:
         full = [r for r in repo.releases.values() if not r.draft and not r.prerelease]
         if not full:
             raise not_found()
+        marked = repo.releases.get(repo.latest_id or 0)  # make_latest = "true"
+        if marked is not None and marked in full:
+            return _release_response(ctx, marked)
         return _release_response(ctx, max(full, key=lambda r: (r.created_at, r.id)))
 
 
@@ -190,23 +199,13 @@ def redirect(location: str) -> Response:
     )
 
 
-def _json_body(ctx: Context) -> dict:
-    raw = ctx.request.body.read()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise HTTPError(400, error("Problems parsing JSON", 400))
-    return body
-
-
 def update_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     """PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}: name, label, state;
     members left out stay as they are. A new name is sanitized as uploads are."""
-    body = _json_body(ctx)
+    body = ctx.json_body()
     with ctx.state.lock:
         asset = _asset(ctx, repo, asset_id)
+        check_assets_mutable(asset.release)
         changes: dict[str, object] = {}
         if isinstance(body.get("name"), str):
             name = sanitize_asset_name(body["name"])
@@ -227,7 +226,9 @@ def update_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
 def delete_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     """DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}: 204."""
     with ctx.state.lock:
-        ctx.state.delete_asset(_asset(ctx, repo, asset_id))
+        asset = _asset(ctx, repo, asset_id)
+        check_assets_mutable(asset.release)
+        ctx.state.delete_asset(asset)
     return Response(204, content_type=None)
 
 
@@ -287,12 +288,15 @@ def repo_routes(
 API_ROUTES: list[Route] = [
     *repo_routes("GET", "", get_repo),
     *repo_routes("GET", "/releases", list_releases),
+    *repo_routes("POST", "/releases", create_release, write=True),
     *repo_routes("GET", "/releases/latest", latest_release),
     *repo_routes("GET", "/releases/tags/{tag}", release_by_tag),
     *repo_routes("GET", "/releases/assets/{asset_id}", get_asset),
     *repo_routes("PATCH", "/releases/assets/{asset_id}", update_asset, write=True),
     *repo_routes("DELETE", "/releases/assets/{asset_id}", delete_asset, write=True),
     *repo_routes("GET", "/releases/{release_id}", get_release),
+    *repo_routes("PATCH", "/releases/{release_id}", update_release, write=True),
+    *repo_routes("DELETE", "/releases/{release_id}", delete_release, write=True),
     *repo_routes("GET", "/releases/{release_id}/assets", list_assets),
     route("GET", "orgs/{org}/repos", org_repos),
     route("GET", "organizations/{org_id}/repos", org_repos),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -49,6 +50,17 @@ class Context:
     def page(self, items: Sequence[T], path: str) -> tuple[Sequence[T], str | None]:
         """The requested page of ``items``; links point at ``path`` below the API root."""
         return paginate(self.request, items, self.shapes.api + path, self.listing_cap)
+
+    def json_body(self) -> dict:
+        """The request's JSON object body (none: ``{}``); 400 for anything else."""
+        raw = self.request.body.read()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise HTTPError(400, error("Problems parsing JSON", 400))
+        return body
 
     def release(self, repo: Repo, release_id: str | int) -> Release:
         """The release of ``repo`` with this id, if this identity may see it; else 404."""

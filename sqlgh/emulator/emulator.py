@@ -171,14 +171,18 @@ class Emulator:
         default_branch: str = "main",
         pushed_at: str | None = None,
         created_at: str | None = None,
+        immutable_releases: bool = False,
     ) -> dict:
-        """Create a repository (an unknown owner becomes a user); return its JSON."""
+        """Create a repository (an unknown owner becomes a user); return its JSON.
+        ``immutable_releases`` turns on release immutability: releases published from then
+        on are immutable."""
         repo = self._state.add_repo(
             owner,
             name,
             private=private,
             fork=fork,
             archived=archived,
+            immutable_releases=immutable_releases,
             description=description,
             default_branch=default_branch,
             pushed_at=pushed_at,

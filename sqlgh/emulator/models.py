@@ -231,7 +231,7 @@ class Shapes:
             "target_commitish": release.target_commitish,
             "name": release.name,
             "draft": release.draft,
-            "immutable": False,
+            "immutable": release.immutable,
             "prerelease": release.prerelease,
             "created_at": release.created_at,
             "updated_at": release.published_at or release.created_at,

@@ -12,7 +12,8 @@ from sqlgh.emulator.blobs import FileBlob
 from sqlgh.emulator.context import Context
 from sqlgh.emulator.models import error, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
-from sqlgh.emulator.state import EMPTY, MAX_ASSETS_PER_RELEASE, Repo
+from sqlgh.emulator.release_writes import immutable_refusal
+from sqlgh.emulator.state import EMPTY, MAX_ASSET_SIZE, MAX_ASSETS_PER_RELEASE, Repo
 from sqlgh.emulator.wire import BodyReader, HTTPError, Response
 
 SPOOL_CHUNK = 1 << 20
@@ -56,6 +57,13 @@ def upload_asset(ctx: Context, repo: Repo, release_id: str) -> Response:
         raise HTTPError(400, error("Invalid Content-Type: ''", 400))
     if request.body.length is None:
         raise HTTPError(400, error("Bad Content-Length: ", 400))  # PyGithub/PyGithub#525
+    if release.immutable:
+        # concourse/github-release-resource#151; softprops/action-gh-release#653.
+        raise immutable_refusal("Cannot upload assets to an immutable release.")
+    if request.body.length > MAX_ASSET_SIZE:
+        # Refused on the declared length, before the body is read.
+        message = f"size must be less than or equal to {MAX_ASSET_SIZE}"
+        raise HTTPError(422, validation_failed("custom", "size", message=message))
     name = sanitize_asset_name(request.param("name") or "")
     if not name:
         code = "invalid" if request.param("name") else "missing_field"

@@ -199,6 +199,10 @@ class Memo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._upload_urls: dict[Key, str] = {}
+        # Per release: whether it was immutable when last seen, and its asset count when
+        # its embedded array was whole (None: unknown). This connection's own uploads and
+        # deletes keep the count current (``count_assets``).
+        self._release_states: dict[Key, tuple[bool, int | None]] = {}
         self._release_of_asset: dict[int, int] = {}
         # The token's login ("" once GitHub would not tell), and upload names GitHub was
         # seen to store otherwise: written by the write path, one write at a time.
@@ -211,10 +215,16 @@ class Memo:
         if not isinstance(release_id, int):
             return
         with self._lock:
+            key = (*repo_key(owner, repo), release_id)
             url = release.get("upload_url")
             if isinstance(url, str):
-                key = (*repo_key(owner, repo), release_id)
                 _bounded_put(self._upload_urls, key, url, REMEMBERED_RELEASES)
+            embedded = embedded_asset_array(release)
+            count = len(embedded) if embedded is not None else None
+            if count is not None and count >= EMBEDDED_ASSETS_TRUSTED_BELOW:
+                count = None  # perhaps cut short
+            state = (release.get("immutable") is True, count)
+            _bounded_put(self._release_states, key, state, REMEMBERED_RELEASES)
             for asset in release.get("assets") or ():
                 if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
                     self._link_asset(asset["id"], release_id)
@@ -235,6 +245,28 @@ class Memo:
     def upload_url(self, owner: str, repo: str, release_id: int) -> str | None:
         """The release's upload URL template, if this connection has seen the release."""
         return self._upload_urls.get((*repo_key(owner, repo), release_id))
+
+    def release_state(
+        self, owner: str, repo: str, release_id: int
+    ) -> tuple[bool, int | None] | None:
+        """(immutable, asset count or None) of a release this connection has seen."""
+        return self._release_states.get((*repo_key(owner, repo), release_id))
+
+    def count_assets(self, owner: str, repo: str, release_id: int, change: int) -> None:
+        """Add ``change`` to a release's known asset count (an upload +1, a delete -1)."""
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            state = self._release_states.get(key)
+            if state is not None and state[1] is not None:
+                self._release_states[key] = (state[0], max(0, state[1] + change))
+
+    def set_asset_count(self, owner: str, repo: str, release_id: int, count: int) -> None:
+        """A release's asset count as just counted by listing them."""
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            state = self._release_states.get(key)
+            immutable = state[0] if state is not None else False
+            _bounded_put(self._release_states, key, (immutable, count), REMEMBERED_RELEASES)
 
     def release_of(self, asset_id: int) -> int | None:
         """The release an asset belongs to, if known."""
