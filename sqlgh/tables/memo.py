@@ -233,11 +233,13 @@ class Memo:
             self._link_assets(assets, release_id)
 
     def _link_assets(self, assets: Iterable[Any], release_id: int) -> None:
-        # One update for a page or an embedded array: this runs for every asset listed.
+        # One update for a page or an embedded array: this runs for every asset listed
+        # (decoded JSON objects are dicts: the exact type test spares the ABC's check).
         links = {
             asset["id"]: release_id
             for asset in assets
-            if isinstance(asset, Mapping) and isinstance(asset.get("id"), int)
+            if (type(asset) is dict or isinstance(asset, Mapping))
+            and isinstance(asset.get("id"), int)
         }
         _bounded_update(self._release_of_asset, links, REMEMBERED_ASSETS)
 
