@@ -182,8 +182,13 @@ class StatementFacts:
 
 def _bounded_put(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     """``store[key] = value``, dropping the oldest half of ``store`` when it is full."""
-    store[key] = value
-    if len(store) > limit:
+    _bounded_update(store, {key: value}, limit)
+
+
+def _bounded_update(store: dict[Any, Any], items: dict[Any, Any], limit: int) -> None:
+    """``store.update(items)``, dropping the oldest half of ``store`` each time it is full."""
+    store.update(items)
+    while len(store) > limit:
         for old in list(islice(store, limit // 2)):
             del store[old]
 
@@ -225,17 +230,28 @@ class Memo:
                 count = None  # perhaps cut short
             state = (release.get("immutable") is True, count)
             _bounded_put(self._release_states, key, state, REMEMBERED_RELEASES)
-            for asset in release.get("assets") or ():
-                if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
-                    self._link_asset(asset["id"], release_id)
+            self._link_assets(release.get("assets") or (), release_id)
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""
         with self._lock:
-            self._link_asset(asset_id, release_id)
+            _bounded_put(self._release_of_asset, asset_id, release_id, REMEMBERED_ASSETS)
 
-    def _link_asset(self, asset_id: int, release_id: int) -> None:
-        _bounded_put(self._release_of_asset, asset_id, release_id, REMEMBERED_ASSETS)
+    def remember_assets(self, assets: Iterable[Any], release_id: int) -> None:
+        """Note that each asset (a JSON object with an integer id) belongs to the release."""
+        with self._lock:
+            self._link_assets(assets, release_id)
+
+    def _link_assets(self, assets: Iterable[Any], release_id: int) -> None:
+        # One update for a page or an embedded array: this runs for every asset listed
+        # (decoded JSON objects are dicts: the exact type test spares the ABC's check).
+        links = {
+            asset["id"]: release_id
+            for asset in assets
+            if (type(asset) is dict or isinstance(asset, Mapping))
+            and isinstance(asset.get("id"), int)
+        }
+        _bounded_update(self._release_of_asset, links, REMEMBERED_ASSETS)
 
     def forget_asset(self, asset_id: int) -> None:
         """Drop what is known of a deleted asset."""

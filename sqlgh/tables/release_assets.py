@@ -253,9 +253,7 @@ def _release_assets(
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
     context = _context(owner, repo, release_id, listed)
     for page in listing(api, url, _parent(owner, repo, release_id), first=first):
-        for asset in page:
-            if isinstance(asset.get("id"), int):
-                api.memo.remember_asset(asset["id"], release_id)
+        api.memo.remember_assets(page, release_id)
         yield context, page
 
 
