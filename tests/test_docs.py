@@ -11,6 +11,7 @@ from sqlgh.docgen import DEFAULT_OUTPUT, main, render
 from tests.cli_helpers import ROOT, sqlgh
 
 README = (ROOT / "README.md").read_text()
+PYPROJECT = (ROOT / "pyproject.toml").read_text()
 DOCS = [
     "getting-started.md",
     "tables.md",
@@ -49,6 +50,24 @@ def test_every_doc_exists_and_is_linked_from_the_readme() -> None:
 def test_readme_gives_the_two_set_up_commands() -> None:
     assert "pip install . && sqlgh --demo queries/inventory.sql" in README
     assert "pip install -e '.[test]' && python -m pytest" in README
+
+
+def test_readme_makes_a_virtualenv_before_the_two_commands() -> None:
+    venv = README.index("\npython3 -m venv .venv && . .venv/bin/activate\n")
+    assert venv < README.index("pip install . && sqlgh --demo queries/inventory.sql")
+
+
+def test_license_file_matches_pyproject() -> None:
+    assert re.search(r'^license = "MIT"$', PYPROJECT, re.M)
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n")
+    assert "Permission is hereby granted, free of charge" in text
+
+
+def test_bench_inventory_says_which_extra_it_needs() -> None:
+    doc = (ROOT / "bench" / "inventory.py").read_text().split('"""')[1]
+    assert "pip install -e '.[bench]'" in doc
+    assert re.search(r"^bench = \[", PYPROJECT, re.M)
 
 
 EXAMPLES = re.findall(r"```\n\$ sqlgh (--demo .*?)\n(.*?)```", README, re.S)
