@@ -20,6 +20,7 @@ from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
 from sqlgh.markdown import markdown_table
 from sqlgh.session import Session
+from sqlgh.shell_habits import SqliteHabits
 from sqlgh.shell_output import ReadableOutput
 from sqlgh.tables import TABLES
 
@@ -43,7 +44,7 @@ REQUESTS_QUERY = (
 )
 
 
-class SqlghShell(ReadableOutput, apsw.shell.Shell):
+class SqlghShell(SqliteHabits, ReadableOutput, apsw.shell.Shell):
     """An ``apsw.shell.Shell`` whose connections all have sqlgh's tables and functions.
 
     Registration uses ``apsw.connection_hooks``, so the shell's first connection and
