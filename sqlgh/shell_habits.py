@@ -27,8 +27,8 @@ class SqliteHabits:
     def command_once(self, cmd: list[str]) -> None:
         """once FILENAME: Send the output of the next SQL or command to FILENAME
 
-        As sqlite3's .once: the output goes back where it went before once the next
-        statement or dot-command has run.
+        As sqlite3's .once: once the next statement or dot-command has run, output goes
+        to standard output again.
         """
         if len(cmd) != 1 or cmd[0].startswith("-") or cmd[0].startswith("|"):
             raise self.Error("Usage: .once FILENAME")  # type: ignore[attr-defined]
