@@ -42,10 +42,11 @@ def sqlgh_tty(
     os.write(controller, typed.encode())
     shown = bytearray()
     deadline = time.monotonic() + timeout
+    poller = select.poll()  # not select.select: descriptors above 1024 are possible here
+    poller.register(controller, select.POLLIN)
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([controller], [], [], 0.1)
-            if ready:
+            if poller.poll(100):
                 try:
                     chunk = os.read(controller, 65536)
                 except OSError:  # the terminal closed: the command ended
