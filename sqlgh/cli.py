@@ -114,6 +114,9 @@ class Arguments:
     help: bool = False
     version: bool = False
     shell_options: list[str] = field(default_factory=list)
+    # an output mode given as sqlite3 takes it (-csv): set here, since APSW's shell drops
+    # such a flag when NO_COLOR is set (apsw 3.54 Shell.process_args)
+    mode: str | None = None
 
 
 def looks_like_commands(argument: str) -> bool:
@@ -223,8 +226,10 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.options[option] = setting
         elif name in SHELL_OPTIONS_WITH_VALUE:
             args.shell_options += [item.partition("=")[0], value(item)]
-        elif name in SHELL_FLAGS or hasattr(SqlghShell, f"output_{name}"):
+        elif name in SHELL_FLAGS:
             args.shell_options.append(item)
+        elif hasattr(SqlghShell, f"output_{name}"):  # sqlite3's -csv, -json, -box, ...
+            args.mode = name
         else:
             raise unknown_option(item)
     positional = [i for i, (flag, _) in enumerate(ordered) if not flag]
@@ -271,6 +276,8 @@ def run(args: Arguments) -> int:
 
 def _drive(shell: SqlghShell, args: Arguments) -> int:
     shell.set_format(args.format)
+    if args.mode is not None:
+        shell.command_mode([args.mode])
     shell_args = list(args.shell_options)
     if args.database is not None or args.commands:
         shell_args.append(args.database or "")

@@ -96,9 +96,10 @@ def test_an_unknown_option_exits_2_with_a_hint(args: list[str], message: str) ->
     assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
 
 
-def test_sqlite_shell_flags_are_still_taken() -> None:
-    result = sqlgh("-csv", "-header", "-bail", "-nullvalue", "-", "-c", "SELECT 1 AS a")
-    assert (result.returncode, result.stderr) == (0, "")
+def test_sqlite_shell_flags_are_taken_even_with_no_color_set() -> None:
+    # tests.cli_helpers.sqlgh sets NO_COLOR, which made APSW's shell drop every flag
+    result = sqlgh("-csv", "-header", "-nullvalue", "-", "-c", "SELECT 1 AS a, NULL AS b")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "a,b\n1,-\n", "")
 
 
 def test_a_statement_word_alone_is_sql_not_a_database(tmp_path: Path) -> None:
