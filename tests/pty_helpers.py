@@ -9,6 +9,7 @@ import select
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 
@@ -23,8 +24,15 @@ def sqlgh_tty(
     """Run ``python -m sqlgh.cli ARGS`` with a terminal ``columns`` wide as its standard
     input, output and error; type ``typed``; return what the terminal showed (echo
     included, escape sequences and carriage returns removed)."""
+    with tempfile.TemporaryDirectory() as home:  # the shell's history file goes there
+        return _run(list(args), typed, api_url, columns, timeout, home)
+
+
+def _run(
+    args: list[str], typed: str, api_url: str | None, columns: int, timeout: float, home: str
+) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
-    env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "HOME": "/tmp"})
+    env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8", "TERM": "dumb", "HOME": home})
     if api_url is not None:
         env.update({"GITHUB_API_URL": api_url, "GH_TOKEN": TOKEN})
     controller, terminal = os.openpty()
