@@ -31,7 +31,8 @@ class ReadableOutput:
         width = options.get("text_width") or 0
         if width < 1:
             width = self._terminal_width(MIN_WIDTH)  # type: ignore[attr-defined]
-        style = Style(width, options.get("use_unicode", True), options.get("null", "NULL"))
+        unicode, null = options.get("use_unicode", True), options.get("null", "NULL")
+        style = Style(width, unicode, null, truncate=options.get("truncate") or 0)
         self.write(self.stdout, render(column_names, list(rows), style))  # type: ignore[attr-defined]
 
     output_box.all_at_once = True  # type: ignore[attr-defined]

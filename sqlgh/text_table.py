@@ -29,6 +29,7 @@ class Style:
     width: int  # columns the whole table may take
     unicode: bool = True
     null: str = "NULL"
+    truncate: int = 0  # characters a value shows at most, over all its lines (0: all)
 
     @property
     def ellipsis(self) -> str:
@@ -96,7 +97,7 @@ def _pad(text: str, width: int, align: str) -> str:
 
 def render(names: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) -> str:
     """The rows under their column names, drawn in ``style``."""
-    texts = [[_lines(cell_text(v, style.null)) for v in row] for row in rows]
+    texts = [[_lines(_shortened(cell_text(v, style.null), style)) for v in row] for row in rows]
     headers = [_lines(visible(name)) for name in names]
     floors = [max(text_width(line) for line in lines) for lines in headers]
     natural = list(floors)
@@ -133,6 +134,12 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) ->
         lines += draw(texts[index], aligns)
     lines.append(rule(bottom))
     return "\n".join(lines) + "\n"
+
+
+def _shortened(text: str, style: Style) -> str:
+    if 0 < style.truncate < len(text):
+        return text[: style.truncate] + style.ellipsis
+    return text
 
 
 def _lines(text: str) -> list[str]:

@@ -95,3 +95,8 @@ def test_fit_widths_never_goes_below_the_floors() -> None:
     assert fit_widths([10, 50, 5], [4, 4, 5], 100) == [10, 50, 5]
     assert fit_widths([10, 50, 5], [4, 4, 5], 30) == [10, 15, 5]
     assert fit_widths([10, 50, 5], [8, 8, 5], 10) == [8, 8, 5]
+
+
+def test_render_shows_at_most_truncate_characters_of_a_value() -> None:
+    lines = render(["body"], [["line one\nline two\nline three"]], Style(80, truncate=12))
+    assert lines.splitlines()[3:] == ["│ line one │", "│ lin…     │", "╰──────────╯"]
