@@ -6,6 +6,7 @@ import os
 
 import apsw
 
+from sqlgh.checksums import is_checksum_file
 from sqlgh.errors import InputError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
@@ -13,6 +14,8 @@ from sqlgh.local_files import checked_path, open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
+from sqlgh.tables.asset_hash import asset_sha256
+from sqlgh.tables.asset_names import stored_name_guess
 
 
 def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
@@ -81,8 +84,11 @@ def _shown(value: object) -> str:
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, download(owner, repo, id, destination) and
-    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
+    """Add readfile, writefile, download(owner, repo, id, destination),
+    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held) and
+    is_checksum_file(name) (1 for a name checksum_entries reads) and
+    github_asset_name(name) (a guess at the name GitHub stores for an upload called name)
+    and asset_sha256(owner, repo, id) (the asset's sha256, streamed, never held)."""
 
     def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
         """Stream an asset to ``destination`` (directory or file); return the path."""
@@ -103,8 +109,32 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         except (GitHubError, TransportError) as exc:
             raise RemoteError(f"{name}: {exc}") from exc
 
+    def sha256_of_asset(owner: str, repo: str, asset_id: int) -> str | None:
+        """The asset's sha256 hex digest, hashed while it streams; NULL: no such asset."""
+        name = "asset_sha256"
+        arguments = (
+            keys.owner_name(name, "owner", owner),
+            keys.repo_name(name, "repo", repo),
+            keys.positive_id(name, "id", asset_id),
+        )
+        try:
+            return asset_sha256(session.api, *arguments)
+        except (GitHubError, TransportError) as exc:
+            raise RemoteError(f"{name}: {exc}") from exc
+
     limit = content_limit(session.options)
     connection.create_scalar_function("readfile", lambda path: readfile(path, limit), 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
+    connection.create_scalar_function("asset_sha256", sha256_of_asset, 3)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)
+    connection.create_scalar_function(
+        "is_checksum_file", lambda name: isinstance(name, str) and is_checksum_file(name), 1,
+        deterministic=True,
+    )
+    connection.create_scalar_function(
+        "github_asset_name",
+        lambda name: stored_name_guess(name) if isinstance(name, str) else None,
+        1,
+        deterministic=True,
+    )

@@ -2,15 +2,16 @@
 
 It extends ``apsw.shell.Shell`` rather than copying it, so every dot-command (``.read``,
 ``.mode``, ``.headers``, ``.output``, ...), history and completion work as there. It adds
-the ``markdown`` output mode, the ``.requests`` command, and error locations that name
-the file and the line where a statement starts; its mixins add what shows sqlgh's tables
-(``sqlgh.shell_catalog``), sqlite3's habits (``sqlgh.shell_habits``) and output that
-keeps values as they are (``sqlgh.shell_output``).
+the ``markdown`` and ``chart`` output modes, the ``.requests`` command, and error
+locations that name the file and the line where a statement starts; its mixins add what
+shows sqlgh's tables (``sqlgh.shell_catalog``), sqlite3's habits (``sqlgh.shell_habits``)
+and output that keeps values as they are (``sqlgh.shell_output``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any, TextIO
 
@@ -18,6 +19,7 @@ import apsw
 import apsw.shell
 
 from sqlgh import __version__
+from sqlgh.chart import bar_chart
 from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
 from sqlgh.markdown import markdown_table
@@ -37,6 +39,7 @@ FORMATS: dict[str, list[str]] = {
     "jsonl": ["jsonl"],
     "markdown": ["markdown"],
     "line": ["line"],
+    "chart": ["chart"],
 }
 WITH_HEADER = frozenset({"csv", "tsv"})
 PIPED_WIDTH = 160
@@ -116,6 +119,15 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         self.write(self.stdout, markdown_table(column_names, rows, self.nullvalue))
 
     output_markdown.all_at_once = True  # type: ignore[attr-defined]
+
+    def output_chart(self, column_names: list[str], rows: list[Any]) -> None:
+        """Horizontal bars of the last (numeric) column, labelled by the other columns."""
+        width = shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+        colour = self.colour_scheme != "off" and self._using_a_terminal()
+        chart = bar_chart(column_names, rows, width, colour=colour, null=self.nullvalue)
+        self.write(self.stdout, chart)
+
+    output_chart.all_at_once = True  # type: ignore[attr-defined]
 
     # what the last statement cost ------------------------------------------------------
     def process_sql(
