@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -25,7 +26,8 @@ usage: sqlgh [OPTIONS] [DATABASE] [SQL | .COMMAND | FILE.sql ...]
 
 Query and change GitHub release assets with SQL. Without SQL to run, sqlgh is an
 interactive SQLite shell (".help" lists its commands); with SQL, dot-commands or .sql
-files, it runs them in order and stops at the first error (exit status 1).
+files, it runs them in order and stops at the first error (exit status 1). A piped
+script run with ".bail off" goes on past errors and exits 1 if any statement failed.
 
 DATABASE is an SQLite file for your own tables (default: in memory). The first argument
 is taken as SQL rather than a DATABASE when it ends in .sql, starts with a dot-command or
@@ -76,6 +78,27 @@ examples:
 
 # SQLite shell options that take a value, passed through to apsw.shell.Shell
 SHELL_OPTIONS_WITH_VALUE = frozenset({"init", "separator", "nullvalue", "encoding"})
+# ... and the flags it knows besides its output modes (apsw.shell.Shell.process_args)
+SHELL_FLAGS = frozenset(
+    {"header", "noheader", "echo", "bail", "interactive", "batch"}
+    | {"no-colour", "no-color", "nocolour", "nocolor"}
+)
+# What an option other tools take means here
+OPTION_HINTS = {
+    "token": "sqlgh reads the token from GH_TOKEN, else GITHUB_TOKEN or `gh auth token`; "
+    "see docs/auth.md",
+    "hostname": "for GitHub Enterprise Server use --api-url https://HOST/api/v3",
+    "repo": "name the repository in SQL: WHERE owner = 'OWNER' AND repo = 'REPO'",
+    "cmd": "use -c SQL",
+}
+SQLGH_OPTIONS = ("c", "format", "api-url", "uploads-url", "option", "demo", "version", "help")
+# First words of SQL statements: a first argument that is one of them alone is SQL
+# (failing as such), not the name of a database file
+STATEMENT_WORDS = frozenset(
+    {"alter", "analyze", "attach", "begin", "commit", "create", "delete", "detach", "drop"}
+    | {"end", "explain", "insert", "pragma", "reindex", "release", "replace", "rollback"}
+    | {"savepoint", "select", "update", "vacuum", "values", "with"}
+)
 _DOT_COMMAND = re.compile(r"\.[A-Za-z]")
 
 
@@ -98,6 +121,9 @@ class Arguments:
     help: bool = False
     version: bool = False
     shell_options: list[str] = field(default_factory=list)
+    # an output mode given as sqlite3 takes it (-csv): set here, since APSW's shell drops
+    # such a flag when NO_COLOR is set (apsw 3.54 Shell.process_args)
+    mode: str | None = None
 
 
 def looks_like_commands(argument: str) -> bool:
@@ -106,7 +132,19 @@ def looks_like_commands(argument: str) -> bool:
         argument.lower().endswith(".sql")
         or bool(_DOT_COMMAND.match(argument))
         or any(c.isspace() or c == ";" for c in argument)
+        or (argument.lower() in STATEMENT_WORDS and not os.path.exists(argument))
     )
+
+
+def unknown_option(item: str) -> UsageError:
+    """The error for an option neither sqlgh nor the SQLite shell takes, with a hint."""
+    name = item.lstrip("-").partition("=")[0]
+    hint = OPTION_HINTS.get(name, "no such option")
+    if name not in OPTION_HINTS:
+        close = difflib.get_close_matches(name, [*SQLGH_OPTIONS, *sorted(SHELL_FLAGS)], n=1)
+        if close:
+            hint += f"; did you mean {'-' if len(close[0]) == 1 else '--'}{close[0]}?"
+    return UsageError(f"{item.partition('=')[0]}: {hint}")
 
 
 def as_command(argument: str) -> str:
@@ -214,8 +252,12 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.options[option] = setting
         elif name in SHELL_OPTIONS_WITH_VALUE:
             args.shell_options += [item.partition("=")[0], value(item)]
-        else:
+        elif name in SHELL_FLAGS:
             args.shell_options.append(item)
+        elif hasattr(SqlghShell, f"output_{name}"):  # sqlite3's -csv, -json, -box, ...
+            args.mode = name
+        else:
+            raise unknown_option(item)
     positional = [i for i, (flag, _) in enumerate(ordered) if not flag]
     if positional and not looks_like_commands(ordered[positional[0]][1]):
         args.database = ordered.pop(positional[0])[1]
@@ -261,6 +303,8 @@ def run(args: Arguments) -> int:
 def _drive(shell: SqlghShell, args: Arguments) -> int:
     shell.set_format(args.format)
     shell.bindings.update(args.parameters)
+    if args.mode is not None:
+        shell.command_mode([args.mode])
     shell_args = list(args.shell_options)
     if args.database is not None or args.commands:
         shell_args.append(args.database or "")
@@ -282,6 +326,8 @@ def _drive(shell: SqlghShell, args: Arguments) -> int:
     except Exception:
         shell.bail = False
         shell.handle_exception()
+        return 1
+    if shell.failures and not shell.interactive:  # a script that went on after errors
         return 1
     return 0
 

@@ -1,9 +1,11 @@
 """``SqlghShell``: APSW's SQLite shell with sqlgh's tables on every connection it opens.
 
 It extends ``apsw.shell.Shell`` rather than copying it, so every dot-command (``.read``,
-``.mode``, ``.headers``, ``.tables``, ``.schema``, ``.output``, ...), history and
-completion work as there. It adds the ``markdown`` and ``chart`` output modes, the ``.requests``
-command, and error locations that name the file and the line where a statement starts.
+``.mode``, ``.headers``, ``.output``, ...), history and completion work as there. It adds
+the ``markdown`` and ``chart`` output modes, the ``.requests`` command, and error
+locations that name the file and the line where a statement starts; its mixins add what
+shows sqlgh's tables (``sqlgh.shell_catalog``), sqlite3's habits (``sqlgh.shell_habits``)
+and output that keeps values as they are (``sqlgh.shell_output``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
 from sqlgh.markdown import markdown_table
 from sqlgh.session import Session
+from sqlgh.shell_catalog import TableCatalog
+from sqlgh.shell_habits import SqliteHabits
+from sqlgh.shell_output import ReadableOutput
 from sqlgh.tables import TABLES
 
 # --format NAME -> the .mode arguments that select it
@@ -45,7 +50,7 @@ REQUESTS_QUERY = (
 )
 
 
-class SqlghShell(apsw.shell.Shell):
+class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
     """An ``apsw.shell.Shell`` whose connections all have sqlgh's tables and functions.
 
     Registration uses ``apsw.connection_hooks``, so the shell's first connection and

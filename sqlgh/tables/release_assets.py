@@ -54,7 +54,14 @@ COLUMNS = (
     Column("url", "$.url", doc="API URL of the asset."),
     Column("browser_download_url", "$.browser_download_url", doc="Public download URL."),
     Column("node_id", "$.node_id", doc="GraphQL node id."),
-    Column("uploader", "$.uploader", json=True, doc="Uploader as JSON text."),
+    Column(
+        "uploader",
+        "$.uploader",
+        hidden=True,
+        json=True,
+        doc="Uploader as JSON text; hidden: only a query that names it reads it "
+        "(`SELECT *` shows uploader_login).",
+    ),
     Column("uploader_login", "$.uploader.login", doc="Login of the uploader."),
     Column(
         "data",

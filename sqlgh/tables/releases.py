@@ -48,7 +48,14 @@ def _columns() -> tuple[Column, ...]:
         Column("zipball_url", "$.zipball_url", doc="Source zip URL."),
         Column("node_id", "$.node_id", doc="GraphQL node id."),
         Column("assets_count", "$.assets.`len`", "INTEGER", doc="Number of embedded assets."),
-        Column("assets", "$.assets", json=True, doc="Embedded assets as a JSON array."),
+        Column(
+            "assets",
+            "$.assets",
+            hidden=True,
+            json=True,
+            doc="Embedded assets as a JSON array; hidden: only a query that names it reads "
+            "it (`SELECT *` shows assets_count).",
+        ),
     )
 
 
