@@ -22,6 +22,7 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
+from sqlgh.tables.asset_guards import refuse_empty_upload
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
 from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
@@ -62,6 +63,7 @@ class AssetWriter:
         repo = keys.repo_name(TABLE, "repo", values.get("repo"))
         release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
         payload = _payload(values)
+        refuse_empty_upload(payload.size, "path" if payload.path else "data", payload.path)
         label = _optional_text("label", values.get("label"))
         content_type = _optional_text("content_type", values.get("content_type")) or (
             guess_content_type(payload.name)

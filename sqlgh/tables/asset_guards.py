@@ -1,0 +1,26 @@
+"""Writes to ``release_assets`` that GitHub would refuse, refused before any request.
+
+Each check raises an ``InputError`` naming the table and column and saying what to do
+instead, so a refused row costs nothing on GitHub and leaves nothing behind there.
+"""
+
+from __future__ import annotations
+
+from sqlgh.errors import InputError
+from sqlgh.tables.asset_requests import TABLE
+
+# GitHub answers an empty upload 422 {"code": "custom", "field": "size", "message": "size
+# must be greater than or equal to 1"} (svenstaro/upload-release-action#94,
+# xresloader/upload-to-github-release#37).
+GITHUB_EMPTY_FILE = "size must be greater than or equal to 1"
+
+
+def refuse_empty_upload(size: int, column: str, path: str | None = None) -> None:
+    """Refuse an upload of 0 bytes; ``column`` is where the bytes came from."""
+    if size > 0:
+        return
+    what = f"{path!r} is an empty file" if path is not None else "the blob is empty"
+    raise InputError(
+        f"{TABLE}.{column}: {what} (0 bytes), and GitHub refuses empty release assets "
+        f'("{GITHUB_EMPTY_FILE}"); give at least one byte, or leave this row out'
+    )

@@ -1,0 +1,34 @@
+"""The emulator in the corners users hit on GitHub (issue 18): empty files, rewritten
+names, archived repositories, bot uploaders, headers, the storage redirect, state."""
+
+from __future__ import annotations
+
+import requests
+from helpers import Acme, seed_acme
+
+from sqlgh.emulator import Emulator
+
+AUTH = {"Authorization": "Bearer test-token"}
+
+
+def upload(acme: Acme, name: str, data: bytes, release_id: int | None = None) -> requests.Response:
+    url = f"{acme.emu.uploads_url}/repos/acme/tool/releases/{release_id or acme.new}/assets"
+    headers = {**AUTH, "Content-Type": "application/octet-stream"}
+    return requests.post(url, params={"name": name}, data=data, headers=headers, timeout=10)
+
+
+def test_empty_upload_is_refused_and_leaves_no_asset(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    refused = upload(acme, "empty.txt", b"")
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {
+            "resource": "ReleaseAsset",
+            "code": "custom",
+            "field": "size",
+            "message": "size must be greater than or equal to 1",
+        }
+    ]
+    names = [a["name"] for a in emulator.list_assets("acme", "tool", acme.new)]
+    assert "empty.txt" not in names
+    assert upload(acme, "empty.txt", b"").status_code == 422  # not "already_exists"
