@@ -32,3 +32,16 @@ def test_empty_upload_is_refused_and_leaves_no_asset(emulator: Emulator) -> None
     names = [a["name"] for a in emulator.list_assets("acme", "tool", acme.new)]
     assert "empty.txt" not in names
     assert upload(acme, "empty.txt", b"").status_code == 422  # not "already_exists"
+
+
+def test_patch_takes_the_documented_states_only(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    url = acme.notes["url"]
+    starter = requests.patch(url, json={"state": "starter"}, headers=AUTH, timeout=10)
+    assert starter.status_code == 422
+    assert starter.json()["errors"] == [
+        {"resource": "ReleaseAsset", "code": "invalid", "field": "state"}
+    ]
+    assert emulator.get_asset(acme.notes["id"])["state"] == "uploaded"
+    opened = requests.patch(url, json={"state": "open"}, headers=AUTH, timeout=10)
+    assert (opened.status_code, opened.json()["state"]) == (200, "open")

@@ -32,3 +32,24 @@ def test_empty_file_is_refused_naming_the_path(acme: Acme, db: apsw.Connection, 
         sql = INSERT.format(col="path") + "('acme', 'tool', ?, NULL, ?)"
         db.execute(sql, (acme.new, str(empty)))
     assert acme.emu.log == []
+
+
+KEYED_STATE = (
+    "UPDATE release_assets SET state = ? WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
+)
+
+
+@pytest.mark.parametrize("state", ["starter", "open", "deleted"])
+def test_update_to_an_undocumented_state_is_refused_before_sending(
+    acme: Acme, db: apsw.Connection, state: str
+) -> None:
+    with pytest.raises(InputError, match=r"release_assets\.state: cannot set") as failure:
+        db.execute(KEYED_STATE, (state, acme.notes["id"]))
+    assert "only to 'uploaded'" in str(failure.value)
+    assert [r for r in acme.emu.log if r.method == "PATCH"] == []
+    assert acme.emu.get_asset(acme.notes["id"])["state"] == "uploaded"
+
+
+def test_update_state_to_uploaded_is_sent(acme: Acme, db: apsw.Connection) -> None:
+    db.execute(KEYED_STATE, ("uploaded", acme.notes["id"]))
+    assert [r.method for r in acme.emu.log] == ["PATCH"]

@@ -219,9 +219,23 @@ def update_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
         if "label" in body and (body["label"] is None or isinstance(body["label"], str)):
             changes["label"] = body["label"]
         if isinstance(body.get("state"), str):
-            changes["state"] = body["state"]
+            changes["state"] = _settable_state(body["state"])
         ctx.state.update_asset(asset, **changes)
         return ctx.ok(ctx.shapes.asset_bytes(asset))
+
+
+# The states the docs name for an asset ("uploaded", "open": the release-asset schema); the
+# PATCH docs give "uploaded" as the example. "starter" is GitHub's own mark of an unfinished
+# upload. No source we found shows GitHub's answer to another value: refusing it (422
+# "invalid", as for a bad name) is this emulator's assumption, so that a client sending
+# one fails here rather than passing.
+SETTABLE_STATES = ("uploaded", "open")
+
+
+def _settable_state(state: str) -> str:
+    if state not in SETTABLE_STATES:
+        raise HTTPError(422, validation_failed("invalid", "state"))
+    return state
 
 
 def delete_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:

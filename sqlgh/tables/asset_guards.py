@@ -24,3 +24,26 @@ def refuse_empty_upload(size: int, column: str, path: str | None = None) -> None
         f"{TABLE}.{column}: {what} (0 bytes), and GitHub refuses empty release assets "
         f'("{GITHUB_EMPTY_FILE}"); give at least one byte, or leave this row out'
     )
+
+
+# The states GitHub documents for an asset are "uploaded" and "open" (the release-asset
+# schema's enum in github/rest-api-description), and "starter" for an upload GitHub did not
+# finish (REST docs, "Upload a release asset": a 502 "may leave an empty asset with a state
+# of starter"), which GitHub sets itself. The PATCH docs give "uploaded" as the example of
+# ``state``; no source we found says what "open" means or what GitHub does with another
+# value. queries/prune_stale_uploads.sql deletes every asset whose state is not "uploaded",
+# so sqlgh sends "uploaded" only.
+SETTABLE_STATES = ("uploaded",)
+
+
+def refuse_unknown_state(state: str) -> None:
+    """Refuse an UPDATE to a state other than "uploaded" before any request."""
+    if state in SETTABLE_STATES:
+        return
+    if state == "starter":
+        why = "GitHub sets 'starter' itself on an upload it did not finish; DELETE such an asset"
+    else:
+        why = "GitHub documents no other state to set"
+    raise InputError(
+        f"{TABLE}.state: cannot set {state!r}; UPDATE can set state only to 'uploaded' ({why})"
+    )

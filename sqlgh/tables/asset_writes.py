@@ -22,7 +22,7 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
-from sqlgh.tables.asset_guards import refuse_empty_upload
+from sqlgh.tables.asset_guards import refuse_empty_upload, refuse_unknown_state
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
 from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
@@ -98,6 +98,8 @@ class AssetWriter:
                 body["label"] = "" if value is None else _optional_text("label", value)
             else:
                 body[column] = _required_text(column, value)
+            if column == "state":
+                refuse_unknown_state(body["state"])
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
