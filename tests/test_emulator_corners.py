@@ -45,3 +45,20 @@ def test_patch_takes_the_documented_states_only(emulator: Emulator) -> None:
     assert emulator.get_asset(acme.notes["id"])["state"] == "uploaded"
     opened = requests.patch(url, json={"state": "open"}, headers=AUTH, timeout=10)
     assert (opened.status_code, opened.json()["state"]) == (200, "open")
+
+
+def test_archived_repository_refuses_writes(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    emulator.set_archived("acme", "tool")
+    refused = [
+        upload(acme, "new.txt", b"new"),
+        requests.patch(acme.notes["url"], json={"label": "x"}, headers=AUTH, timeout=10),
+        requests.delete(acme.notes["url"], headers=AUTH, timeout=10),
+    ]
+    for answer in refused:
+        assert answer.status_code == 403
+        assert answer.json()["message"] == "Repository was archived so is read-only."
+    assert emulator.get_asset(acme.notes["id"])["label"] is None
+    assert requests.get(acme.notes["url"], headers=AUTH, timeout=10).status_code == 200
+    emulator.set_archived("acme", "tool", False)
+    assert upload(acme, "new.txt", b"new").status_code == 201

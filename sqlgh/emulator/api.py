@@ -248,9 +248,18 @@ def delete_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
 # the route table ------------------------------------------------------------------------
 
 
-def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
+# GitHub's answer to a write in an archived repository: 403 "Repository was archived so is
+# read-only." (the message conda-forge's bot matches, regro/cf-scripts; docs.github.com/
+# repositories/archiving-a-github-repository: archived repositories are "read-only for all
+# users"). No report shows the release-asset endpoints' answer in particular; they are
+# assumed to answer as GitHub's other writes do.
+ARCHIVED = "Repository was archived so is read-only."
+
+
+def repo_scoped(handler: Callable[..., Response], write: bool = False) -> Callable[..., Response]:
     """Resolve ``{owner}/{repo}`` or ``{repo_id}`` to a repository this identity may see
-    (a private one without a token is a 404, as on GitHub), then call ``handler``."""
+    (a private one without a token is a 404, as on GitHub), then call ``handler``; a
+    ``write`` to an archived repository is refused."""
 
     def resolve(
         ctx: Context, owner: str = "", repo: str = "", repo_id: str | None = None, **params: str
@@ -264,6 +273,8 @@ def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
                 return moved(ctx, renamed)
         if found is None or (found.private and ctx.identity is None):
             raise not_found()
+        if write and found.archived:
+            raise HTTPError(403, error(ARCHIVED, 403))
         return handler(ctx, found, **params)
 
     return resolve
@@ -291,7 +302,7 @@ def repo_routes(
 ) -> list[Route]:
     """A repository route under both ``/repos/{owner}/{repo}`` and ``/repositories/{id}``
     (the form GitHub's Link headers use)."""
-    scoped = repo_scoped(handler)
+    scoped = repo_scoped(handler, write)
     return [
         route(method, "repos/{owner}/{repo}" + suffix, scoped, write=write),
         route(method, "repositories/{repo_id}" + suffix, scoped, write=write),

@@ -187,6 +187,14 @@ class Emulator:
         self._state.rename_repo(repo, new_name, account)
         return self._app.shapes.repo(repo)
 
+    def set_archived(self, owner: str, repo: str, archived: bool = True) -> None:
+        """Archive (or unarchive) ``owner/repo``: GitHub then refuses writes to it."""
+        found = self._state.repo(owner, repo)
+        if found is None:
+            raise KeyError(f"no repository {owner}/{repo}")
+        with self._state.lock:
+            found.archived, found.json = archived, None
+
     def add_release(
         self,
         owner: str,

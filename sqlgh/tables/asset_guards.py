@@ -6,8 +6,11 @@ instead, so a refused row costs nothing on GitHub and leaves nothing behind ther
 
 from __future__ import annotations
 
-from sqlgh.errors import InputError
+from sqlgh.errors import InputError, WriteError
 from sqlgh.tables.asset_requests import TABLE
+from sqlgh.tables.spec import Api
+
+REPO = "/repos/{owner}/{repo}"
 
 # GitHub answers an empty upload 422 {"code": "custom", "field": "size", "message": "size
 # must be greater than or equal to 1"} (svenstaro/upload-release-action#94,
@@ -47,3 +50,31 @@ def refuse_unknown_state(state: str) -> None:
     raise InputError(
         f"{TABLE}.state: cannot set {state!r}; UPDATE can set state only to 'uploaded' ({why})"
     )
+
+
+# GitHub refuses writes to an archived repository with 403 "Repository was archived so is
+# read-only." (docs.github.com/repositories/archiving-a-github-repository: "read-only for
+# all users"; the message as conda-forge's bot matches it, regro/cf-scripts). No report we
+# found shows the answer of the release-asset endpoints in particular; the emulator
+# assumes the same.
+ARCHIVED_MESSAGE = "Repository was archived so is read-only."
+
+
+def refuse_archived(api: Api, owner: str, repo: str, verb: str) -> None:
+    """Refuse a write to a repository this connection has read as archived.
+
+    Only what the connection already read is used (``repositories`` rows, a repository
+    read by name); when that says archived, one GET confirms it is still archived (a
+    repository can be unarchived), so an unknown repository costs no request."""
+    if api.memo.archived(owner, repo) is not True:
+        return
+    repository = api.client.get_json_or_none(api.client.url(REPO, owner=owner, repo=repo))
+    if repository is None:
+        return  # gone or hidden now: the write gets GitHub's own answer
+    api.memo.remember_repositories([repository])
+    if repository.get("archived") is True:
+        raise WriteError(
+            f"{TABLE}: cannot {verb} in {owner}/{repo}: the repository is archived, and "
+            f'GitHub refuses writes to it ("{ARCHIVED_MESSAGE}"); unarchive it in its '
+            "settings first, or write to another repository"
+        )

@@ -22,7 +22,11 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
-from sqlgh.tables.asset_guards import refuse_empty_upload, refuse_unknown_state
+from sqlgh.tables.asset_guards import (
+    refuse_archived,
+    refuse_empty_upload,
+    refuse_unknown_state,
+)
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
 from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
@@ -69,6 +73,7 @@ class AssetWriter:
             guess_content_type(payload.name)
         )
         require_token(api, "INSERT")
+        refuse_archived(api, owner, repo, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
         uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
         existing = None
@@ -103,6 +108,7 @@ class AssetWriter:
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
+        refuse_archived(api, owner, repo, "UPDATE")
         since = time.time()
         try:
             asset = requests_.patch(api, owner, repo, asset_id, body)
@@ -122,6 +128,7 @@ class AssetWriter:
     def delete(self, api: Api, row: Mapping[str, Any]) -> str:
         """DELETE one asset; one already gone counts as deleted."""
         require_token(api, "DELETE")
+        refuse_archived(api, row["owner"], row["repo"], "DELETE")
         asset_id = int(row["id"])
         requests_.delete(api, row["owner"], row["repo"], asset_id)
         api.memo.forget_asset(asset_id)
