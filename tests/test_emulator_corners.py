@@ -62,3 +62,32 @@ def test_archived_repository_refuses_writes(emulator: Emulator) -> None:
     assert requests.get(acme.notes["url"], headers=AUTH, timeout=10).status_code == 200
     emulator.set_archived("acme", "tool", False)
     assert upload(acme, "new.txt", b"new").status_code == 201
+
+
+def test_an_actions_upload_carries_the_bot_as_uploader(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    bot = emulator.add_bot()
+    asset = emulator.add_asset(
+        "acme", "tool", acme.new, "app.zip", content=b"zip", uploader="github-actions[bot]"
+    )
+    uploader = requests.get(asset["url"], headers=AUTH, timeout=10).json()["uploader"]
+    assert uploader == bot
+    assert (uploader["login"], uploader["id"], uploader["type"]) == (
+        "github-actions[bot]",
+        41898282,
+        "Bot",
+    )
+    assert uploader["node_id"] == "MDM6Qm90NDE4OTgyODI="
+    assert uploader["avatar_url"] == "https://avatars.githubusercontent.com/in/15368?v=4"
+    assert uploader["html_url"] == f"{emulator.web_url}/apps/github-actions"
+    assert uploader["url"] == f"{emulator.api_url}/users/github-actions%5Bbot%5D"
+    assert uploader["followers_url"].endswith("/users/github-actions%5Bbot%5D/followers")
+    repos = requests.get(uploader["repos_url"], timeout=10)
+    assert (repos.status_code, repos.json()) == (200, [])
+
+
+def test_demo_releases_of_globex_are_published_by_actions(demo: Emulator) -> None:
+    releases = requests.get(f"{demo.api_url}/repos/globex/laser/releases", timeout=10).json()
+    uploaders = {a["uploader"]["login"] for r in releases for a in r["assets"]}
+    assert {r["author"]["type"] for r in releases} == {"Bot"}
+    assert uploaders == {"github-actions[bot]"}

@@ -18,6 +18,7 @@ from sqlgh.emulator.state import State
 from sqlgh.emulator.storage import Storage
 
 DEFAULT_TOKENS = {"test-token": {"login": "octocat", "write": True}}
+ACTIONS_BOT = {"account_id": 41898282, "app_id": 15368}  # github-actions[bot] on GitHub
 _COMPUTED: Any = object()  # add_asset's default digest: computed from the content
 
 
@@ -147,6 +148,17 @@ class Emulator:
     def add_org(self, login: str) -> dict:
         """Create an organization; return its ``simple-user`` JSON (type Organization)."""
         return self._app.shapes.user(self._state.add_account(login, "Organization"))
+
+    def add_bot(self, app: str = "github-actions") -> dict:
+        """Create the bot of GitHub App ``app`` (login ``<app>[bot]``); return its
+        ``simple-user`` JSON. github-actions[bot] gets its ids on GitHub (user 41898282, App
+        15368, as in any release Actions published); another App's ids are made up."""
+        ids = ACTIONS_BOT if app == "github-actions" else {}
+        with self._state.lock:
+            account = self._state.add_account(f"{app}[bot]", "Bot", **ids)
+            if account.app_id is None:
+                account.app_id = account.id
+            return self._app.shapes.user(account)
 
     def add_repo(
         self,

@@ -113,16 +113,27 @@ class Shapes:
 
     # users ----------------------------------------------------------------------------
     def user(self, account: Account) -> dict:
-        """``simple-user`` (organizations too, with type Organization)."""
-        url = f"{self.api}/users/{account.login}"
+        """``simple-user`` (organizations too, with type Organization, and bots).
+
+        A bot, as GitHub shows ``github-actions[bot]`` (the uploader of assets made by
+        Actions, e.g. in actions/runner's releases): type ``Bot``, its App's avatar
+        (``/in/{app id}``), its App's page as ``html_url`` (``/apps/github-actions``), and
+        ``[bot]`` percent-encoded in API URLs (``/users/github-actions%5Bbot%5D``)."""
+        url = f"{self.api}/users/{quote(account.login)}"
+        if account.app_id is not None:
+            avatar = f"https://avatars.githubusercontent.com/in/{account.app_id}?v=4"
+            html_url = f"{self.web}/apps/{account.login.removesuffix('[bot]')}"
+        else:
+            avatar = f"https://avatars.githubusercontent.com/u/{account.id}?v=4"
+            html_url = f"{self.web}/{account.login}"
         return {
             "login": account.login,
             "id": account.id,
             "node_id": node_id(account.type, account.id),
-            "avatar_url": f"https://avatars.githubusercontent.com/u/{account.id}?v=4",
+            "avatar_url": avatar,
             "gravatar_id": "",
             "url": url,
-            "html_url": f"{self.web}/{account.login}",
+            "html_url": html_url,
             "followers_url": f"{url}/followers",
             "following_url": f"{url}/following{{/other_user}}",
             "gists_url": f"{url}/gists{{/gist_id}}",
