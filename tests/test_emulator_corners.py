@@ -3,6 +3,9 @@ names, archived repositories, bot uploaders, headers, the storage redirect, stat
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import formatdate
+
 import requests
 from helpers import Acme, seed_acme
 
@@ -91,3 +94,64 @@ def test_demo_releases_of_globex_are_published_by_actions(demo: Emulator) -> Non
     uploaders = {a["uploader"]["login"] for r in releases for a in r["assets"]}
     assert {r["author"]["type"] for r in releases} == {"Bot"}
     assert uploaders == {"github-actions[bot]"}
+
+
+def _all(response: requests.Response, name: str) -> list[str]:
+    """Every value of a header as sent (requests joins repeated headers into one)."""
+    return response.raw.headers.getlist(name)
+
+
+def test_reads_carry_githubs_cache_headers(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    single = requests.get(acme.notes["url"], headers=AUTH, timeout=10)
+    assert single.headers["Cache-Control"] == "private, max-age=60, s-maxage=60"
+    assert _all(single, "Vary") == [
+        "Accept, Authorization, Cookie, X-GitHub-OTP",
+        "Accept-Encoding, Accept, X-Requested-With",
+    ]
+    updated = emulator.get_asset(acme.notes["id"])["updated_at"]
+    assert single.headers["Last-Modified"] == formatdate(
+        datetime.fromisoformat(updated.replace("Z", "+00:00")).timestamp(), usegmt=True
+    )
+    listed = requests.get(f"{emulator.api_url}/repos/acme/tool/releases", timeout=10)
+    assert listed.headers["Cache-Control"] == "public, max-age=60, s-maxage=60"
+    assert _all(listed, "Vary") == ["Accept", "Accept-Encoding, Accept, X-Requested-With"]
+    assert "Last-Modified" not in listed.headers
+
+
+def test_if_modified_since_counts_only_without_if_none_match(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    first = requests.get(acme.notes["url"], headers=AUTH, timeout=10)
+    since = {**AUTH, "If-Modified-Since": first.headers["Last-Modified"]}
+    assert requests.get(acme.notes["url"], headers=since, timeout=10).status_code == 304
+    other = {**since, "If-None-Match": 'W/"another"'}
+    assert requests.get(acme.notes["url"], headers=other, timeout=10).status_code == 200
+
+
+def test_write_answers_carry_an_etag_and_uploads_no_rate_limit(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    uploaded = upload(acme, "new.txt", b"new")
+    assert uploaded.headers["ETag"].startswith('"')
+    assert not [h for h in uploaded.headers if h.lower().startswith("x-ratelimit")]
+    assert uploaded.headers["Cache-Control"] == "private, max-age=60, s-maxage=60"
+    patched = requests.patch(acme.notes["url"], json={"label": "L"}, headers=AUTH, timeout=10)
+    assert patched.headers["ETag"].startswith('"')
+    assert "X-RateLimit-Remaining" in patched.headers
+
+
+def test_error_bodies_name_the_operation_and_status(emulator: Emulator) -> None:
+    acme = seed_acme(emulator)
+    body = upload(acme, "notes.txt", b"again").json()
+    assert body["documentation_url"] == (
+        "https://docs.github.com/rest/releases/assets#upload-a-release-asset"
+    )
+    assert body["status"] == "422"
+    renamed = requests.patch(
+        acme.notes["url"], json={"name": acme.tar["name"]}, headers=AUTH, timeout=10
+    ).json()
+    assert renamed["documentation_url"].endswith("#update-a-release-asset")
+    missing = requests.get(f"{emulator.api_url}/repos/acme/nothing", timeout=10).json()
+    assert (missing["documentation_url"], missing["status"]) == (
+        "https://docs.github.com/rest",
+        "404",
+    )

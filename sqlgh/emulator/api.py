@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from sqlgh.emulator.context import Context, not_found, to_id
-from sqlgh.emulator.models import dumps, error, join_array, validation_failed
+from sqlgh.emulator.models import UPDATE_DOCS, dumps, error, join_array, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
 from sqlgh.emulator.routes import Route, route
 from sqlgh.emulator.state import Account, Asset, Release, Repo
@@ -69,7 +69,7 @@ def _account(ctx: Context, login: str | None = None, account_id: str | None = No
 
 def get_repo(ctx: Context, repo: Repo) -> Response:
     """GET /repos/{owner}/{repo}."""
-    return ctx.ok(ctx.shapes.repo_bytes(repo))
+    return ctx.ok(ctx.shapes.repo_bytes(repo), modified=repo.pushed_at)
 
 
 def org_repos(ctx: Context, org: str | None = None, org_id: str | None = None) -> Response:
@@ -114,7 +114,8 @@ def _visible_releases(ctx: Context, repo: Repo) -> list[Release]:
 
 
 def _release_response(ctx: Context, release: Release) -> Response:
-    return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap))
+    modified = release.published_at or release.created_at  # its updated_at
+    return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap), modified=modified)
 
 
 def list_releases(ctx: Context, repo: Repo) -> Response:
@@ -177,7 +178,7 @@ def get_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     with ctx.state.lock:
         asset = _asset(ctx, repo, asset_id)
         if "application/octet-stream" not in ctx.request.headers.get("accept", ""):
-            return ctx.ok(ctx.shapes.asset_bytes(asset))
+            return ctx.ok(ctx.shapes.asset_bytes(asset), modified=asset.updated_at)
         ctx.state.count_download(asset)
         actor = ctx.identity.account.id if ctx.identity else 0
         return redirect(ctx.storage.signed_url(asset, actor))
@@ -211,10 +212,10 @@ def update_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
         if isinstance(body.get("name"), str):
             name = sanitize_asset_name(body["name"])
             if not name:
-                raise HTTPError(422, validation_failed("invalid", "name"))
+                raise HTTPError(422, validation_failed("invalid", "name", UPDATE_DOCS))
             other = ctx.state.asset_named(asset.release, name)
             if other is not None and other is not asset:
-                raise HTTPError(422, validation_failed("already_exists", "name"))
+                raise HTTPError(422, validation_failed("already_exists", "name", UPDATE_DOCS))
             changes["name"] = name
         if "label" in body and (body["label"] is None or isinstance(body["label"], str)):
             changes["label"] = body["label"]
@@ -234,7 +235,7 @@ SETTABLE_STATES = ("uploaded", "open")
 
 def _settable_state(state: str) -> str:
     if state not in SETTABLE_STATES:
-        raise HTTPError(422, validation_failed("invalid", "state"))
+        raise HTTPError(422, validation_failed("invalid", "state", UPDATE_DOCS))
     return state
 
 

@@ -47,10 +47,18 @@ def error(message: str, status: int, documentation_url: str = DOCS, **extra: obj
     }
 
 
-def validation_failed(code: str, field: str, **extra: object) -> dict:
-    """A 422 body about one field of a ``ReleaseAsset``."""
+# The documentation_url of a release asset operation's errors, as GitHub now sends it
+# (docs.github.com/rest/<category>/<page>#<operation>, with "status" beside it: e.g.
+# {"message":"Validation Failed",...,"documentation_url":"https://docs.github.com/rest/
+# issues/labels#create-a-label","status":"422"} as quoted from gh in public tests).
+UPLOAD_DOCS = f"{DOCS}/releases/assets#upload-a-release-asset"
+UPDATE_DOCS = f"{DOCS}/releases/assets#update-a-release-asset"
+
+
+def validation_failed(code: str, field: str, docs: str = UPLOAD_DOCS, **extra: object) -> dict:
+    """A 422 body about one field of a ``ReleaseAsset`` (``docs``: the operation's page)."""
     problem = {"resource": "ReleaseAsset", "code": code, "field": field, **extra}
-    return error("Validation Failed", 422, f"{DOCS}/releases/assets", errors=[problem])
+    return error("Validation Failed", 422, docs, errors=[problem])
 
 
 def _cached(record: Any, shape: Callable[[Any], dict]) -> bytes:
