@@ -5,7 +5,6 @@ after a write, sqlgh's own or anyone's, within those 60 seconds shows the write.
 from __future__ import annotations
 
 import apsw
-import pytest
 import requests
 from helpers import Acme, seed_acme
 
@@ -15,16 +14,14 @@ LABEL = "SELECT label FROM release_assets WHERE owner = 'acme' AND repo = 'tool'
 LISTED = "SELECT label FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND name = ?"
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def _gets(emu: Emulator) -> list:
     return [r for r in emu.log if r.method == "GET"]
 
 
-def test_a_read_right_after_sqlghs_own_write_shows_it(acme: Acme, db: apsw.Connection) -> None:
+def test_a_read_right_after_sqlghs_own_write_shows_it(
+    emulator: Emulator, db: apsw.Connection
+) -> None:
+    acme: Acme = seed_acme(emulator)
     notes = acme.notes["id"]
     assert db.execute(LABEL, (notes,)).fetchall() == [(None,)]
     assert db.execute(LISTED, ("notes.txt",)).fetchall() == [(None,)]
@@ -46,7 +43,10 @@ def test_a_read_right_after_sqlghs_own_write_shows_it(acme: Acme, db: apsw.Conne
     assert first.status == 200
 
 
-def test_another_clients_write_within_max_age_is_seen(acme: Acme, db: apsw.Connection) -> None:
+def test_another_clients_write_within_max_age_is_seen(
+    emulator: Emulator, db: apsw.Connection
+) -> None:
+    acme: Acme = seed_acme(emulator)
     notes = acme.notes["id"]
     assert db.execute(LABEL, (notes,)).fetchall() == [(None,)]
     patched = requests.patch(
