@@ -199,6 +199,11 @@ class Emulator:
         self._state.rename_repo(repo, new_name, account)
         return self._app.shapes.repo(repo)
 
+    def advance_signed_url_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for download URLs: a URL signed earlier than its 300 s
+        before the new time is answered 403 "Request has expired"."""
+        self._app.storage.advance_clock(seconds)
+
     def set_archived(self, owner: str, repo: str, archived: bool = True) -> None:
         """Archive (or unarchive) ``owner/repo``: GitHub then refuses writes to it."""
         found = self._state.repo(owner, repo)
