@@ -236,3 +236,20 @@ def test_a_draft_cannot_be_published_under_a_tag_an_immutable_release_used(
         db.execute(
             f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
         )
+
+
+def test_an_empty_file_stops_a_multi_row_insert_before_its_first_upload(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    draft = full_draft(emu, 0)
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    db = connect_to(emu)
+    files = [str(tmp_path / "a.txt"), str(tmp_path / "empty.txt")]
+    with pytest.raises(InputError, match=r"release_assets\.path: .*0 bytes"):
+        db.execute(
+            "INSERT INTO release_assets(owner, repo, release_id, path) "
+            "SELECT 'acme', 'tool', :id, value FROM json_each(:files)",
+            {"id": draft, "files": json.dumps(files)},
+        )
+    assert uploads(emu) == []

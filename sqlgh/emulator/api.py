@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from sqlgh.emulator.context import Context, not_found, to_id
-from sqlgh.emulator.models import dumps, error, join_array, validation_failed
+from sqlgh.emulator.models import UPDATE_DOCS, dumps, error, join_array, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
 from sqlgh.emulator.release_writes import (
     check_assets_mutable,
@@ -75,7 +75,7 @@ def _account(ctx: Context, login: str | None = None, account_id: str | None = No
 
 def get_repo(ctx: Context, repo: Repo) -> Response:
     """GET /repos/{owner}/{repo}."""
-    return ctx.ok(ctx.shapes.repo_bytes(repo))
+    return ctx.ok(ctx.shapes.repo_bytes(repo), modified=repo.pushed_at)
 
 
 def org_repos(ctx: Context, org: str | None = None, org_id: str | None = None) -> Response:
@@ -120,7 +120,8 @@ def _visible_releases(ctx: Context, repo: Repo) -> list[Release]:
 
 
 def _release_response(ctx: Context, release: Release) -> Response:
-    return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap))
+    modified = release.published_at or release.created_at  # its updated_at
+    return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap), modified=modified)
 
 
 def list_releases(ctx: Context, repo: Repo) -> Response:
@@ -186,7 +187,7 @@ def get_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     with ctx.state.lock:
         asset = _asset(ctx, repo, asset_id)
         if "application/octet-stream" not in ctx.request.headers.get("accept", ""):
-            return ctx.ok(ctx.shapes.asset_bytes(asset))
+            return ctx.ok(ctx.shapes.asset_bytes(asset), modified=asset.updated_at)
         ctx.state.count_download(asset)
         actor = ctx.identity.account.id if ctx.identity else 0
         return redirect(ctx.storage.signed_url(asset, actor))
@@ -210,17 +211,31 @@ def update_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
         if isinstance(body.get("name"), str):
             name = sanitize_asset_name(body["name"])
             if not name:
-                raise HTTPError(422, validation_failed("invalid", "name"))
+                raise HTTPError(422, validation_failed("invalid", "name", UPDATE_DOCS))
             other = ctx.state.asset_named(asset.release, name)
             if other is not None and other is not asset:
-                raise HTTPError(422, validation_failed("already_exists", "name"))
+                raise HTTPError(422, validation_failed("already_exists", "name", UPDATE_DOCS))
             changes["name"] = name
         if "label" in body and (body["label"] is None or isinstance(body["label"], str)):
             changes["label"] = body["label"]
         if isinstance(body.get("state"), str):
-            changes["state"] = body["state"]
+            changes["state"] = _settable_state(body["state"])
         ctx.state.update_asset(asset, **changes)
         return ctx.ok(ctx.shapes.asset_bytes(asset))
+
+
+# The states the docs name for an asset ("uploaded", "open": the release-asset schema); the
+# PATCH docs give "uploaded" as the example. "starter" is GitHub's own mark of an unfinished
+# upload. No source we found shows GitHub's answer to another value: refusing it (422
+# "invalid", as for a bad name) is this emulator's assumption, so that a client sending
+# one fails here rather than passing.
+SETTABLE_STATES = ("uploaded", "open")
+
+
+def _settable_state(state: str) -> str:
+    if state not in SETTABLE_STATES:
+        raise HTTPError(422, validation_failed("invalid", "state", UPDATE_DOCS))
+    return state
 
 
 def delete_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
@@ -235,9 +250,18 @@ def delete_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
 # the route table ------------------------------------------------------------------------
 
 
-def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
+# GitHub's answer to a write in an archived repository: 403 "Repository was archived so is
+# read-only." (the message conda-forge's bot matches, regro/cf-scripts; docs.github.com/
+# repositories/archiving-a-github-repository: archived repositories are "read-only for all
+# users"). No report shows the release-asset endpoints' answer in particular; they are
+# assumed to answer as GitHub's other writes do.
+ARCHIVED = "Repository was archived so is read-only."
+
+
+def repo_scoped(handler: Callable[..., Response], write: bool = False) -> Callable[..., Response]:
     """Resolve ``{owner}/{repo}`` or ``{repo_id}`` to a repository this identity may see
-    (a private one without a token is a 404, as on GitHub), then call ``handler``."""
+    (a private one without a token is a 404, as on GitHub), then call ``handler``; a
+    ``write`` to an archived repository is refused."""
 
     def resolve(
         ctx: Context, owner: str = "", repo: str = "", repo_id: str | None = None, **params: str
@@ -251,6 +275,8 @@ def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
                 return moved(ctx, renamed)
         if found is None or (found.private and ctx.identity is None):
             raise not_found()
+        if write and found.archived:
+            raise HTTPError(403, error(ARCHIVED, 403))
         return handler(ctx, found, **params)
 
     return resolve
@@ -278,7 +304,7 @@ def repo_routes(
 ) -> list[Route]:
     """A repository route under both ``/repos/{owner}/{repo}`` and ``/repositories/{id}``
     (the form GitHub's Link headers use)."""
-    scoped = repo_scoped(handler)
+    scoped = repo_scoped(handler, write)
     return [
         route(method, "repos/{owner}/{repo}" + suffix, scoped, write=write),
         route(method, "repositories/{repo_id}" + suffix, scoped, write=write),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlgh.emulator.headers import http_date
 from sqlgh.emulator.models import Shapes, error
 from sqlgh.emulator.paging import paginate
 from sqlgh.emulator.state import Account, Release, Repo, State
@@ -43,9 +44,13 @@ class Context:
     def can_write(self) -> bool:
         return self.identity is not None and self.identity.write
 
-    def ok(self, body: bytes, link: str | None = None) -> Response:
-        """200 with a serialized JSON body (and a Link header)."""
-        return Response(200, body, headers=[("Link", link)] if link else [])
+    def ok(self, body: bytes, link: str | None = None, modified: str | None = None) -> Response:
+        """200 with a serialized JSON body (and a Link header; for a single object, its
+        ISO-8601 ``modified`` time as ``Last-Modified``)."""
+        headers = [("Link", link)] if link else []
+        if modified:
+            headers.append(("Last-Modified", http_date(modified)))
+        return Response(200, body, headers=headers)
 
     def page(self, items: Sequence[T], path: str) -> tuple[Sequence[T], str | None]:
         """The requested page of ``items``; links point at ``path`` below the API root."""

@@ -90,6 +90,9 @@ VARIANTS = [
     "test",
     "bench",
 ]
+# Owners whose releases a workflow publishes: their releases and assets are
+# github-actions[bot]'s, as those of projects releasing from GitHub Actions are.
+RELEASED_BY = {"globex": "github-actions[bot]"}
 LATEST = datetime(2025, 8, 4, 9, 30, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Releases before this have no checksum file and no digest (GitHub began reporting
@@ -158,6 +161,7 @@ def seed_demo(emu: Emulator) -> None:
     for org in ORGS:
         emu.add_org(org)
     emu.add_user(USER)
+    emu.add_bot("github-actions")
     drafts = 0
     for owner, names in [*ORGS.items(), (USER, USER_REPOS)]:
         for index, tool in enumerate(names):
@@ -205,6 +209,7 @@ def _seed_releases(
             prerelease=prerelease,
             draft=is_draft,
             created_at=_iso(moment),
+            author=RELEASED_BY.get(owner),
         )
         recent = moment >= DIGESTS_SINCE
         if tool == "firmware" and last:

@@ -32,12 +32,13 @@ def now_iso() -> str:
 
 @dataclass(eq=False)
 class Account:
-    """A user or an organization."""
+    """A user, an organization, or a GitHub App's bot (``app_id`` set)."""
 
     id: int
     login: str
-    type: str  # "User" or "Organization"
+    type: str  # "User", "Organization" or "Bot"
     created_at: str
+    app_id: int | None = None
 
 
 @dataclass(eq=False)
@@ -145,15 +146,18 @@ class State:
         self.default_author: Account | None = None
 
     # accounts -------------------------------------------------------------------------
-    def add_account(self, login: str, type_: str) -> Account:
-        """Create a user or organization; an existing one of the same type is returned."""
+    def add_account(
+        self, login: str, type_: str, *, account_id: int | None = None, app_id: int | None = None
+    ) -> Account:
+        """Create a user, organization or bot; an existing one of the same type is returned."""
         with self.lock:
             existing = self.accounts.get(login.lower())
             if existing is not None:
                 if existing.type != type_:
                     raise Conflict(f"{login} exists as a {existing.type}")
                 return existing
-            account = Account(next(self._account_ids), login, type_, now_iso())
+            ident = account_id if account_id is not None else next(self._account_ids)
+            account = Account(ident, login, type_, now_iso(), app_id)
             self.accounts[login.lower()] = account
             return account
 

@@ -64,6 +64,13 @@ def upload_asset(ctx: Context, repo: Repo, release_id: str) -> Response:
         # Refused on the declared length, before the body is read.
         message = f"size must be less than or equal to {MAX_ASSET_SIZE}"
         raise HTTPError(422, validation_failed("custom", "size", message=message))
+    if request.body.length == 0:
+        # GitHub refuses an empty file and keeps no asset: a client that retried got the
+        # same 422 each time, never "already_exists" (xresloader/upload-to-github-release#37;
+        # the body also in svenstaro/upload-release-action#94; "size is not included in
+        # the list" was the older wording, softprops/action-gh-release#89).
+        message = "size must be greater than or equal to 1"
+        raise HTTPError(422, validation_failed("custom", "size", message=message))
     name = sanitize_asset_name(request.param("name") or "")
     if not name:
         code = "invalid" if request.param("name") else "missing_field"

@@ -23,6 +23,11 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
+from sqlgh.tables.asset_guards import (
+    refuse_archived,
+    refuse_empty_upload,
+    refuse_unknown_state,
+)
 from sqlgh.tables.asset_limits import check_release, check_size, immutable_refusal, refusal_of
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
@@ -80,6 +85,8 @@ class AssetWriter:
             owner, repo, release_id, _ = _target(values)
             adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
         require_token(api, "INSERT")
+        for owner, repo in {(owner, repo) for owner, repo, _ in adding}:
+            refuse_archived(api, owner, repo, "INSERT")
         for (owner, repo, release_id), count in adding.items():
             self._upload_url(api, owner, repo, release_id)  # the release, known from now on
             check_release(api, owner, repo, release_id, adding=count)
@@ -93,6 +100,7 @@ class AssetWriter:
             guess_content_type(payload.name)
         )
         require_token(api, "INSERT")
+        refuse_archived(api, owner, repo, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
         uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
         existing = None
@@ -130,11 +138,14 @@ class AssetWriter:
                 body["label"] = "" if value is None else _optional_text("label", value)
             else:
                 body[column] = _required_text(column, value)
+            if column == "state":
+                refuse_unknown_state(body["state"])
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
         doing = f"update asset {asset_id}"
         _check_mutable(api, row, doing)
+        refuse_archived(api, owner, repo, "UPDATE")
         since = time.time()
         try:
             asset = requests_.patch(api, owner, repo, asset_id, body)
@@ -154,6 +165,7 @@ class AssetWriter:
     def delete(self, api: Api, row: Mapping[str, Any]) -> str:
         """DELETE one asset; one already gone counts as deleted."""
         require_token(api, "DELETE")
+        refuse_archived(api, row["owner"], row["repo"], "DELETE")
         asset_id = int(row["id"])
         doing = f"delete asset {asset_id}"
         _check_mutable(api, row, doing)
@@ -278,7 +290,9 @@ def _target(values: Mapping[str, Any]) -> tuple[str, str, int, Payload]:
     repo = keys.repo_name(TABLE, "repo", values.get("repo"))
     release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
     payload = _payload(values)
-    check_size("path" if payload.path else "data", payload.name, payload.size)
+    column = "path" if payload.path else "data"
+    refuse_empty_upload(payload.size, column, payload.path)
+    check_size(column, payload.name, payload.size)
     return owner, repo, release_id, payload
 
 

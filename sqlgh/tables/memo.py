@@ -213,6 +213,23 @@ class Memo:
         # seen to store otherwise: written by the write path, one write at a time.
         self.token_login: str | None = None
         self.stored_names: dict[str, str] = {}
+        self._archived: dict[tuple[str, str], bool] = {}
+
+    def remember_repositories(self, repositories: Iterable[Any]) -> None:
+        """Keep whether each repository read (by its ``full_name``) is archived."""
+        with self._lock:
+            for repository in repositories:
+                if not isinstance(repository, Mapping):
+                    continue
+                full_name, archived = repository.get("full_name"), repository.get("archived")
+                if isinstance(full_name, str) and "/" in full_name and type(archived) is bool:
+                    key = repo_key(*full_name.split("/", 1))
+                    _bounded_put(self._archived, key, archived, REMEMBERED_RELEASES)
+
+    def archived(self, owner: str, repo: str) -> bool | None:
+        """Whether the repository was archived when this connection last read it (None:
+        not read)."""
+        return self._archived.get(repo_key(owner, repo))
 
     def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
         """Keep a release's upload URL and which release each embedded asset belongs to."""
