@@ -15,12 +15,16 @@ from sqlgh.tables import keys
 from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
 
 
-def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
+def readfile(
+    path: str, limit: int = MAX_CONTENT_SIZE, unread: dict[str, str] | None = None
+) -> bytes | None:
     """The bytes of a local file, like the sqlite3 shell's ``readfile(X)``; NULL if unreadable.
 
     Only a regular file is read: a device (``/dev/zero`` never ends), a FIFO (it blocks
     until a writer comes) or a directory is an error, and so is a file larger than
     ``limit`` (the ``max_content_size`` option) or a path holding a NUL character.
+    A file that cannot be read is noted in ``unread`` (path -> why), for the error of an
+    INSERT that then gets no data.
     """
     try:
         with open_regular(path, "readfile") as handle:
@@ -36,7 +40,11 @@ def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
             return content
     except InputError:
         raise
-    except (OSError, TypeError):  # missing, unreadable, not a path
+    except OSError as exc:  # missing, unreadable
+        if unread is not None:
+            unread[path] = exc.strerror or str(exc)
+        return None
+    except TypeError:  # not a path
         return None
 
 
@@ -104,7 +112,8 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
             raise RemoteError(f"{name}: {exc}") from exc
 
     limit = content_limit(session.options)
-    connection.create_scalar_function("readfile", lambda path: readfile(path, limit), 1)
+    unread = session.api.unread_files
+    connection.create_scalar_function("readfile", lambda path: readfile(path, limit, unread), 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)

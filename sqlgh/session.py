@@ -74,5 +74,6 @@ class Session:
         else:
             self.rows_by_rowid.clear()
             self.applied.clear()
+            self.api.unread_files.clear()
             self.statements.started(event["id"])
             deadline.start()

@@ -13,7 +13,7 @@ from conftest import TOKEN, connect_to
 from helpers import NOTES, TAR, Acme, seed_acme
 
 from sqlgh.emulator import Emulator, Fault
-from sqlgh.errors import RemoteError, SqlghError
+from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.body import Decoded
 
 KEYED = "WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
@@ -172,6 +172,28 @@ def test_readfile_writefile_round_trip(acme: Acme, db: apsw.Connection, tmp_path
 
 def test_readfile_of_missing_file_is_null(db: apsw.Connection, tmp_path) -> None:
     assert db.execute("SELECT readfile(?)", (str(tmp_path / "nope"),)).fetchone() == (None,)
+
+
+def test_insert_of_readfile_of_a_missing_file_names_it(
+    acme: Acme, db: apsw.Connection, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    insert = (
+        "INSERT INTO release_assets(owner, repo, release_id, name, data) "
+        "VALUES ('acme', 'tool', ?, 'x.txt', readfile(?))"
+    )
+    with pytest.raises(InputError) as caught:
+        db.execute(insert, (acme.new, "nope"))
+    message = str(caught.value)
+    assert message.startswith(
+        "release_assets.data is NULL: readfile() could not read 'nope' (No such file or "
+        f"directory) (relative paths start in {str(tmp_path)!r}); give the path of a file"
+    )
+    assert "Nothing was changed on GitHub" in message
+    assert [r.method for r in acme.emu.log if r.method == "POST"] == []
+    # The next statement has its own record: a NULL data of its own is the plain error.
+    with pytest.raises(InputError, match="needs exactly one of data"):
+        db.execute(insert.replace("readfile(?)", "NULL"), (acme.new,))
 
 
 def test_ghes_download() -> None:
