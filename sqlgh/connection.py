@@ -9,6 +9,7 @@ from typing import Any
 
 import apsw
 
+from sqlgh.download_table import register_download_table
 from sqlgh.functions import register_functions
 from sqlgh.github.configure import CLIENT_OPTIONS, make_client
 from sqlgh.session import Session
@@ -118,6 +119,7 @@ def register_all(connection: apsw.Connection, session: Session) -> None:
     """Register sqlgh's tables and SQL functions on any APSW connection."""
     register(connection, session, TABLES)
     register_functions(connection, session)
+    register_download_table(connection, session)
 
 
 class Connection(apsw.Connection):

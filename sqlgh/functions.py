@@ -6,13 +6,21 @@ import os
 
 import apsw
 
-from sqlgh.errors import InputError, RemoteError
+from sqlgh.errors import InputError, SqlghError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
 from sqlgh.local_files import checked_path, open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
-from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
+from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, size_text
+from sqlgh.tables.asset_files import (
+    Placement,
+    fetch_asset,
+    path_key,
+    plan,
+    stopped,
+    write,
+)
 
 
 def readfile(
@@ -89,31 +97,42 @@ def _shown(value: object) -> str:
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, download(owner, repo, id, destination) and
+    """Add readfile, writefile, download(owner, repo, id, destination [, options]) and
     sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
 
-    def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
-        """Stream an asset to ``destination`` (directory or file); return the path."""
+    def download(
+        owner: str, repo: str, asset_id: int, destination: str, options: str | None = None
+    ) -> str:
+        """Stream an asset to ``destination`` (directory or file); return the path.
+
+        ``options``: ``error`` (default), ``skip`` or ``overwrite`` for an existing file,
+        and ``mkdir`` to create a missing destination directory (``sqlgh.tables.asset_files``).
+        """
         name = "download"
         if not isinstance(destination, str):
             raise InputError(
                 f"{name}: destination must be a directory or file path (text), not "
                 f"{_shown(destination)}"
             )
-        arguments = (
-            keys.owner_name(name, "owner", owner),
-            keys.repo_name(name, "repo", repo),
-            keys.positive_id(name, "id", asset_id),
-            os.path.expanduser(checked_path(destination, name)),
-        )
+        owner = keys.owner_name(name, "owner", owner)
+        repo = keys.repo_name(name, "repo", repo)
+        asset_id = keys.positive_id(name, "id", asset_id)
+        destination = os.path.expanduser(checked_path(destination, name))
+        placement = Placement.parse(options, name)
+        api, written = session.api, session.api.written_files
         try:
-            return download_to_file(session.api, *arguments)
-        except (GitHubError, TransportError) as exc:
-            raise RemoteError(f"{name}: {exc}") from exc
+            asset = fetch_asset(api, owner, repo, asset_id, name)
+            item = plan(owner, repo, asset, destination, placement, name, written)
+            path = write(api, item, placement, name)
+        except (GitHubError, TransportError, SqlghError) as exc:
+            raise stopped(name, exc, written.values()) from exc  # and what earlier rows wrote
+        written[path_key(path)] = item
+        return path
 
     limit = content_limit(session.options)
     unread = session.api.unread_files
     connection.create_scalar_function("readfile", lambda path: readfile(path, limit, unread), 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
+    connection.create_scalar_function("download", download, 5)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)

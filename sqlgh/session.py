@@ -75,5 +75,6 @@ class Session:
             self.rows_by_rowid.clear()
             self.applied.clear()
             self.api.unread_files.clear()
+            self.api.written_files.clear()
             self.statements.started(event["id"])
             deadline.start()

@@ -16,6 +16,7 @@ DOCS = [
     "tables.md",
     "writing.md",
     "downloads.md",
+    "python.md",
     "ghes.md",
     "auth.md",
     "rate-limits.md",
