@@ -4,6 +4,13 @@ planned before any byte moves, two requests a file, concurrent, and honest failu
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 import threading
 from pathlib import Path
 
@@ -13,6 +20,7 @@ from helpers import NOTES, TAR, Acme, seed_acme
 
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import InputError, MissingKeysError, RemoteError
+from tests.cli_helpers import sqlgh as sqlgh_command
 from tests.conftest import TOKEN, connect_to
 from tests.test_progress import Recorder
 
@@ -253,3 +261,53 @@ def test_a_failed_batch_names_the_files_it_wrote(acme: Acme, tmp_path: Path) -> 
         f"('tool-1.1.0.tar.gz' (id {acme.tar['id']})); {tmp_path}/notes.txt ('notes.txt' (id "
         f"{acme.notes['id']}))."
     )
+
+
+# --- through the real shell --------------------------------------------------------------
+def test_download_assets_in_the_shell_shows_a_progress_bar(acme: Acme, tmp_path: Path) -> None:
+    # On a terminal, a batch longer than half a second shows its bar (here one slow file).
+    # Standard error is a pseudo-terminal of 100 columns (tqdm draws nothing in 0 columns).
+    acme.emu.add_fault(Fault("slow", origin="storage", delay=0.8, times=1))
+    sql = (
+        f"SELECT name, status FROM download_assets('{tmp_path}/out/', 'mkdir') "
+        f"WHERE owner = 'acme' AND repo = 'tool' AND release_id = {acme.new} "
+        f"AND id IN ({acme.tar['id']}, {acme.notes['id']})"
+    )
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "GITHUB_API_URL": acme.emu.api_url, "GH_TOKEN": TOKEN}
+    with subprocess.Popen(
+        [sys.executable, "-m", "sqlgh.cli", "--format", "csv", "-c", sql],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=child, env=env,
+    ) as process:  # fmt: skip
+        os.close(child)
+        shown = b""
+        while chunk := _read(parent):
+            shown += chunk
+        out = process.stdout.read().decode() if process.stdout else ""
+    os.close(parent)
+    assert process.returncode == 0, shown
+    assert b"download_assets: 2 files: 100%" in shown
+    assert out == "name,status\ntool-1.1.0.tar.gz,downloaded\nnotes.txt,downloaded\n"
+    assert files(tmp_path / "out") == {"notes.txt": NOTES, "tool-1.1.0.tar.gz": TAR}
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child closed the terminal
+        return b""
+
+
+def test_download_assets_in_a_piped_script(acme: Acme, tmp_path: Path) -> None:
+    sql = (
+        f"SELECT name, status FROM download_assets('{tmp_path}/', 'skip') WHERE owner = 'acme' "
+        f"AND repo = 'tool' AND release_id = {acme.old};\n"
+    )
+    first = sqlgh_command("--format", "csv", api_url=acme.emu.api_url, stdin=sql)
+    again = sqlgh_command("--format", "csv", api_url=acme.emu.api_url, stdin=sql)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "name,status\ntool-1.0.0.zip,downloaded\n"
+    assert again.stdout == "name,status\ntool-1.0.0.zip,skipped: the file exists\n"
+    assert "download_assets" not in first.stderr  # no bar when standard error is a pipe
+    assert files(tmp_path) == {"tool-1.0.0.zip": b"old"}
