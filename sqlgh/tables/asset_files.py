@@ -204,7 +204,7 @@ def stopped(
     text = str(failure)
     text = text if text.startswith(where) else f"{where}: {text}"
     cls = type(failure) if isinstance(failure, SqlghError) else RemoteError
-    done = [f"{item.target} ({asset_named(item.asset)})" for item in written]
+    done = [f"{item.target} ({asset_named(item.asset)})" for item in written if not item.skipped]
     missed = [item.target for item in left]
     if not (done or missed):
         return cls(text)
