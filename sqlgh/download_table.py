@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import partial
@@ -182,13 +183,17 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
     api = dataclasses.replace(session.api, statement=StatementFacts())
     found = list(_assets(api, owner, repo, releases, ids))
     planned: dict[str, Planned] = {}
+    # Files the statement wrote already (another batch of a join, download()) count too.
+    earlier = session.api.written_files
+    known = ChainMap(planned, earlier)
     for _, asset in found:
         try:
-            item = plan(owner, repo, asset, destination, placement, NAME, planned)
+            item = plan(owner, repo, asset, destination, placement, NAME, known)
         except InputError as exc:
             raise InputError(f"{exc} No file was written.") from exc
         planned[path_key(item.target)] = item
     written = _download_all(api, list(planned.values()), placement)
+    earlier.update(planned)
     return [
         (
             owner,
@@ -218,26 +223,19 @@ def _assets(
     api: Api, owner: str, repo: str, releases: set[int] | None, ids: set[int] | None
 ) -> Iterator[tuple[int | None, Mapping[str, Any]]]:
     """(release id, asset) of each asset asked for: a release's list (one request per
-    100 assets) when release_id is given, else one GET per id."""
+    100 assets) when release_id is given, kept to the ids given if any; else one GET per
+    id."""
     if releases is None:
         for asset_id in sorted(ids or ()):
             asset = fetch_asset(api, owner, repo, asset_id, NAME)
             yield api.memo.release_of(asset_id), asset
         return
-    missing = set(ids) if ids is not None else set()
     for release_id in sorted(releases):
         key = {"owner": owner, "repo": repo, "release_id": release_id}
         for _, objects in fetch_by_release(api, key):
             for asset in objects:
-                if ids is None or asset.get("id") in ids:
-                    missing.discard(asset.get("id"))
+                if ids is None or asset.get("id") in ids:  # an id of another release: no row
                     yield release_id, asset
-    if missing:
-        shown = ", ".join(str(i) for i in sorted(missing))
-        raise RemoteError(
-            f"{NAME}: no asset {shown} in release {', '.join(map(str, sorted(releases)))} "
-            f"of {owner}/{repo}; list the release's assets for the ids that exist"
-        )
 
 
 def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set[str]:

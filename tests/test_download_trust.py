@@ -132,6 +132,20 @@ def test_download_assets_refuses_two_assets_on_a_path_before_any_byte(
     assert storage(acme.emu) == [] and files(tmp_path) == {}
 
 
+def test_batches_of_one_statement_never_share_a_path(acme: Acme, db, tmp_path: Path) -> None:
+    # A join runs one batch per release; the second batch knows what the first wrote.
+    older = same_name_in_two_releases(acme)
+    sql = (
+        "SELECT d.name, d.release_id FROM (SELECT ? AS r UNION ALL SELECT ?) "
+        "JOIN download_assets d ON d.release_id = r WHERE d.owner = 'acme' AND d.repo = 'tool' "
+        "AND d.destination = ? AND d.id IN (?, ?)"
+    )
+    values = (acme.old, acme.new, f"{tmp_path}/", older["id"], acme.notes["id"])
+    with pytest.raises(InputError, match=r"would both be written to .* No file was written\.$"):
+        db.execute(sql, values).fetchall()
+    assert files(tmp_path) == {"notes.txt": b"old notes"}  # the first batch's file, kept
+
+
 # --- the batch form ----------------------------------------------------------------------
 def test_download_assets_costs_two_requests_a_file(acme: Acme, db, tmp_path: Path) -> None:
     rows = db.execute(
