@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import apsw
 
@@ -96,6 +98,24 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
+def _row_of(session: Session, owner: str, repo: str, asset_id: int) -> Mapping[str, Any] | None:
+    """The asset as the statement's own ``release_assets`` row holds it (``SELECT
+    download(owner, repo, id, ...) FROM release_assets``): its name, size, digest and
+    state, without a GET; None when no cursor is on that asset's row."""
+    statement = session.statements.running()
+    if statement is None:
+        return None
+
+    def same(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
+        return (
+            obj.get("id") == asset_id
+            and str(ctx.get("owner", "")).lower() == owner.lower()
+            and str(ctx.get("repo", "")).lower() == repo.lower()
+        )
+
+    return statement.current_row("release_assets", same)
+
+
 def register_functions(connection: apsw.Connection, session: Session) -> None:
     """Add readfile, writefile, download(owner, repo, id, destination [, options]) and
     sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
@@ -121,7 +141,9 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         placement = Placement.parse(options, name)
         api, written = session.api, session.api.written_files
         try:
-            asset = fetch_asset(api, owner, repo, asset_id, name)
+            asset = _row_of(session, owner, repo, asset_id) or fetch_asset(
+                api, owner, repo, asset_id, name
+            )
             item = plan(owner, repo, asset, destination, placement, name, written)
             path = write(api, item, placement, name)
         except (GitHubError, TransportError, SqlghError) as exc:

@@ -146,6 +146,25 @@ def test_batches_of_one_statement_never_share_a_path(acme: Acme, db, tmp_path: P
     assert files(tmp_path) == {"notes.txt": b"old notes"}  # the first batch's file, kept
 
 
+def test_download_on_a_row_uses_its_metadata(acme: Acme, db, tmp_path: Path) -> None:
+    rows = db.execute(
+        "SELECT download(owner, repo, id, ?) FROM release_assets WHERE owner = 'acme' "
+        "AND repo = 'tool' AND release_id = ? AND state = 'uploaded'",
+        (f"{tmp_path}/", acme.new),
+    ).fetchall()
+    assert len(rows) == 2 and files(tmp_path) == {"notes.txt": NOTES, "tool-1.1.0.tar.gz": TAR}
+    api = [f"{r.path} {r.status}" for r in acme.emu.log if r.origin == "api"]
+    assert api == [  # the list, then per file: the API's redirect (and storage), no GET
+        f"/repos/acme/tool/releases/{acme.new}/assets 200",
+        f"/repos/acme/tool/releases/assets/{acme.tar['id']} 302",
+        f"/repos/acme/tool/releases/assets/{acme.notes['id']} 302",
+    ]
+    assert len(storage(acme.emu)) == 2
+    acme.emu.clear_log()  # without a row to read it from, the asset is fetched first
+    db.execute(DOWNLOAD, (acme.notes["id"], f"{tmp_path}/x.txt", None)).fetchall()
+    assert [r.status for r in acme.emu.log if r.origin == "api"] == [200, 302]
+
+
 # --- the batch form ----------------------------------------------------------------------
 def test_download_assets_costs_two_requests_a_file(acme: Acme, db, tmp_path: Path) -> None:
     rows = db.execute(
