@@ -33,7 +33,8 @@ contains a space or a semicolon.
 
 options:
   -c SQL              run SQL (or a dot-command); may be repeated
-  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown or line
+  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown, line or
+                      chart (bars of the last column; also .mode chart)
   --api-url URL       GitHub API (default: $GITHUB_API_URL or https://api.github.com;
                       GitHub Enterprise Server: https://HOST/api/v3)
   --uploads-url URL   GitHub's uploads host, if not derived from the API URL (see
@@ -265,8 +266,13 @@ INTERRUPTED_EXIT_GRACE = 2.0  # seconds
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sqlgh`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "snapshot":
+        from sqlgh.snapshot import main as snapshot  # its own module: cli only dispatches
+
+        return snapshot(argv[1:])
     try:
-        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+        args = parse_arguments(argv)
     except UsageError as exc:
         print(f"sqlgh: {exc} (see sqlgh --help)", file=sys.stderr)
         return 2

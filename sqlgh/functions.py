@@ -8,7 +8,8 @@ from typing import Any
 
 import apsw
 
-from sqlgh.errors import InputError, SqlghError
+from sqlgh.checksums import is_checksum_file
+from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
 from sqlgh.local_files import checked_path, open_regular
@@ -23,6 +24,8 @@ from sqlgh.tables.asset_files import (
     stopped,
     write,
 )
+from sqlgh.tables.asset_hash import asset_sha256
+from sqlgh.tables.asset_names import stored_name_guess
 
 
 def readfile(
@@ -117,8 +120,11 @@ def _row_of(session: Session, owner: str, repo: str, asset_id: int) -> Mapping[s
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, download(owner, repo, id, destination [, options]) and
-    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
+    """Add readfile, writefile, download(owner, repo, id, destination [, options]),
+    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held) and
+    is_checksum_file(name) (1 for a name checksum_entries reads) and
+    github_asset_name(name) (a guess at the name GitHub stores for an upload called name)
+    and asset_sha256(owner, repo, id) (the asset's sha256, streamed, never held)."""
 
     def download(
         owner: str, repo: str, asset_id: int, destination: str, options: str | None = None
@@ -151,10 +157,34 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         written[path_key(path)] = item
         return path
 
+    def sha256_of_asset(owner: str, repo: str, asset_id: int) -> str | None:
+        """The asset's sha256 hex digest, hashed while it streams; NULL: no such asset."""
+        name = "asset_sha256"
+        arguments = (
+            keys.owner_name(name, "owner", owner),
+            keys.repo_name(name, "repo", repo),
+            keys.positive_id(name, "id", asset_id),
+        )
+        try:
+            return asset_sha256(session.api, *arguments)
+        except (GitHubError, TransportError) as exc:
+            raise RemoteError(f"{name}: {exc}") from exc
+
     limit = content_limit(session.options)
     unread = session.api.unread_files
     connection.create_scalar_function("readfile", lambda path: readfile(path, limit, unread), 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("download", download, 4)
     connection.create_scalar_function("download", download, 5)
+    connection.create_scalar_function("asset_sha256", sha256_of_asset, 3)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)
+    connection.create_scalar_function(
+        "is_checksum_file", lambda name: isinstance(name, str) and is_checksum_file(name), 1,
+        deterministic=True,
+    )
+    connection.create_scalar_function(
+        "github_asset_name",
+        lambda name: stored_name_guess(name) if isinstance(name, str) else None,
+        1,
+        deterministic=True,
+    )

@@ -2,13 +2,14 @@
 
 It extends ``apsw.shell.Shell`` rather than copying it, so every dot-command (``.read``,
 ``.mode``, ``.headers``, ``.tables``, ``.schema``, ``.output``, ...), history and
-completion work as there. It adds the ``markdown`` output mode, the ``.requests``
+completion work as there. It adds the ``markdown`` and ``chart`` output modes, the ``.requests``
 command, and error locations that name the file and the line where a statement starts.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any, TextIO
 
@@ -16,6 +17,7 @@ import apsw
 import apsw.shell
 
 from sqlgh import __version__
+from sqlgh.chart import bar_chart
 from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
 from sqlgh.markdown import markdown_table
@@ -32,6 +34,7 @@ FORMATS: dict[str, list[str]] = {
     "jsonl": ["jsonl"],
     "markdown": ["markdown"],
     "line": ["line"],
+    "chart": ["chart"],
 }
 WITH_HEADER = frozenset({"csv", "tsv"})
 PIPED_WIDTH = 160
@@ -111,6 +114,15 @@ class SqlghShell(apsw.shell.Shell):
         self.write(self.stdout, markdown_table(column_names, rows, self.nullvalue))
 
     output_markdown.all_at_once = True  # type: ignore[attr-defined]
+
+    def output_chart(self, column_names: list[str], rows: list[Any]) -> None:
+        """Horizontal bars of the last (numeric) column, labelled by the other columns."""
+        width = shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+        colour = self.colour_scheme != "off" and self._using_a_terminal()
+        chart = bar_chart(column_names, rows, width, colour=colour, null=self.nullvalue)
+        self.write(self.stdout, chart)
+
+    output_chart.all_at_once = True  # type: ignore[attr-defined]
 
     # what the last statement cost ------------------------------------------------------
     def process_sql(

@@ -50,6 +50,11 @@ def test_every_query_file_is_commented_and_tested() -> None:
             "prune_stale_uploads",
             "relabel",
             "upload_dist",
+            "snapshot",
+            "checksum_audit",
+            "downloads_last_30_days",
+            "lint_releases",
+            "verify_downloads",
         ]
     )
     for name in names:

@@ -112,6 +112,7 @@ class App:
         self.unauthenticated_rate_limit = unauthenticated_rate_limit
         self.latency = 0.0
         self.embedded_assets_cap: int | None = None
+        self.listing_cap: int | None = None
         self.limits = RateLimits()
         self.faults = Faults()
         self.log: list[RequestRecord] = []
@@ -296,6 +297,7 @@ class App:
                 self.storage,
                 self.spool_dir,
                 self.embedded_assets_cap,
+                listing_cap=self.listing_cap,
             )
             response = match.route.handler(context, **match.params)
         except HTTPError as failure:

@@ -36,6 +36,7 @@ class Context:
     storage: Storage
     spool_dir: str
     embedded_assets_cap: int | None
+    listing_cap: int | None = None  # see paging.beyond_cap
 
     @property
     def can_write(self) -> bool:
@@ -47,7 +48,7 @@ class Context:
 
     def page(self, items: Sequence[T], path: str) -> tuple[Sequence[T], str | None]:
         """The requested page of ``items``; links point at ``path`` below the API root."""
-        return paginate(self.request, items, self.shapes.api + path)
+        return paginate(self.request, items, self.shapes.api + path, self.listing_cap)
 
     def release(self, repo: Repo, release_id: str | int) -> Release:
         """The release of ``repo`` with this id, if this identity may see it; else 404."""

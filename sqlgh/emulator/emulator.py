@@ -140,6 +140,17 @@ class Emulator:
     def embedded_assets_cap(self, cap: int | None) -> None:
         self._app.embedded_assets_cap = cap
 
+    @property
+    def listing_cap(self) -> int | None:
+        """How many items of a longer list can be paged to (None: all; see
+        ``paging.beyond_cap``). GitHub's cap has been reported at 1000 and at 10000 for
+        release lists, so no cap is the default."""
+        return self._app.listing_cap
+
+    @listing_cap.setter
+    def listing_cap(self, cap: int | None) -> None:
+        self._app.listing_cap = cap
+
     # seeding --------------------------------------------------------------------------
     def add_user(self, login: str) -> dict:
         """Create a user; return its ``simple-user`` JSON."""
