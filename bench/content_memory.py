@@ -34,7 +34,7 @@ WHERE = "FROM release_assets WHERE owner=:owner AND repo=:repo AND id=:id"
 STATEMENTS = {
     "SELECT data": f"SELECT data {WHERE}",
     "SELECT writefile(file, data)": f"SELECT writefile(:file, data) {WHERE}",
-    "SELECT download(...)": "SELECT download(:owner, :repo, :id, :file)",
+    "SELECT download(...)": "SELECT download(:owner, :repo, :id, :file, 'overwrite')",
 }
 
 

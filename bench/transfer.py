@@ -83,7 +83,7 @@ def worker(argv: list[str]) -> None:
     else:
         asset_id, destination = path.split(":", 1)
         (result,) = db.execute(
-            "SELECT download(?, ?, ?, ?)", (OWNER, REPO, int(asset_id), destination)
+            "SELECT download(?, ?, ?, ?, 'overwrite')", (OWNER, REPO, int(asset_id), destination)
         ).fetchone()
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu

@@ -52,7 +52,10 @@ options:
                       number, true/false, or else text. NAME is one of:
 {option_names}
   --demo              run against a built-in GitHub emulator with demo data (owners acme,
-                      globex, initech, octocat): no token, no network
+                      globex, initech, octocat): no token, no network. It starts
+                      fresh on every run: what a run uploads or deletes is gone after it
+  --demo-state FILE   --demo, keeping the emulator's data in FILE between runs (loaded
+                      when FILE exists, saved at exit)
   --version           show the versions of sqlgh, SQLite and APSW
   -h, --help          show this help
   SQLite shell options such as -header, -echo, -nullvalue TEXT also work.
@@ -118,6 +121,7 @@ class Arguments:
     options: dict[str, object] = field(default_factory=dict)  # -o NAME=VALUE
     parameters: dict[str, object] = field(default_factory=dict)  # -p NAME=VALUE
     demo: bool = False
+    demo_state: str | None = None  # --demo-state FILE
     help: bool = False
     version: bool = False
     shell_options: list[str] = field(default_factory=list)
@@ -234,6 +238,8 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.version = True
         elif name == "demo":
             args.demo = True
+        elif name == "demo-state":
+            args.demo, args.demo_state = True, value("--demo-state")
         elif name == "c":
             ordered.append((True, value("-c")))
         elif name == "format":
@@ -273,24 +279,19 @@ def version_text() -> str:
 def run(args: Arguments) -> int:
     """Run the shell for parsed arguments; return the exit status."""
     with ExitStack() as stack:
-        token, api_url = None, args.api_url
-        options: dict[str, object] = {}
-        if args.demo:
-            # Imported here: the emulator would cost every other start-up 12-40 ms.
-            from sqlgh.demo import DEMO_TOKEN, demo_note, running_demo
-
-            emulator = stack.enter_context(running_demo())
-            print(demo_note(emulator), file=sys.stderr, flush=True)
-            token, api_url = DEMO_TOKEN, emulator.api_url
-            options = {"mutation_interval": 0.0, "retry_backoff": 0.0, "cache": False}
-            options["uploads_url"] = emulator.uploads_url
-        if args.uploads_url:
-            options["uploads_url"] = args.uploads_url
-        options.update(args.options)
+        options: dict[str, object] = {"token": None, "api_url": args.api_url}
         try:
-            session = make_session(
-                token=token, api_url=api_url, progress=progress_for(sys.stderr), **options
-            )
+            if args.demo:
+                # Imported here: the emulator would cost every other start-up 12-40 ms.
+                from sqlgh.demo_mode import demo_note, demo_settings, running_demo
+
+                emulator = stack.enter_context(running_demo(args.demo_state))
+                print(demo_note(emulator, args.demo_state), file=sys.stderr, flush=True)
+                options = demo_settings(emulator)
+            if args.uploads_url:
+                options["uploads_url"] = args.uploads_url
+            options.update(args.options)
+            session = make_session(progress=progress_for(sys.stderr), **options)
         except ValueError as exc:
             print(f"sqlgh: {exc}", file=sys.stderr)
             return 2

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import apsw
 
+from sqlgh.download_table import register_download_table
 from sqlgh.functions import register_functions
 from sqlgh.github.configure import CLIENT_OPTIONS, make_client
 from sqlgh.session import Session
@@ -25,9 +29,15 @@ def connect(
     *,
     token: str | None = None,
     api_url: str | None = None,
+    demo: bool = False,
     **options: Any,
 ) -> Connection:
     """Open an SQLite database with sqlgh's tables ready to query.
+
+    ``demo=True`` connects to a private GitHub emulator holding the demo data (owners
+    acme, globex, initech, octocat), started for this connection and stopped when it
+    closes: no token, no network, no HTTP cache file; ``token`` and ``api_url`` are then
+    not taken. See also ``sqlgh.demo()``.
 
     ``token`` defaults to ``GH_TOKEN``, then ``GITHUB_TOKEN`` (``GH_ENTERPRISE_TOKEN``,
     ``GITHUB_ENTERPRISE_TOKEN`` for an Enterprise host), then ``gh auth token``; reads of
@@ -44,9 +54,46 @@ def connect(
     downloads into memory (larger ones: ``download()``); ``progress``, a progress-bar factory
     (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
     """
+    if demo:
+        return _demo_connection(database, token, api_url, options)
     session = make_session(token=token, api_url=api_url, **options)
     connection = Connection(database, session)
     register_all(connection, session)
+    return connection
+
+
+@contextmanager
+def demo(database: str = ":memory:", **options: Any) -> Iterator[Connection]:
+    """``with sqlgh.demo() as db:`` a connection to a private GitHub emulator holding the
+    demo data, closed (and the emulator stopped) at the end of the block.
+
+    Its data starts fresh every time; writes change only that emulator. ``options`` are
+    those of ``connect()``.
+    """
+    connection = connect(database, demo=True, **options)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _demo_connection(
+    database: str, token: str | None, api_url: str | None, options: dict[str, Any]
+) -> Connection:
+    if token is not None or api_url is not None:
+        raise TypeError(
+            "sqlgh.connect(demo=True) runs against its own emulator: leave out token and "
+            "api_url (or leave out demo=True to connect to GitHub)"
+        )
+    from sqlgh.demo_mode import demo_settings, start_demo  # the emulator loads only when asked
+
+    emulator = start_demo()
+    try:
+        connection = connect(database, **{**demo_settings(emulator), **options})
+    except BaseException:
+        emulator.stop()
+        raise
+    connection.on_close(emulator.stop)
     return connection
 
 
@@ -72,6 +119,7 @@ def register_all(connection: apsw.Connection, session: Session) -> None:
     """Register sqlgh's tables and SQL functions on any APSW connection."""
     register(connection, session, TABLES)
     register_functions(connection, session)
+    register_download_table(connection, session)
 
 
 class Connection(apsw.Connection):
@@ -80,8 +128,16 @@ class Connection(apsw.Connection):
     def __init__(self, database: str, session: Session) -> None:
         super().__init__(database)
         self.sqlgh = session
+        self._closers: list[weakref.finalize] = []
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` when the connection closes, or is collected without closing."""
+        self._closers.append(weakref.finalize(self, stop))
 
     def close(self, force: bool = False) -> None:
-        """Close the database, then the client's HTTP connections and read threads."""
+        """Close the database, then the client's HTTP connections and read threads (and,
+        for a demo connection, its emulator)."""
         super().close(force)
         self.sqlgh.client.close()
+        for closer in self._closers:
+            closer()

@@ -2,13 +2,20 @@
 
 Every message names the table (and column, where one is at fault) and says what to do
 instead, because the user meets these as SQL errors in a shell or a script.
+
+They are ``apsw.Error`` subclasses, so ``except apsw.Error`` catches them with SQLite's
+own errors, and ``except sqlgh.SqlghError`` catches them alone. When GitHub's answer is
+the cause, it is on the chain of ``__cause__`` (``sqlgh.GitHubError``, with ``.status``, or
+``sqlgh.TransportError``). docs/python.md lists them.
 """
 
 from __future__ import annotations
 
+import apsw
 
-class SqlghError(Exception):
-    """Base class of every error sqlgh raises on purpose."""
+
+class SqlghError(apsw.Error):
+    """Base class of every error sqlgh raises on purpose (an ``apsw.Error``)."""
 
 
 class InputError(SqlghError, ValueError):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from itertools import chain
@@ -106,6 +106,21 @@ class StatementFetches:
         if link is not None:
             self._miss(link.guessed)
         self._readers = [r for r in self._readers if r() not in (None, reader)]
+
+    def current_row(
+        self, table: str, wanted: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
+    ) -> Mapping[str, Any] | None:
+        """The object of the row an open cursor of ``table`` is on, when ``wanted(context,
+        object)`` accepts it: what a function called on that row (``download()``) would
+        otherwise GET again."""
+        for ref in self._readers:
+            reader = ref()
+            if reader is None or reader.table.name != table:
+                continue
+            rows = reader.rows_ahead(0)
+            if rows is not None and wanted(rows[0], rows[1]):
+                return rows[1]
+        return None
 
     def scan(
         self, reader: Reader, path: AccessPath, keys: list[dict[str, Any]], guess: bool

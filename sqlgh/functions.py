@@ -5,27 +5,41 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import apsw
 
 from sqlgh.checksums import is_checksum_file
-from sqlgh.errors import InputError, RemoteError
+from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
 from sqlgh.local_files import checked_path, open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
-from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
+from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, size_text
+from sqlgh.tables.asset_files import (
+    Placement,
+    fetch_asset,
+    path_key,
+    plan,
+    stopped,
+    write,
+)
 from sqlgh.tables.asset_hash import asset_sha256
 from sqlgh.tables.asset_names import stored_name_guess
 
 
-def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
+def readfile(
+    path: str, limit: int = MAX_CONTENT_SIZE, unread: dict[str, str] | None = None
+) -> bytes | None:
     """The bytes of a local file, like the sqlite3 shell's ``readfile(X)``; NULL if unreadable.
 
     Only a regular file is read: a device (``/dev/zero`` never ends), a FIFO (it blocks
     until a writer comes) or a directory is an error, and so is a file larger than
     ``limit`` (the ``max_content_size`` option) or a path holding a NUL character.
+    A file that cannot be read is noted in ``unread`` (path -> why), for the error of an
+    INSERT that then gets no data.
     """
     try:
         with open_regular(path, "readfile") as handle:
@@ -41,7 +55,11 @@ def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
             return content
     except InputError:
         raise
-    except (OSError, TypeError):  # missing, unreadable, not a path
+    except OSError as exc:  # missing, unreadable
+        if unread is not None:
+            unread[path] = exc.strerror or str(exc)
+        return None
+    except TypeError:  # not a path
         return None
 
 
@@ -129,31 +147,61 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
+def _row_of(session: Session, owner: str, repo: str, asset_id: int) -> Mapping[str, Any] | None:
+    """The asset as the statement's own ``release_assets`` row holds it (``SELECT
+    download(owner, repo, id, ...) FROM release_assets``): its name, size, digest and
+    state, without a GET; None when no cursor is on that asset's row."""
+    statement = session.statements.running()
+    if statement is None:
+        return None
+
+    def same(ctx: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
+        return (
+            obj.get("id") == asset_id
+            and str(ctx.get("owner", "")).lower() == owner.lower()
+            and str(ctx.get("repo", "")).lower() == repo.lower()
+        )
+
+    return statement.current_row("release_assets", same)
+
+
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, sha256, filesize, download(owner, repo, id, destination),
-    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held),
-    is_checksum_file(name) (1 for a name checksum_entries reads),
+    """Add readfile, writefile, sha256, filesize, download(owner, repo, id, destination
+    [, options]), sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it
+    held), is_checksum_file(name) (1 for a name checksum_entries reads),
     github_asset_name(name) (a guess at the name GitHub stores for an upload called name)
     and asset_sha256(owner, repo, id) (the asset's sha256, streamed, never held)."""
 
-    def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
-        """Stream an asset to ``destination`` (directory or file); return the path."""
+    def download(
+        owner: str, repo: str, asset_id: int, destination: str, options: str | None = None
+    ) -> str:
+        """Stream an asset to ``destination`` (directory or file); return the path.
+
+        ``options``: ``error`` (default), ``skip`` or ``overwrite`` for an existing file,
+        and ``mkdir`` to create a missing destination directory (``sqlgh.tables.asset_files``).
+        """
         name = "download"
         if not isinstance(destination, str):
             raise InputError(
                 f"{name}: destination must be a directory or file path (text), not "
                 f"{_shown(destination)}"
             )
-        arguments = (
-            keys.owner_name(name, "owner", owner),
-            keys.repo_name(name, "repo", repo),
-            keys.positive_id(name, "id", asset_id),
-            os.path.expanduser(checked_path(destination, name)),
-        )
+        owner = keys.owner_name(name, "owner", owner)
+        repo = keys.repo_name(name, "repo", repo)
+        asset_id = keys.positive_id(name, "id", asset_id)
+        destination = os.path.expanduser(checked_path(destination, name))
+        placement = Placement.parse(options, name)
+        api, written = session.api, session.api.written_files
         try:
-            return download_to_file(session.api, *arguments)
-        except (GitHubError, TransportError) as exc:
-            raise RemoteError(f"{name}: {exc}") from exc
+            asset = _row_of(session, owner, repo, asset_id) or fetch_asset(
+                api, owner, repo, asset_id, name
+            )
+            item = plan(owner, repo, asset, destination, placement, name, written)
+            path = write(api, item, placement, name)
+        except (GitHubError, TransportError, SqlghError) as exc:
+            raise stopped(name, exc, written.values()) from exc  # and what earlier rows wrote
+        written[path_key(path)] = item
+        return path
 
     def sha256_of_asset(owner: str, repo: str, asset_id: int) -> str | None:
         """The asset's sha256 hex digest, hashed while it streams; NULL: no such asset."""
@@ -169,11 +217,13 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
             raise RemoteError(f"{name}: {exc}") from exc
 
     limit = content_limit(session.options)
-    connection.create_scalar_function("readfile", lambda path: readfile(path, limit), 1)
+    unread = session.api.unread_files
+    connection.create_scalar_function("readfile", lambda path: readfile(path, limit, unread), 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("sha256", sha256, 1)
     connection.create_scalar_function("filesize", filesize, 1)
     connection.create_scalar_function("download", download, 4)
+    connection.create_scalar_function("download", download, 5)
     connection.create_scalar_function("asset_sha256", sha256_of_asset, 3)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)
     connection.create_scalar_function(

@@ -86,5 +86,7 @@ class Session:
             self.applied.clear()
             self.statement_sql = event["sql"]
             self.looked_ahead.clear()
+            self.api.unread_files.clear()
+            self.api.written_files.clear()
             self.statements.started(event["id"])
             deadline.start()

@@ -66,6 +66,11 @@ class StatementTracker:
             self._ended_early = None  # its run after being prepared again is over
         self._opened.discard(statement_id)
 
+    def running(self) -> StatementFetches | None:
+        """The state of the top-level statement running now, if any (for a function it
+        calls, which opens no cursor)."""
+        return self._running.get(self._current) if self._current is not None else None
+
     def state_for_new_cursor(self) -> StatementFetches:
         """The state of the statement a cursor opened now belongs to.
 

@@ -62,7 +62,8 @@ def test_demo_runs_a_query_file_without_token_or_network() -> None:
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(
         r"sqlgh: demo mode: a GitHub emulator on http://127\.0\.0\.1:\d+ "
-        r"\(owners acme, globex, initech, octocat\); nothing leaves this machine\n",
+        r"\(owners acme, globex, initech, octocat\); nothing leaves this machine; it starts "
+        r"fresh, and its changes end with this run \(--demo-state FILE keeps them\)\n",
         result.stderr,
     )
     lines = result.stdout.splitlines()

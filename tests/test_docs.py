@@ -24,6 +24,7 @@ DOCS = [
     "writing.md",
     "releases.md",
     "downloads.md",
+    "python.md",
     "ghes.md",
     "auth.md",
     "rate-limits.md",

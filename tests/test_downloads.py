@@ -13,7 +13,7 @@ from conftest import TOKEN, connect_to
 from helpers import NOTES, TAR, Acme, seed_acme
 
 from sqlgh.emulator import Emulator, Fault
-from sqlgh.errors import RemoteError, SqlghError
+from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.body import Decoded
 
 KEYED = "WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
@@ -28,9 +28,11 @@ def storage_requests(emu: Emulator) -> list:
     return [r for r in emu.log if r.origin == "storage"]
 
 
-def download(db: apsw.Connection, asset_id: int, destination: str) -> str:
-    sql = "SELECT download('acme', 'tool', ?, ?)"
-    return db.execute(sql, (asset_id, destination)).fetchone()[0]
+def download(
+    db: apsw.Connection, asset_id: int, destination: str, options: str | None = None
+) -> str:
+    sql = "SELECT download('acme', 'tool', ?, ?, ?)"
+    return db.execute(sql, (asset_id, destination, options)).fetchone()[0]
 
 
 def test_data_column_gives_the_bytes(acme: Acme, db: apsw.Connection) -> None:
@@ -81,7 +83,7 @@ def test_large_asset_length(acme: Acme, db: apsw.Connection) -> None:
 
 
 def test_download_to_a_directory_keeps_the_name(acme: Acme, db: apsw.Connection, tmp_path) -> None:
-    written = download(db, acme.tar["id"], f"{tmp_path}/dist/")
+    written = download(db, acme.tar["id"], f"{tmp_path}/dist/", "mkdir")
     assert written == f"{tmp_path}/dist/tool-1.1.0.tar.gz"
     assert (tmp_path / "dist" / "tool-1.1.0.tar.gz").read_bytes() == TAR
     assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["tool-1.1.0.tar.gz"]
@@ -174,6 +176,28 @@ def test_readfile_of_missing_file_is_null(db: apsw.Connection, tmp_path) -> None
     assert db.execute("SELECT readfile(?)", (str(tmp_path / "nope"),)).fetchone() == (None,)
 
 
+def test_insert_of_readfile_of_a_missing_file_names_it(
+    acme: Acme, db: apsw.Connection, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    insert = (
+        "INSERT INTO release_assets(owner, repo, release_id, name, data) "
+        "VALUES ('acme', 'tool', ?, 'x.txt', readfile(?))"
+    )
+    with pytest.raises(InputError) as caught:
+        db.execute(insert, (acme.new, "nope"))
+    message = str(caught.value)
+    assert message.startswith(
+        "release_assets.data is NULL: readfile() could not read 'nope' (No such file or "
+        f"directory) (relative paths start in {str(tmp_path)!r}); give the path of a file"
+    )
+    assert "Nothing was changed on GitHub" in message
+    assert [r.method for r in acme.emu.log if r.method == "POST"] == []
+    # The next statement has its own record: a NULL data of its own is the plain error.
+    with pytest.raises(InputError, match="needs exactly one of data"):
+        db.execute(insert.replace("readfile(?)", "NULL"), (acme.new,))
+
+
 def test_ghes_download() -> None:
     with Emulator(ghes=True) as emu:
         acme = seed_acme(emu)
@@ -196,7 +220,7 @@ def test_downloads_reuse_the_storage_connection(acme: Acme, tmp_path) -> None:
     db = connect_to(acme.emu, cache=False)  # then downloads use client.session
     big = acme.emu.add_asset("acme", "tool", acme.new, "big.bin", size=3 * (1 << 20) + 5)
     for n in range(3):
-        path = download(db, big["id"], f"{tmp_path}/{n}/")
+        path = download(db, big["id"], f"{tmp_path}/{n}/", "mkdir")
         assert os.path.getsize(path) == big["size"]
     pools = db.sqlgh.client.session.get_adapter(acme.emu.storage_url).poolmanager.pools
     port = int(acme.emu.storage_url.rsplit(":", 1)[1])

@@ -209,8 +209,9 @@ def test_a_regular_file_is_still_replaced_whole(
     target = tmp_path / "tool.tgz"
     target.write_bytes(b"old")
     before = os.stat(target).st_ino
+    overwrite = DOWNLOAD.replace("?)", "?, 'overwrite')")
     with open(target, "rb") as held:  # a reader of the old file keeps its old bytes
-        assert db.execute(DOWNLOAD, (acme.tar["id"], str(target))).fetchall() == [(str(target),)]
+        assert db.execute(overwrite, (acme.tar["id"], str(target))).fetchall() == [(str(target),)]
         assert held.read() == b"old"
     assert target.read_bytes() == TAR and os.stat(target).st_ino != before
     assert leftovers(tmp_path) == []

@@ -13,6 +13,7 @@ from sqlgh.emulator.blobs import GeneratedBlob, MemoryBlob, read_all
 from sqlgh.emulator.context import Identity
 from sqlgh.emulator.faults import Fault
 from sqlgh.emulator.models import Shapes
+from sqlgh.emulator.saved_state import load_state, save_state
 from sqlgh.emulator.server import ServeLoop, Server
 from sqlgh.emulator.state import State
 from sqlgh.emulator.storage import Storage
@@ -312,6 +313,15 @@ class Emulator:
         if account is None:
             raise KeyError(f"no account {login}")
         return account
+
+    # saving -------------------------------------------------------------------------
+    def save_state(self, path: str) -> None:
+        """Write every account, repository, release and asset (with its bytes) to ``path``."""
+        save_state(self._state, path)
+
+    def load_state(self, path: str) -> None:
+        """Replace the emulator's data by what ``save_state`` wrote to ``path``."""
+        load_state(self._state, path)
 
     # inspecting -----------------------------------------------------------------------
     def _release_json(self, release_id: int) -> dict:

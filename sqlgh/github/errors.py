@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import requests
@@ -121,7 +122,7 @@ def _parse_error_body(response: requests.Response) -> tuple[str, list[dict[str, 
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:200], []
+        return _storage_error(response.text) or response.text.strip()[:200], []
     if not isinstance(body, dict):
         return "", []
     errors = body.get("errors")
@@ -131,3 +132,18 @@ def _parse_error_body(response: requests.Response) -> tuple[str, list[dict[str, 
 def _short(cause: BaseException) -> str:
     text = str(cause) or type(cause).__name__
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+_XML_FIELD = re.compile(r"<(Code|Message)>([^<]{1,300})</\1>")
+
+
+def _storage_error(text: str) -> str | None:
+    """``NoSuchKey: The specified key does not exist.`` from object storage's XML error
+    body (``<Error><Code>..</Code><Message>..</Message></Error>``, as S3 and Azure Blob
+    Storage answer); None for any other body."""
+    if not text.lstrip().startswith("<"):
+        return None
+    fields = dict(_XML_FIELD.findall(text))
+    if not fields:
+        return None
+    return ": ".join(fields[k] for k in ("Code", "Message") if k in fields)

@@ -15,7 +15,7 @@ from sqlgh.github.client import Client
 from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
-from sqlgh.github.progress import ReadingProgress
+from sqlgh.github.progress import ReadingProgress, no_progress
 from sqlgh.github.retry import READ_TIMEOUTS, find_cause, is_stall
 
 # Bytes as stored: the digest is of those, and curl, too, asks for no encoding.
@@ -105,10 +105,13 @@ _JSON_KINDS: dict[type, str] = {
 }
 
 
-def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") -> tuple[int, str]:
+def download(
+    client: Client, asset_url: str, sink: BinaryIO, *, name: str = "", own_bar: bool = True
+) -> tuple[int, str]:
     """Stream an asset's bytes into ``sink``; return (bytes written, sha256 hex).
 
-    ``name`` (the asset's file name) labels the progress bar.
+    ``name`` (the asset's file name) labels the progress bar; ``own_bar`` False: no bar
+    (a batch of downloads shows one for all).
 
     GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
     the API only: storage rejects a second auth mechanism, and it must not leak anyway.
@@ -142,7 +145,8 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
                 length = response.headers.get("Content-Length", "")
                 total = int(length) if length.isdigit() else None
                 label = name or asset_url.rsplit("/", 1)[-1]
-                bar = client.progress(total=total, desc=f"download {label}", unit="B")
+                progress = client.progress if own_bar else no_progress
+                bar = progress(total=total, desc=f"download {label}", unit="B")
             hasher = HashBehind(digest)
             try:
                 for chunk in chunks(response, hasher):

@@ -5,7 +5,7 @@ asset's size, which SQLite copies (APSW hands a blob over with ``SQLITE_TRANSIEN
 ``set_context_result`` in rogerbinns/apsw ``src/apsw.c``), and the query's own use of the
 value (a row fetched into Python, ``writefile``'s argument) is another copy. So ``data``
 is refused above ``max_content_size``; ``download()`` streams to a file in a few MiB
-whatever the size.
+whatever the size (``sqlgh.tables.asset_files``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from sqlgh.errors import InputError, RemoteError, SqlghError
+from sqlgh.errors import RemoteError, SqlghError
 from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.transfer import download
-from sqlgh.local_files import create_beside, refuse_to_replace
 from sqlgh.tables.endpoints import ASSET
 from sqlgh.tables.spec import Api
 
@@ -132,65 +131,6 @@ class _Buffer:
         """The bytes written: the buffer itself, cut to their length."""
         del self.data[self._length :]
         return self.data
-
-
-def download_to_file(api: Api, owner: str, repo: str, asset_id: int, destination: str) -> str:
-    """Stream an asset to disk without holding it in memory; return the file written.
-
-    ``destination`` is a directory (existing, or ending in a separator) to keep the asset's
-    name, or a file path. Bytes go to a temporary file beside the target, are verified,
-    and only then renamed into place, so a failed download never leaves a partial file.
-    An existing target is replaced only when it is a regular file; the file written gets
-    the mode any new file gets (0666 less the umask).
-    """
-    url = api.client.url(ASSET, owner=owner, repo=repo, asset_id=asset_id)
-    asset = api.client.get_json_or_none(url)
-    if asset is None:
-        raise RemoteError(f"no asset {asset_id} in {owner}/{repo}")
-    target = _target_path(destination, asset.get("name"), asset_id)
-    refuse_to_replace(target, "download")
-    directory = os.path.dirname(target) or "."
-    try:
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = create_beside(target)
-    except OSError as exc:
-        raise InputError(
-            f"download: cannot create a file in {directory!r} ({exc.strerror or exc}); give "
-            "a destination in a directory you can write (a file's path, or a directory)"
-        ) from exc
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            written, sha256_hex = download(api.client, url, sink, name=str(asset.get("name", "")))
-        verify(asset, written, sha256_hex)
-        refuse_to_replace(target, "download")  # again: something may have taken its place
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return target
-
-
-def _target_path(destination: str, name: Any, asset_id: int) -> str:
-    """The file to write: ``destination``, or the asset's ``name`` in that directory."""
-    if not destination:
-        raise InputError("download: the destination is empty; give a directory or a file path")
-    if not destination.endswith(("/", os.sep)) and not os.path.isdir(destination):
-        target = destination
-    elif not isinstance(name, str) or not name:
-        raise RemoteError(
-            f"download: GitHub gave asset {asset_id} no usable name ({name!r}); give a "
-            "file path as the destination instead of a directory"
-        )
-    elif os.path.basename(name) != name or name in (".", ".."):
-        raise RemoteError(f"download: GitHub gave an unsafe asset name {name!r}")
-    else:
-        target = os.path.join(destination, name)
-    if os.path.isdir(target):
-        raise InputError(
-            f"download: {target!r} is a directory; give a file path as the destination, "
-            "or a directory that holds no directory of the asset's name"
-        )
-    return target
 
 
 def _too_large(

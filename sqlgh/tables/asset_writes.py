@@ -82,7 +82,7 @@ class AssetWriter:
         that may replace or keep an asset (OR REPLACE, OR IGNORE) are not counted."""
         adding: Counter[tuple[str, str, int]] = Counter()
         for values in rows:
-            owner, repo, release_id, _ = _target(values)
+            owner, repo, release_id, _ = _target(values, api.unread_files)
             adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
         require_token(api, "INSERT")
         for owner, repo in {(owner, repo) for owner, repo, _ in adding}:
@@ -94,7 +94,7 @@ class AssetWriter:
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
-        owner, repo, release_id, payload = _target(values)
+        owner, repo, release_id, payload = _target(values, api.unread_files)
         label = _optional_text("label", values.get("label"))
         content_type = _optional_text("content_type", values.get("content_type")) or (
             guess_content_type(payload.name)
@@ -277,7 +277,9 @@ def _holds(api: Api, asset: Mapping[str, Any], column: str, value: Any) -> bool:
     return asset.get(column) == value
 
 
-def _target(values: Mapping[str, Any]) -> tuple[str, str, int, Payload]:
+def _target(
+    values: Mapping[str, Any], unread_files: Mapping[str, str]
+) -> tuple[str, str, int, Payload]:
     """An INSERT row's owner, repo, release id and bytes, checked (GitHub's 2 GiB too)."""
     refuse_unsettable(
         TABLE,
@@ -289,16 +291,27 @@ def _target(values: Mapping[str, Any]) -> tuple[str, str, int, Payload]:
     owner = keys.owner_name(TABLE, "owner", values.get("owner"))
     repo = keys.repo_name(TABLE, "repo", values.get("repo"))
     release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
-    payload = _payload(values)
+    payload = _payload(values, unread_files)
     column = "path" if payload.path else "data"
     refuse_empty_upload(payload.size, column, payload.path)
     check_size(column, payload.name, payload.size)
     return owner, repo, release_id, payload
 
 
-def _payload(values: Mapping[str, Any]) -> Payload:
-    """The bytes to upload, from ``data`` or ``path``, and the asset's name."""
+def _payload(values: Mapping[str, Any], unread_files: Mapping[str, str]) -> Payload:
+    """The bytes to upload, from ``data`` or ``path``, and the asset's name.
+
+    ``unread_files``: the files readfile() could not read in this statement (path -> why),
+    the likely reason ``data`` is NULL."""
     data, path = values.get("data"), values.get("path")
+    if data is None and path is None and unread_files:
+        files = "; ".join(f"{name!r} ({why})" for name, why in unread_files.items())
+        relative = not all(os.path.isabs(name) for name in unread_files)
+        where = f" (relative paths start in {os.getcwd()!r})" if relative else ""
+        raise InputError(
+            f"{TABLE}.data is NULL: readfile() could not read {files}{where}; give the "
+            "path of a file you can read (or name it in the path column, which streams it)"
+        )
     if (data is None) == (path is None):
         raise InputError(
             f"{TABLE}: INSERT needs exactly one of data (the bytes) or path (a local file)"

@@ -103,6 +103,12 @@ class Api:
     # What the statement a fetch serves learned of releases: each cursor gives its own
     # statement's (``sqlgh.statements``).
     statement: StatementFacts = field(default_factory=StatementFacts)
+    # Files readfile() could not read in the running statement (path -> why): an INSERT
+    # whose data is NULL names them.
+    unread_files: dict[str, str] = field(default_factory=dict)
+    # Files download() wrote in the running statement (normalized path -> what it wrote
+    # there), so that two assets landing on one path are caught.
+    written_files: dict[str, Any] = field(default_factory=dict)
 
 
 # A fetch yields batches lazily; one that returns a list has finished (the statement
