@@ -31,6 +31,12 @@ A key value that is NULL (a `LEFT JOIN` row with nothing to join, say) matches n
 in SQL, and costs no request. Any other value that cannot be a GitHub name or id (`'a/b'`,
 `'..'`, `'12'` as text, `-1`) is refused before any request, with an error that names the
 table and column.
+
+Owner and repository names are case-insensitive on GitHub; `owner` and `repo` come back
+as GitHub spells them (read from its answer), whatever case the query used, so
+`owner = 'ACME'` and `owner = 'acme'` give the same rows and one `GROUP BY` group. A
+renamed repository keeps the name the query gave. Cursors of one statement that ask for
+the same key (a self-join) share one fetch: a release's asset list is read once.
 """
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,6 +22,7 @@ from sqlgh.tables.memo import (
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
+from sqlgh.tables.spelling import spelled
 
 NAME = "release_assets"
 
@@ -75,10 +76,15 @@ COLUMNS = (
 
 
 def _context(
-    owner: str, repo: str, release_id: int | None, listing: Listing | None = None
+    owner: str,
+    repo: str,
+    release_id: int | None,
+    assets: Sequence[Any],
+    listing: Listing | None = None,
 ) -> dict[str, Any]:
     # The page of the release list the rows come from, when there is one: the statement
     # knows its releases (a join to releases by id) while their rows are read.
+    owner, repo = spelled(owner, repo, assets)
     return {"owner": owner, "repo": repo, "release_id": release_id, "listing": listing}
 
 
@@ -97,6 +103,7 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
         release_id: int | Deferred | None = api.memo.release_of(key["id"])
         if release_id is None:
             release_id = Deferred(partial(_release_id_of, api, facts, owner, repo, asset))
+        owner, repo = spelled(owner, repo, [asset])
         yield {"owner": owner, "repo": repo, "release_id": release_id}, [asset]
 
 
@@ -148,7 +155,7 @@ def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     if whole is None:
         yield from _release_assets(api, owner, repo, release_id, first)
     else:
-        yield _context(owner, repo, release_id), whole
+        yield _context(owner, repo, release_id, whole), whole
 
 
 def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -194,7 +201,7 @@ def _assets_of(
     whole, first = _checked(api, facts, owner, repo, release_id, release)
     if whole is None:
         return head_start(_release_assets(api, owner, repo, release_id, first, page))
-    return iter([(_context(owner, repo, release_id, page), whole)])
+    return iter([(_context(owner, repo, release_id, whole, page), whole)])
 
 
 def _checked(
@@ -251,11 +258,12 @@ def _release_assets(
     listed: Listing | None = None,
 ) -> Iterator[Batch]:
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    context = _context(owner, repo, release_id, listed)
+    context = None
     for page in listing(api, url, _parent(owner, repo, release_id), first=first):
         for asset in page:
             if isinstance(asset.get("id"), int):
                 api.memo.remember_asset(asset["id"], release_id)
+        context = context or _context(owner, repo, release_id, page, listed)
         yield context, page
 
 
@@ -278,11 +286,12 @@ TABLE = Table(
             "by_release_and_id",
             ("owner", "repo", "release_id", "id"),
             fetch_by_release_and_id,
-            "1 per 100 assets of the release, up to the one asked for (and up to "
-            "max_concurrency pages fetched ahead); in a statement that listed the release, as "
-            "for by_release (a long array checked once for all ids)",
+            "as for by_release, up to the page of the one asked for (and up to "
+            "max_concurrency pages fetched ahead), once per statement: the ids of one release "
+            "share its list (a long embedded array is checked once for all ids)",
             cost=2,
             rows=1,
+            within="by_release",
         ),
         AccessPath(
             "by_release",
