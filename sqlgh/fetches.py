@@ -32,6 +32,7 @@ or the replay cache still holds the page.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections import OrderedDict, deque
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any, Protocol
 
-from sqlgh.errors import InputError
+from sqlgh.errors import InputError, NotFoundError
 from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 
@@ -140,6 +141,7 @@ class StatementFetches:
         # Fetches being read, by key, while they hold up to REPLAY_ROWS rows: a second
         # cursor asking for the same key (a self-join) reads the same pages.
         self._sharing: OrderedDict[FetchKey, _Shared] = OrderedDict()
+        self._missing: dict[str, dict[str, None]] = {}  # by table: what was not found
         self._readers: list[weakref.ref[Reader]] = []  # open cursors, first opened first
         self._links: weakref.WeakKeyDictionary[Reader, _Link] = weakref.WeakKeyDictionary()
 
@@ -156,15 +158,22 @@ class StatementFetches:
         self._readers = [r for r in self._readers if r() not in (None, reader)]
 
     def scan(
-        self, reader: Reader, path: AccessPath, keys: list[dict[str, Any]], guess: bool
+        self,
+        reader: Reader,
+        path: AccessPath,
+        keys: list[dict[str, Any]],
+        guess: bool,
+        tolerant: bool = False,
     ) -> Iterator[Batch]:
         """The batches of each key tuple in turn, the next ones of the list fetched ahead.
 
         With ``guess`` (and one key tuple), the keys of the reader's next ``Filter`` calls
-        are guessed from the rows its keys come from, and started ahead too.
+        are guessed from the rows its keys come from, and started ahead too. With
+        ``tolerant`` (keys from an IN list, a join, a subquery), a key GitHub does not have
+        gives no rows, and the statement warns of it when it ends (``close``).
         """
         if path.within is not None:
-            return self._narrowed(reader, path, keys)
+            return self._narrowed(reader, path, keys, tolerant)
         fetch_keys = [_fetch_key(reader.table, path, key) for key in keys]
         if len(keys) == 1 and fetch_keys[0] in self._replay and not guess:
             self._replay.move_to_end(fetch_keys[0])  # an inner lookup asked again
@@ -172,10 +181,10 @@ class StatementFetches:
         first = self._take(fetch_keys[0]) if keys else None
         if guess and len(keys) == 1 and self._width > 0:
             self._guess(reader, path, keys[0], fetch_keys[0])
-        return self._scan(path, keys, fetch_keys, first)
+        return self._scan(path, keys, fetch_keys, first, reader.table.name if tolerant else None)
 
     def _narrowed(
-        self, reader: Reader, path: AccessPath, keys: list[dict[str, Any]]
+        self, reader: Reader, path: AccessPath, keys: list[dict[str, Any]], tolerant: bool
     ) -> Iterator[Batch]:
         """Each key's row, found in the statement's one fetch of the wider path (``within``):
         a join on a release's assets by id lists the release once, not once per row."""
@@ -185,14 +194,23 @@ class StatementFetches:
         extra = [(name, get) for name, get in extra if name not in wide.keys]
         for key in keys:
             wide_key = {name: key[name] for name in wide.keys}
-            for ctx, objects in self.scan(reader, wide, [wide_key], False):
+            for ctx, objects in self.scan(reader, wide, [wide_key], False, tolerant):
                 kept = [o for o in objects if all(get(ctx, o) == key[n] for n, get in extra)]
                 if kept:
                     yield ctx, kept
                     break  # the path is unique within the wider one: read no further
 
     def close(self) -> None:
-        """The statement ended: cancel what was started ahead, drop what was kept."""
+        """The statement ended: cancel what was started ahead, drop what was kept, and
+        warn, one line per table, of the keys that gave no rows because GitHub has no such
+        thing (or does not show it to this token)."""
+        for table, missing in self._missing.items():
+            print(
+                f"sqlgh: warning: {table}: no rows for {', '.join(missing)}: not found, or "
+                "not visible to this token",
+                file=sys.stderr,
+            )
+        self._missing.clear()
         with self._lock:
             pending = list(self._ahead.values())
             self._ahead.clear()
@@ -211,6 +229,7 @@ class StatementFetches:
         keys: list[dict[str, Any]],
         fetch_keys: list[FetchKey],
         first: Started | None,
+        tolerant_of: str | None,
     ) -> Iterator[Batch]:
         started: dict[FetchKey, Started] = {}  # not yet taken (a taken one holds its rows)
         following = 1
@@ -225,7 +244,12 @@ class StatementFetches:
                 future = first if index == 0 else self._take(fetch_key)
                 first = None  # a future holds its rows: keep none past their key
                 started.pop(fetch_key, None)
-                yield from self._batches(path, key, fetch_key, future)
+                try:
+                    yield from self._batches(path, key, fetch_key, future)
+                except NotFoundError as exc:
+                    if tolerant_of is None:
+                        raise
+                    self._missing.setdefault(tolerant_of, {})[exc.missing] = None
         finally:
             for fetch_key, future in started.items():  # an IN list cut short (LIMIT)
                 self._drop(fetch_key, future)

@@ -65,6 +65,7 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
         return
     index, path = min(candidates, key=lambda c: (-len(c[1].keys), c[1].cost))
     has_in = False
+    alone = True  # every key typed as one value: `repo = 'x'`, not an IN list or a join
     for position, key in enumerate(path.keys, start=1):
         constraint = available[key]
         ii.set_aConstraintUsage_argvIndex(constraint, position)
@@ -72,6 +73,9 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
         if ii.get_aConstraintUsage_in(constraint):
             ii.set_aConstraintUsage_in(constraint, True)
             has_in = True
+        # SQLite tells the value while planning only for a literal; a join's, a
+        # subquery's (or a bound parameter's) is known only when Filter runs.
+        alone = alone and not has_in and ii.get_aConstraint_rhs(constraint) is not None
     # Equalities on other columns, which SQLite still tests itself: Filter gets their
     # values too, to tell which rows a join will use (sqlgh.fetches guesses keys off those).
     position, tested = len(path.keys), []
@@ -89,10 +93,10 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
             ii.set_aConstraintUsage_argvIndex(i, position)
             tested.append(str(column))
     ii.idxNum = index
-    # Filter learns the used columns, whether WHERE tests columns beyond the keys, and the
-    # columns of the equalities above.
+    # Filter learns the used columns, whether WHERE tests columns beyond the keys, the
+    # columns of the equalities above, and whether the keys were typed alone.
     filtered = int(bool(constrained - set(path.keys)))
-    ii.idxStr = f"{col_used};{filtered};{','.join(tested)}"
+    ii.idxStr = f"{col_used};{filtered};{','.join(tested)};{int(alone)}"
     ii.estimatedCost = path.cost * 1000.0
     ii.estimatedRows = int(path.rows)
     if path.unique and not has_in:
@@ -256,6 +260,7 @@ class _Plan:
     tested: tuple[int, ...]  # columns of the equalities SQLite still tests (plan_index)
     unread: bool  # a keyed UPDATE that tests nothing but the keys: no GET before the PATCH
     guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
+    alone: bool  # keys typed as single literals: a missing one is an error, not a warning
 
 
 _NO_FILTER: tuple[None, tuple[Any, ...], tuple[type, ...]] = (None, (), ())
@@ -322,7 +327,7 @@ class Cursor:
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
             self._direct = plan.rows.direct
-            self._batches = self._fetches.scan(self, path, keys, plan.guess)
+            self._batches = self._fetches.scan(self, path, keys, plan.guess, not plan.alone)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
 
@@ -331,7 +336,7 @@ class Cursor:
             raise MissingKeysError(self.table.missing_keys_message())
         path = self.table.paths[indexnum]
         columns = [self.table.column_index(key) for key in path.keys]
-        col_used, filtered, tested = (indexname or ";;").split(";")
+        col_used, filtered, tested, alone = (indexname or ";;;").split(";")
         # An UPDATE's target is the cursor SQLite asks for every column.
         update_target = col_used == str(WHOLE_ROW)
         plan = self._plans[(indexnum, indexname)] = _Plan(
@@ -342,6 +347,7 @@ class Cursor:
             tested=tuple(int(c) for c in tested.split(",") if c),
             unread=path.unique and update_target and filtered != "1" and bool(self.table.writer),
             guess=path.ahead and not path.unique and not update_target,
+            alone=alone == "1",
         )
         return plan
 
