@@ -45,6 +45,12 @@ options:
 {option_names}
   --demo              run against a built-in GitHub emulator with demo data (owners acme,
                       globex, initech, octocat): no token, no network
+  --dry-run           run reads, and print the write requests INSERT, UPDATE and DELETE
+                      would send, sending none (".dryrun on|off" in the shell)
+  --yes               never ask before a large DELETE or UPDATE (for scripts)
+  --confirm-over N    in an interactive shell, ask before a DELETE or UPDATE that would
+                      touch more than N assets (default 10), or assets of several releases
+                      when it names no release
   --version           show the versions of sqlgh, SQLite and APSW
   -h, --help          show this help
   SQLite shell options such as -header, -echo, -nullvalue TEXT also work.
@@ -88,6 +94,9 @@ class Arguments:
     uploads_url: str | None = None
     options: dict[str, object] = field(default_factory=dict)  # -o NAME=VALUE
     demo: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    confirm_over: int | None = None
     help: bool = False
     version: bool = False
     shell_options: list[str] = field(default_factory=list)
@@ -173,6 +182,12 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.version = True
         elif name == "demo":
             args.demo = True
+        elif name == "dry-run":
+            args.dry_run = True
+        elif name == "yes":
+            args.yes = True
+        elif name == "confirm-over":
+            args.confirm_over = _count_of("--confirm-over", value("--confirm-over"))
         elif name == "c":
             ordered.append((True, value("-c")))
         elif name == "format":
@@ -195,6 +210,16 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
         args.database = ordered.pop(positional[0])[1]
     args.commands = [text if flag else as_command(text) for flag, text in ordered]
     return args
+
+
+def _count_of(option: str, text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise UsageError(f"{option} needs a whole number of assets, not {text!r}")
+    return number
 
 
 def version_text() -> str:
@@ -226,8 +251,12 @@ def run(args: Arguments) -> int:
         except ValueError as exc:
             print(f"sqlgh: {exc}", file=sys.stderr)
             return 2
+        session.dry_run = args.dry_run
         shell = SqlghShell(session)
         stack.callback(shell.close)
+        shell.assume_yes = args.yes
+        if args.confirm_over is not None:
+            shell.confirm_over = args.confirm_over
         return _drive(shell, args)
     return 0  # pragma: no cover - ExitStack does not swallow exceptions
 

@@ -17,6 +17,7 @@ from sqlgh.github.client import Client
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
 from sqlgh.tables.spec import Api, Record
+from sqlgh.write_report import Write
 
 
 class Session:
@@ -27,6 +28,11 @@ class Session:
     ``transaction_writes`` what the transaction did (no ROLLBACK undoes it: when an
     explicit transaction that wrote is rolled back, ``on_rollback`` is given that list).
     Each cursor takes the ``StatementFetches`` of its own statement (``sqlgh.statements``).
+
+    ``writes`` records each row written to GitHub (``sqlgh.write_report``) until whoever
+    reports them clears it. With ``dry_run``, writes send nothing: each row's planned
+    requests go to ``on_preview`` (or, without one, are only recorded), and ``keys_used``
+    collects the key columns of the access paths that found the rows to write.
     """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
@@ -38,6 +44,10 @@ class Session:
         self.applied: list[str] = []
         self.transaction_writes: list[str] = []
         self.on_rollback: Callable[[list[str]], None] | None = None
+        self.writes: list[Write] = []
+        self.dry_run = False
+        self.on_preview: Callable[[Write], None] | None = None
+        self.keys_used: set[tuple[str, ...]] = set()
         self.statements = StatementTracker(lambda: StatementFetches(self.api))
 
     def attach(self, connection: apsw.Connection) -> None:

@@ -24,6 +24,7 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
+from sqlgh.write_report import Write
 
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
@@ -162,7 +163,11 @@ class VirtualTable:
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
-        new_id, _ = self._apply(lambda: writer.insert(self.session.api, values, mode))
+        if self.session.dry_run:
+            self._preview(lambda: writer.preview_insert(self.session.api, values, mode))
+            return 0  # nothing was uploaded: no id
+        new_id, done = self._apply(lambda: writer.insert(self.session.api, values, mode))
+        self._record(done or "kept", values, new_id)
         return new_id
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
@@ -183,7 +188,12 @@ class VirtualTable:
                 changes[column.name] = value
             elif column.name not in keys or not _same(row.get(column.name), value):
                 raise self._cannot_change(column.name, editable)
-        self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
+        if self.session.dry_run:
+            self._preview(lambda: writer.preview_update(self.session.api, row, changes))
+            return
+        _, done = self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
+        if done:
+            self._record(done, row, rowid)
 
     def _cannot_change(self, column: str, editable: tuple[str, ...]) -> InputError:
         return InputError(
@@ -194,7 +204,36 @@ class VirtualTable:
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
         row = self._visited(rowid)
-        self._apply(lambda: (None, writer.delete(self.session.api, row)))
+        if self.session.dry_run:
+            self._preview(lambda: writer.preview_delete(self.session.api, row))
+            return
+        _, done = self._apply(lambda: (None, writer.delete(self.session.api, row)))
+        self._record(done, row, rowid)
+
+    def _preview(self, plan: Any) -> None:
+        """A dry run's row: what it would send, recorded and shown; nothing is sent."""
+        try:
+            write = plan()
+        except (GitHubError, TransportError, SqlghError) as exc:
+            raise remote_error(self.table, exc) from exc
+        self.session.writes.append(write)
+        if self.session.on_preview is not None:
+            self.session.on_preview(write)
+
+    def _record(self, done: str, row: Mapping[str, Any], asset_id: int) -> None:
+        """Note a row written to GitHub, for the shell's summary (its verb: done's first
+        word, "uploaded", "replaced", "updated", "deleted", or "kept")."""
+        release_id, name = row.get("release_id"), row.get("name")
+        self.session.writes.append(
+            Write(
+                done.split(" ", 1)[0],
+                str(row.get("owner")),
+                str(row.get("repo")),
+                release_id if isinstance(release_id, int) else None,
+                asset_id,
+                name if isinstance(name, str) else None,
+            )
+        )
 
     def _writer(self) -> Any:
         if self.table.writer is None:
@@ -305,6 +344,8 @@ class Cursor:
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
         path = self._path = plan.path
+        if self.session.dry_run and self.table.writer is not None:
+            self.session.keys_used.add(path.keys)
         self.key_columns = plan.key_columns
         types = tuple(map(type, constraintargs))
         last_plan, last_args, last_types = self._last_filter

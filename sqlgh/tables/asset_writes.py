@@ -9,26 +9,30 @@ clean-up: ``asset_uploads``; replacing an asset: ``asset_replace``; names GitHub
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.auth import where_tokens_come_from
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.transfer import upload_target
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
-from sqlgh.tables.asset_requests import TABLE, answers_since, maybe_applied
+from sqlgh.tables.asset_requests import TABLE, answers_since, asset_url, maybe_applied
 from sqlgh.tables.asset_uploads import NameTaken, Payload, Uploader
 from sqlgh.tables.content_types import guess_content_type
 from sqlgh.tables.endpoints import ASSETS, RELEASE
 from sqlgh.tables.spec import Api
+from sqlgh.write_report import Write
 
 INSERTABLE = frozenset(
     {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
@@ -52,20 +56,7 @@ class AssetWriter:
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
-        extra = sorted(c for c, v in values.items() if v is not None and c not in INSERTABLE)
-        if extra:
-            raise InputError(
-                f"{TABLE}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give owner, "
-                "repo, release_id, one of data or path, and optionally name, label, content_type"
-            )
-        owner = keys.owner_name(TABLE, "owner", values.get("owner"))
-        repo = keys.repo_name(TABLE, "repo", values.get("repo"))
-        release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
-        payload = _payload(values)
-        label = _optional_text("label", values.get("label"))
-        content_type = _optional_text("content_type", values.get("content_type")) or (
-            guess_content_type(payload.name)
-        )
+        owner, repo, release_id, payload, label, content_type = _insert_arguments(values)
         require_token(api, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
         uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
@@ -90,12 +81,7 @@ class AssetWriter:
     def update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
         """PATCH the changed fields of one asset; return what was done."""
         require_token(api, "UPDATE")
-        body: dict[str, Any] = {}
-        for column, value in changes.items():
-            if column == "label":
-                body["label"] = "" if value is None else _optional_text("label", value)
-            else:
-                body[column] = _required_text(column, value)
+        body = _patch_body(changes)
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
@@ -123,6 +109,50 @@ class AssetWriter:
         api.memo.forget_asset(asset_id)
         return f"deleted asset {asset_id}"
 
+    # dry runs: what a write would send; reads run as usual --------------------------------
+    def preview_insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> Write:
+        """What ``insert`` would do: the upload (after the same checks and reads)."""
+        owner, repo, release_id, payload, label, content_type = _insert_arguments(values)
+        require_token(api, "INSERT")
+        upload_url = self._upload_url(api, owner, repo, release_id)
+        existing = self._find(api, owner, repo, release_id, payload.name)
+        post = f"POST {upload_target(upload_url, payload.name, label)}"
+        post += f"  ({payload.size} bytes, {content_type})"
+        planned = Write("uploaded", owner, repo, release_id, None, payload.name, (post,))
+        if existing is None:
+            return planned
+        old_id = int(existing["id"])
+        old = asset_url(api, owner, repo, old_id)
+        if conflict == "IGNORE":
+            return replace(planned, verb="kept", asset_id=old_id, requests=())
+        if conflict == "REPLACE":
+            steps = (
+                f"{post.partition('?')[0]}?name=...  (the new bytes, under a temporary name)",
+                f"PATCH {old}  (the old asset renamed aside)",
+                f"PATCH (the new asset)  (renamed to {payload.name!r})",
+                f"DELETE {old}  (the old asset)",
+            )
+            return replace(planned, verb="replaced", asset_id=old_id, requests=steps)
+        raise WriteError(
+            f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset named "
+            f"{payload.name!r}; use INSERT OR REPLACE to replace it or INSERT OR IGNORE to "
+            "keep it (dry run: nothing was sent)"
+        )
+
+    def preview_update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> Write:
+        """What ``update`` would send: one PATCH of the changed fields."""
+        require_token(api, "UPDATE")
+        body = _patch_body(changes)
+        url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
+        patch = f"PATCH {url}  {json.dumps(body)}"
+        return _planned("updated", row, (patch,) if body else ())
+
+    def preview_delete(self, api: Api, row: Mapping[str, Any]) -> Write:
+        """What ``delete`` would send: one DELETE."""
+        require_token(api, "DELETE")
+        url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
+        return _planned("deleted", row, (f"DELETE {url}",))
+
     def _upload_url(self, api: Api, owner: str, repo: str, release_id: int) -> str:
         known = api.memo.upload_url(owner, repo, release_id)
         if known:
@@ -143,6 +173,51 @@ class AssetWriter:
         # a conditional read from the cache, as current as a fresh one.
         url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
         return holding(api.client.paginate(url), names_for(api, name))
+
+
+def _planned(verb: str, row: Mapping[str, Any], requests: tuple[str, ...]) -> Write:
+    release_id, name = row.get("release_id"), row.get("name")
+    return Write(
+        verb,
+        row["owner"],
+        row["repo"],
+        release_id if isinstance(release_id, int) else None,
+        int(row["id"]),
+        name if isinstance(name, str) else None,
+        requests,
+    )
+
+
+def _insert_arguments(
+    values: Mapping[str, Any],
+) -> tuple[str, str, int, Payload, str | None, str]:
+    """An INSERT's owner, repo, release id, payload, label and content type, checked."""
+    extra = sorted(c for c, v in values.items() if v is not None and c not in INSERTABLE)
+    if extra:
+        raise InputError(
+            f"{TABLE}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give owner, "
+            "repo, release_id, one of data or path, and optionally name, label, content_type"
+        )
+    owner = keys.owner_name(TABLE, "owner", values.get("owner"))
+    repo = keys.repo_name(TABLE, "repo", values.get("repo"))
+    release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
+    payload = _payload(values)
+    label = _optional_text("label", values.get("label"))
+    content_type = _optional_text("content_type", values.get("content_type")) or (
+        guess_content_type(payload.name)
+    )
+    return owner, repo, release_id, payload, label, content_type
+
+
+def _patch_body(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH body of an UPDATE's changed columns (a NULL label clears it)."""
+    body: dict[str, Any] = {}
+    for column, value in changes.items():
+        if column == "label":
+            body["label"] = "" if value is None else _optional_text("label", value)
+        else:
+            body[column] = _required_text(column, value)
+    return body
 
 
 def _judge_update(
