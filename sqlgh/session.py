@@ -29,10 +29,11 @@ class Session:
     explicit transaction that wrote is rolled back, ``on_rollback`` is given that list).
     Each cursor takes the ``StatementFetches`` of its own statement (``sqlgh.statements``).
 
-    ``writes`` records each row written to GitHub (``sqlgh.write_report``) until whoever
-    reports them clears it. With ``dry_run``, writes send nothing: each row's planned
-    requests go to ``on_preview`` (or, without one, are only recorded), and ``keys_used``
-    collects the key columns of the access paths that found the rows to write.
+    ``writes``, once a reporter (the shell) sets it to a list, records each row written
+    to GitHub (``sqlgh.write_report``) until that reporter clears it; None records
+    nothing. With ``dry_run``, writes send nothing: each row's planned requests go to
+    ``on_preview`` (and ``writes``), and ``keys_used`` collects the key columns of the
+    access paths that found the rows to write.
     """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
@@ -44,7 +45,7 @@ class Session:
         self.applied: list[str] = []
         self.transaction_writes: list[str] = []
         self.on_rollback: Callable[[list[str]], None] | None = None
-        self.writes: list[Write] = []
+        self.writes: list[Write] | None = None
         self.dry_run = False
         self.on_preview: Callable[[Write], None] | None = None
         self.keys_used: set[tuple[str, ...]] = set()

@@ -64,6 +64,7 @@ class SqlghShell(apsw.shell.Shell):
         self.session = session
         session.on_rollback = self._warn_rolled_back
         session.on_preview = self._show_preview
+        session.writes = []  # recorded for the summary line
         self.confirm_over = CONFIRM_OVER
         self.assume_yes = False  # --yes: never ask
         self._mark: RequestRecord | None = None
@@ -127,7 +128,7 @@ class SqlghShell(apsw.shell.Shell):
         if not internal:
             log = self.session.client.log
             self._mark = log[-1] if log else None
-            self.session.writes.clear()
+            self.session.writes = []
         try:
             super().process_sql(sql, bindings, internal, summary)
         finally:
@@ -200,12 +201,12 @@ class SqlghShell(apsw.shell.Shell):
         than ``confirm_over`` assets, or assets of several releases when the statement
         named no release or asset; raise unless the answer is yes."""
         session = self.session
-        kept, session.writes = session.writes, []
+        kept, planned = session.writes, []
+        session.writes = planned
         session.dry_run, session.on_preview = True, None
         session.keys_used = set()
         try:
             self.db.execute(sql, bindings, can_cache=False).fetchall()
-            planned = session.writes
         finally:
             session.writes, session.dry_run = kept, False
             session.on_preview = self._show_preview

@@ -216,13 +216,16 @@ class VirtualTable:
             write = plan()
         except (GitHubError, TransportError, SqlghError) as exc:
             raise remote_error(self.table, exc) from exc
-        self.session.writes.append(write)
+        if self.session.writes is not None:
+            self.session.writes.append(write)
         if self.session.on_preview is not None:
             self.session.on_preview(write)
 
     def _record(self, done: str, row: Mapping[str, Any], asset_id: int) -> None:
         """Note a row written to GitHub, for the shell's summary (its verb: done's first
         word, "uploaded", "replaced", "updated", "deleted", or "kept")."""
+        if self.session.writes is None:
+            return
         release_id, name = row.get("release_id"), row.get("name")
         self.session.writes.append(
             Write(
