@@ -40,10 +40,10 @@ does not have (or does not show the token: GitHub answers 404 for both) is:
 - no rows for it, plus one warning line per statement and table on standard error naming
   every missing one, when it is one key among many: an `IN` list, a join (a `LEFT JOIN`
   from a local watch-list holding a renamed repository), a subquery, or a bound parameter
-  (`repo = ?`: SQLite shows sqlgh only literals while planning). The statement, and the
-  script, go on:
-  `sqlgh: warning: release_assets: no rows for repository acme/laser: not found, or not
-  visible to this token`.
+  (`repo = ?`: SQLite shows a virtual table a literal's value while planning, never a
+  parameter's, so a parameter cannot be told from a join's value). The statement, and the
+  script, go on: `sqlgh: warning: release_assets: no rows for repository acme/laser: not
+  found, or it is not visible to this token (it needs Contents: read)`.
 
 A lookup of one row by its own id, tag or name (`id = 1`, `tag_name = 'v9'`, a
 repository's `name`) that GitHub answers 404 gives no row and no warning, as a filter

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 from sqlgh.errors import InputError, NotFoundError
 from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.remote import not_visible
 from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 
 # The most rows the replay cache holds (a release counts with its embedded assets): about
@@ -206,8 +207,8 @@ class StatementFetches:
         thing (or does not show it to this token)."""
         for table, missing in self._missing.items():
             print(
-                f"sqlgh: warning: {table}: no rows for {', '.join(missing)}: not found, or "
-                "not visible to this token",
+                f"sqlgh: warning: {table}: no rows for {', '.join(missing)}: not found, "
+                f"{not_visible(self.api)}",
                 file=sys.stderr,
             )
         self._missing.clear()

@@ -4,13 +4,17 @@ no rows and one warning line on standard error, and the report goes on."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
+from conftest import connect_to
 from helpers import Acme, seed_acme
 
 from sqlgh.emulator import Emulator
 from tests.cli_helpers import sqlgh
 
-NOT_FOUND = ": not found, or not visible to this token\n"
+NOT_FOUND = ": not found, or it is not visible to this token (it needs Contents: read)\n"
 
 
 @pytest.fixture
@@ -98,3 +102,18 @@ def test_a_missing_release_typed_alone_is_an_error(acme: Acme) -> None:
     )
     assert status == 1
     assert stderr.startswith("release_assets: release 999999 of acme/tool does not exist")
+
+
+def test_a_bound_parameter_counts_as_one_among_many_and_the_warning_says_what_to_do(
+    acme: Acme,
+) -> None:
+    # SQLite shows a virtual table a literal's value while planning, never a parameter's:
+    # a parameter cannot be told from a join's value, so it gets the lenient rule.
+    db = connect_to(acme.emu, token="")
+    sql = "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = ? AND release_id = ?"
+    with contextlib.redirect_stderr(io.StringIO()) as stderr:
+        assert db.execute(sql, ("secret", 1)).fetchall() == []
+    assert stderr.getvalue() == (
+        "sqlgh: warning: release_assets: no rows for release 1 of acme/secret: not found, or "
+        "it is private: set GH_TOKEN to a token that can read it\n"
+    )
