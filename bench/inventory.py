@@ -1,7 +1,10 @@
 """Benchmark: an organization's inventory, in every spelling sqlgh ships (issue 13).
 
 Run by hand: ``python bench/inventory.py [--repeat 3] [--latency 0.05 0.15]
-[--shape org org200] [--memory]``. The emulator runs in a separate process
+[--shape org org200] [--memory]``. It needs sqlgh and its own dependencies only
+(``pip install -e .``); the ``[bench]`` extra of pyproject.toml
+(``pip install -e '.[bench]'``) adds PyGithub, which only the earlier comparison recorded
+in docs/performance.md used, not this file. The emulator runs in a separate process
 (``bench/serve.py``) with the given latency per request, so only the client's time is
 measured. Shapes (repositories x releases x assets): ``org`` 8 x 6 x 40, ``org200``
 200 x 20 x 30; by hand also ``big`` (one release of 5,000 assets) and ``big-cut``.

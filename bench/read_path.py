@@ -1,19 +1,27 @@
 """Benchmark of the read path (issue 2): requests per access path, and row production.
 
-Run by hand: ``python bench/read_path.py``. Part one runs each access path against the
-emulator (in its own process, ``bench/serve.py``, shape 8 x 6 x 40) and prints the
-requests made beside the minimum GitHub allows. Part two measures rows/s from decoded
-JSON to rows returned by ``SELECT *`` (no HTTP: the access path yields decoded assets
-from memory), beside a plain ``sqlite3`` table scan of the same rows.
+Run by hand: ``python bench/read_path.py [--part requests rows release]``. Part one runs
+each access path against the emulator (in its own process, ``bench/serve.py``, shape 8 x 6
+x 40) and prints the requests made beside the minimum GitHub allows. Part two measures
+rows/s from decoded JSON to rows returned by ``SELECT *`` (no HTTP: the access path yields
+decoded assets from memory), beside a plain ``sqlite3`` table scan of the same rows. Part
+three reads one release of 5,000 assets by ``release_id`` as sqlgh ships (default options,
+a first run: an empty cache file; and ``cache=False``), beside a sequential ``requests`` +
+``json`` loop over the same ``/assets`` pages (shape ``big``, no added latency), runs
+alternating; it prints wall time and the client process's CPU time (``process_time``, all
+its threads; the emulator runs in its own process), which stays meaningful on a loaded host.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import gc
 import json
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import apsw
+import requests
 from common import EmulatorProcess, markdown_table
 from serve import ORG, TOKEN
 
@@ -196,12 +205,94 @@ def _constant_vtab(width: int, count: int) -> apsw.Connection:
     return db
 
 
+def release_by_id(repeat: int = 7) -> str:
+    """One release of 5,000 assets by ``release_id``: sqlgh (cache on, first run; and
+    ``cache=False``) against a sequential requests + json loop, wall and client CPU."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.github+json"}
+    with EmulatorProcess("big", 0.0) as emu, tempfile.TemporaryDirectory() as tmp:
+        releases = f"{emu.api_url}/repos/{ORG}/repo0/releases"
+        release = requests.get(releases, headers=headers, timeout=60).json()[0]["id"]
+        sql = (
+            f"SELECT * FROM release_assets WHERE owner = '{ORG}' AND repo = 'repo0'"
+            f" AND release_id = {release}"
+        )
+        files = iter(range(10**9))
+
+        def sqlgh_run(**options: Any) -> int:
+            db = sqlgh.connect(
+                api_url=emu.api_url,
+                token=TOKEN,
+                cache_path=str(Path(tmp) / f"c{next(files)}.sqlite"),  # a first run
+                **options,
+            )
+            try:
+                return sum(1 for _ in db.execute(sql))
+            finally:
+                db.close()  # waits for the cache's queued stores
+
+        def loop() -> int:
+            rows: list[dict] = []
+            url: str | None = f"{releases}/{release}/assets?per_page=100"
+            with requests.Session() as session:
+                while url:
+                    response = session.get(url, headers=headers, timeout=60)
+                    response.raise_for_status()
+                    rows += json.loads(response.content)
+                    url = response.links.get("next", {}).get("url")
+            return len(rows)
+
+        jobs = {
+            "requests + json loop, sequential": loop,
+            "sqlgh, cache on (first run)": sqlgh_run,
+            "sqlgh, cache=False": lambda: sqlgh_run(cache=False),
+        }
+        served: dict[str, int] = {}
+        for what, job in jobs.items():  # untimed: requests and rows
+            emu.served()
+            assert job() == 5000
+            served[what] = emu.served()
+        wall: dict[str, list[float]] = {what: [] for what in jobs}
+        cpu: dict[str, list[float]] = {what: [] for what in jobs}
+        for _ in range(repeat):
+            for what, job in jobs.items():
+                gc.collect()
+                started, used = time.perf_counter(), time.process_time()
+                job()
+                cpu[what].append(time.process_time() - used)
+                wall[what].append(time.perf_counter() - started)
+    loop_wall = statistics.median(wall["requests + json loop, sequential"])
+    return markdown_table(
+        ["contender", "requests", "median s", "best s", "x loop", "CPU median s", "CPU best s"],
+        [
+            [
+                what,
+                served[what],
+                f"{statistics.median(wall[what]):.3f}",
+                f"{min(wall[what]):.3f}",
+                f"{statistics.median(wall[what]) / loop_wall:.2f}",
+                f"{statistics.median(cpu[what]):.3f}",
+                f"{min(cpu[what]):.3f}",
+            ]
+            for what in jobs
+        ],
+    )
+
+
+PARTS = {
+    "requests": ("Requests per access path (8 repos x 6 releases x 40 assets)", requests_table),
+    "rows": ("Row production", row_production),
+    "release": ("One release of 5,000 assets by release_id, first run", release_by_id),
+}
+
+
 def main() -> int:
-    """Print both tables."""
-    print("### Requests per access path (8 repos x 6 releases x 40 assets)\n")
-    print(requests_table())
-    print("\n### Row production\n")
-    print(row_production())
+    """Print the tables of the parts asked for (all by default)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--part", nargs="+", choices=sorted(PARTS), default=list(PARTS))
+    for number, part in enumerate(parser.parse_args().part):
+        title, table = PARTS[part]
+        print(f"{chr(10) if number else ''}### {title}\n")
+        print(table(), flush=True)
     return 0
 
 

@@ -3,14 +3,15 @@
 -- date it was uploaded.
 --
 -- Adapt it: list your own owners in the IN (...) (the demo has acme, globex, initech);
--- add e.g. AND a.name LIKE '%linux%' to look at one platform. Cost: 1 request per owner,
+-- add e.g. AND a.name LIKE '%linux%' to look at one platform. See it as a bar chart:
+-- sqlgh --format chart queries/top_downloads.sql. Cost: 1 request per owner,
 -- then 1 per repository.
 
 SELECT a.owner,
        a.repo,
        a.name,
-       a.download_count AS downloads,
-       substr(a.created_at, 1, 10) AS uploaded
+       substr(a.created_at, 1, 10) AS uploaded,
+       a.download_count AS downloads  -- last: sqlgh --format chart draws it as bars
 FROM repositories AS r
 JOIN release_assets AS a ON a.owner = r.owner AND a.repo = r.name
 WHERE r.owner IN ('acme', 'globex', 'initech')

@@ -7,8 +7,10 @@
 --
 -- Adapt it: run it from the directory holding dist/; change 'acme' and 'rocket' (both
 -- places) and the file list. Use INSERT OR IGNORE to keep assets that exist, plain INSERT
--- to fail on them. Cost: 1 request for the release, 1 to list its assets, 1 upload per
--- file (plus 3 for each replaced one: 2 renames and a DELETE).
+-- to fail on them. Cost: 1 request for the release (read twice: the second time,
+-- before the first upload, to check all rows at once; a conditional request, free when
+-- the cache answers 304), 1 to list its assets, 1 upload per file (plus 3 for each
+-- replaced one: 2 renames and a DELETE).
 --
 --   mkdir -p dist && echo demo > dist/rocket-freebsd-amd64.tar.gz && sha256sum dist/* > dist/SHA256SUMS
 --   sqlgh --demo queries/upload_dist.sql

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -25,7 +26,8 @@ usage: sqlgh [OPTIONS] [DATABASE] [SQL | .COMMAND | FILE.sql ...]
 
 Query and change GitHub release assets with SQL. Without SQL to run, sqlgh is an
 interactive SQLite shell (".help" lists its commands); with SQL, dot-commands or .sql
-files, it runs them in order and stops at the first error (exit status 1).
+files, it runs them in order and stops at the first error (exit status 1). A piped
+script run with ".bail off" goes on past errors and exits 1 if any statement failed.
 
 DATABASE is an SQLite file for your own tables (default: in memory). The first argument
 is taken as SQL rather than a DATABASE when it ends in .sql, starts with a dot-command or
@@ -33,11 +35,17 @@ contains a space or a semicolon.
 
 options:
   -c SQL              run SQL (or a dot-command); may be repeated
-  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown or line
+  --format FORMAT     box (default), table, csv, tsv, json, jsonl, markdown, line or
+                      chart (bars of the last column; also .mode chart)
   --api-url URL       GitHub API (default: $GITHUB_API_URL or https://api.github.com;
                       GitHub Enterprise Server: https://HOST/api/v3)
   --uploads-url URL   GitHub's uploads host, if not derived from the API URL (see
                       docs/auth.md: only these two hosts ever get the token)
+  -p, --parameter NAME=VALUE
+                      bind :NAME (or $NAME, @NAME) to VALUE in the SQL and .sql files
+                      run, as the shell's .parameter set does; may be repeated. VALUE
+                      is text (a whole number becomes an integer), e.g.
+                      -p files='["dist/a.tar.gz", "dist/b.zip"]' (docs/releases.md)
   -o, --option NAME=VALUE
                       set an option of the connection, as sqlgh.connect(NAME=VALUE) does
                       (docs/getting-started.md); may be repeated. VALUE is read as a
@@ -76,6 +84,27 @@ examples:
 
 # SQLite shell options that take a value, passed through to apsw.shell.Shell
 SHELL_OPTIONS_WITH_VALUE = frozenset({"init", "separator", "nullvalue", "encoding"})
+# ... and the flags it knows besides its output modes (apsw.shell.Shell.process_args)
+SHELL_FLAGS = frozenset(
+    {"header", "noheader", "echo", "bail", "interactive", "batch"}
+    | {"no-colour", "no-color", "nocolour", "nocolor"}
+)
+# What an option other tools take means here
+OPTION_HINTS = {
+    "token": "sqlgh reads the token from GH_TOKEN, else GITHUB_TOKEN or `gh auth token`; "
+    "see docs/auth.md",
+    "hostname": "for GitHub Enterprise Server use --api-url https://HOST/api/v3",
+    "repo": "name the repository in SQL: WHERE owner = 'OWNER' AND repo = 'REPO'",
+    "cmd": "use -c SQL",
+}
+SQLGH_OPTIONS = ("c", "format", "api-url", "uploads-url", "option", "demo", "version", "help")
+# First words of SQL statements: a first argument that is one of them alone is SQL
+# (failing as such), not the name of a database file
+STATEMENT_WORDS = frozenset(
+    {"alter", "analyze", "attach", "begin", "commit", "create", "delete", "detach", "drop"}
+    | {"end", "explain", "insert", "pragma", "reindex", "release", "replace", "rollback"}
+    | {"savepoint", "select", "update", "vacuum", "values", "with"}
+)
 _DOT_COMMAND = re.compile(r"\.[A-Za-z]")
 
 
@@ -93,6 +122,7 @@ class Arguments:
     api_url: str | None = None
     uploads_url: str | None = None
     options: dict[str, object] = field(default_factory=dict)  # -o NAME=VALUE
+    parameters: dict[str, object] = field(default_factory=dict)  # -p NAME=VALUE
     demo: bool = False
     dry_run: bool = False
     yes: bool = False
@@ -100,6 +130,9 @@ class Arguments:
     help: bool = False
     version: bool = False
     shell_options: list[str] = field(default_factory=list)
+    # an output mode given as sqlite3 takes it (-csv): set here, since APSW's shell drops
+    # such a flag when NO_COLOR is set (apsw 3.54 Shell.process_args)
+    mode: str | None = None
 
 
 def looks_like_commands(argument: str) -> bool:
@@ -108,7 +141,19 @@ def looks_like_commands(argument: str) -> bool:
         argument.lower().endswith(".sql")
         or bool(_DOT_COMMAND.match(argument))
         or any(c.isspace() or c == ";" for c in argument)
+        or (argument.lower() in STATEMENT_WORDS and not os.path.exists(argument))
     )
+
+
+def unknown_option(item: str) -> UsageError:
+    """The error for an option neither sqlgh nor the SQLite shell takes, with a hint."""
+    name = item.lstrip("-").partition("=")[0]
+    hint = OPTION_HINTS.get(name, "no such option")
+    if name not in OPTION_HINTS:
+        close = difflib.get_close_matches(name, [*SQLGH_OPTIONS, *sorted(SHELL_FLAGS)], n=1)
+        if close:
+            hint += f"; did you mean {'-' if len(close[0]) == 1 else '--'}{close[0]}?"
+    return UsageError(f"{item.partition('=')[0]}: {hint}")
 
 
 def as_command(argument: str) -> str:
@@ -148,6 +193,22 @@ def parse_option(text: str) -> tuple[str, object]:
     if name not in OPTIONS:
         raise UsageError(f"-o {name}: no such option; the options are {', '.join(OPTIONS)}")
     return name, option_value(value)
+
+
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_parameter(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``-p``: the binding's name (without its ``:``) and value, text or
+    a whole number."""
+    name, equals, value = text.partition("=")
+    name = name.strip().lstrip(":$@")
+    if not equals or not _PARAMETER_NAME.fullmatch(name):
+        raise UsageError(
+            f"-p needs NAME=VALUE with NAME a word of letters, digits and '_', not {text!r}; "
+            "e.g. -p days=30 for :days"
+        )
+    return name, int(value) if re.fullmatch(r"-?[0-9]+", value.strip()) else value
 
 
 def parse_arguments(argv: Sequence[str]) -> Arguments:
@@ -198,13 +259,20 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.api_url = value("--api-url")
         elif name == "uploads-url":
             args.uploads_url = value("--uploads-url")
+        elif name in ("p", "parameter"):
+            parameter, setting = parse_parameter(value(item.partition("=")[0]))
+            args.parameters[parameter] = setting
         elif name in ("o", "option"):
             option, setting = parse_option(value(item.partition("=")[0]))
             args.options[option] = setting
         elif name in SHELL_OPTIONS_WITH_VALUE:
             args.shell_options += [item.partition("=")[0], value(item)]
-        else:
+        elif name in SHELL_FLAGS:
             args.shell_options.append(item)
+        elif hasattr(SqlghShell, f"output_{name}"):  # sqlite3's -csv, -json, -box, ...
+            args.mode = name
+        else:
+            raise unknown_option(item)
     positional = [i for i, (flag, _) in enumerate(ordered) if not flag]
     if positional and not looks_like_commands(ordered[positional[0]][1]):
         args.database = ordered.pop(positional[0])[1]
@@ -263,6 +331,9 @@ def run(args: Arguments) -> int:
 
 def _drive(shell: SqlghShell, args: Arguments) -> int:
     shell.set_format(args.format)
+    shell.bindings.update(args.parameters)
+    if args.mode is not None:
+        shell.command_mode([args.mode])
     shell_args = list(args.shell_options)
     if args.database is not None or args.commands:
         shell_args.append(args.database or "")
@@ -285,6 +356,8 @@ def _drive(shell: SqlghShell, args: Arguments) -> int:
         shell.bail = False
         shell.handle_exception()
         return 1
+    if shell.failures and not shell.interactive:  # a script that went on after errors
+        return 1
     return 0
 
 
@@ -293,8 +366,13 @@ INTERRUPTED_EXIT_GRACE = 2.0  # seconds
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sqlgh`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "snapshot":
+        from sqlgh.snapshot import main as snapshot  # its own module: cli only dispatches
+
+        return snapshot(argv[1:])
     try:
-        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+        args = parse_arguments(argv)
     except UsageError as exc:
         print(f"sqlgh: {exc} (see sqlgh --help)", file=sys.stderr)
         return 2

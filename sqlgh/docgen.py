@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sqlgh.catalog import key_columns
 from sqlgh.tables import TABLES, Table
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
@@ -19,6 +20,10 @@ HEADER = """\
      Do not edit by hand: tests/test_docs.py fails when this file is out of date. -->
 
 Every table is registered on every connection: no `CREATE VIRTUAL TABLE` is needed.
+SQLite keeps such (eponymous) tables out of `sqlite_schema` and `PRAGMA table_list`; in
+the shell, `.tables` and `.schema` list them beside the database's own tables, `.keys
+TABLE` shows each access path with its cost and an example, and `.help` ends with them.
+`PRAGMA table_xinfo(TABLE)` gives the columns, hidden ones included, in SQL.
 A query must give a table's **key columns** with `=` or `IN` in `WHERE` (or through a
 join); sqlgh then picks the **access path** that uses the most keys, cheapest first.
 Anything else in `WHERE` (`LIKE`, `>`, `ORDER BY`, ...) is applied by SQLite to the rows
@@ -64,7 +69,7 @@ def _cell(text: str) -> str:
 
 def table_markdown(table: Table) -> str:
     """One table's section: description, key columns, access paths, columns."""
-    keys = sorted({k for path in table.paths for k in path.keys}, key=table.column_index)
+    keys = key_columns(table)
     lines = [f"## {table.name}", "", table.doc, ""]
     if keys:
         lines += [f"Key columns: {', '.join(f'`{k}`' for k in keys)}. Needs {table.needs}.", ""]

@@ -1,11 +1,14 @@
-"""SQL functions sqlgh adds to every connection: readfile, writefile, download."""
+"""SQL functions sqlgh adds to every connection: readfile, writefile, sha256, filesize,
+download."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import apsw
 
+from sqlgh.checksums import is_checksum_file
 from sqlgh.errors import InputError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
@@ -13,6 +16,8 @@ from sqlgh.local_files import checked_path, open_regular
 from sqlgh.session import Session
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import MAX_CONTENT_SIZE, content_limit, download_to_file, size_text
+from sqlgh.tables.asset_hash import asset_sha256
+from sqlgh.tables.asset_names import stored_name_guess
 
 
 def readfile(path: str, limit: int = MAX_CONTENT_SIZE) -> bytes | None:
@@ -71,6 +76,50 @@ def writefile(path: str, data: bytes | str | int | float | None) -> int | None:
     return len(payload)
 
 
+def sha256(value: bytes | str | None) -> str | None:
+    """``sha256:<hex>`` of a blob, or of a local file named by text (streamed, never held
+    in memory): the form of ``release_assets.digest``. NULL gives NULL; a file that
+    cannot be read is an error, so a check built on it cannot pass by mistake."""
+    if value is None:
+        return None
+    digest = hashlib.sha256()
+    if isinstance(value, bytes):
+        digest.update(value)
+        return f"sha256:{digest.hexdigest()}"
+    if not isinstance(value, str):
+        raise InputError(
+            f"sha256: give a file's path (text) or a blob, not {_shown(value)}; for a "
+            "number's text, CAST(x AS BLOB)"
+        )
+    try:
+        with open_regular(value, "sha256") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(
+            f"sha256: {value!r} cannot be read ({exc.strerror or exc}); give the path of a "
+            "readable file, or CAST(text AS BLOB) to hash the text itself"
+        ) from exc
+    return f"sha256:{digest.hexdigest()}"
+
+
+def filesize(path: str | None) -> int | None:
+    """The size in bytes of a local regular file (NULL for NULL); an error when it cannot
+    be read, so a check built on it cannot pass by mistake."""
+    if path is None:
+        return None
+    if not isinstance(path, str):
+        raise InputError(f"filesize: give a file's path (text), not {_shown(path)}")
+    try:
+        with open_regular(path, "filesize") as handle:
+            return os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise InputError(
+            f"filesize: {path!r} cannot be read ({exc.strerror or exc}); give the path of a "
+            "readable file"
+        ) from exc
+
+
 def _shown(value: object) -> str:
     """An SQL value as the user wrote it: NULL, a number, or a blob's length."""
     if value is None:
@@ -81,8 +130,11 @@ def _shown(value: object) -> str:
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
-    """Add readfile, writefile, download(owner, repo, id, destination) and
-    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held)."""
+    """Add readfile, writefile, sha256, filesize, download(owner, repo, id, destination),
+    sqlgh_clear_cache() (empties the HTTP cache; returns how many responses it held),
+    is_checksum_file(name) (1 for a name checksum_entries reads),
+    github_asset_name(name) (a guess at the name GitHub stores for an upload called name)
+    and asset_sha256(owner, repo, id) (the asset's sha256, streamed, never held)."""
 
     def download(owner: str, repo: str, asset_id: int, destination: str) -> str:
         """Stream an asset to ``destination`` (directory or file); return the path."""
@@ -103,8 +155,34 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         except (GitHubError, TransportError) as exc:
             raise RemoteError(f"{name}: {exc}") from exc
 
+    def sha256_of_asset(owner: str, repo: str, asset_id: int) -> str | None:
+        """The asset's sha256 hex digest, hashed while it streams; NULL: no such asset."""
+        name = "asset_sha256"
+        arguments = (
+            keys.owner_name(name, "owner", owner),
+            keys.repo_name(name, "repo", repo),
+            keys.positive_id(name, "id", asset_id),
+        )
+        try:
+            return asset_sha256(session.api, *arguments)
+        except (GitHubError, TransportError) as exc:
+            raise RemoteError(f"{name}: {exc}") from exc
+
     limit = content_limit(session.options)
     connection.create_scalar_function("readfile", lambda path: readfile(path, limit), 1)
     connection.create_scalar_function("writefile", writefile, 2)
+    connection.create_scalar_function("sha256", sha256, 1)
+    connection.create_scalar_function("filesize", filesize, 1)
     connection.create_scalar_function("download", download, 4)
+    connection.create_scalar_function("asset_sha256", sha256_of_asset, 3)
     connection.create_scalar_function("sqlgh_clear_cache", session.client.clear_cache, 0)
+    connection.create_scalar_function(
+        "is_checksum_file", lambda name: isinstance(name, str) and is_checksum_file(name), 1,
+        deterministic=True,
+    )
+    connection.create_scalar_function(
+        "github_asset_name",
+        lambda name: stored_name_guess(name) if isinstance(name, str) else None,
+        1,
+        deterministic=True,
+    )

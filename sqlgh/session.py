@@ -6,6 +6,7 @@ fetches and facts (``sqlgh.fetches``), kept while it runs.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ import apsw
 
 from sqlgh.fetches import StatementFetches
 from sqlgh.github.client import Client
+from sqlgh.lookahead import BindingsCursor
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
 from sqlgh.tables.spec import Api, Record
@@ -34,6 +36,10 @@ class Session:
     nothing. With ``dry_run``, writes send nothing: each row's planned requests go to
     ``on_preview`` (and ``writes``), and ``keys_used`` collects the key columns of the
     access paths that found the rows to write.
+
+    ``statement_sql`` is the text of the running top-level statement, ``given`` what the
+    last ``execute`` ran with which bindings, and ``looked_ahead`` the tables whose INSERT
+    rows the statement has looked ahead at (``sqlgh.lookahead``).
     """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
@@ -50,6 +56,9 @@ class Session:
         self.on_preview: Callable[[Write], None] | None = None
         self.keys_used: set[tuple[str, ...]] = set()
         self.statements = StatementTracker(lambda: StatementFetches(self.api))
+        self.statement_sql: str | None = None
+        self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None
+        self.looked_ahead: set[str] = set()
 
     def attach(self, connection: apsw.Connection) -> None:
         """Follow the connection's statements (when each starts and when it ends) and
@@ -59,6 +68,8 @@ class Session:
             apsw.SQLITE_TRACE_STMT | apsw.SQLITE_TRACE_PROFILE, self._on_statement, id=hook_id
         )
         connection.set_commit_hook(self._on_commit, id=hook_id)
+        if connection.cursor_factory is apsw.Cursor:  # not one of the application's own
+            connection.cursor_factory = functools.partial(BindingsCursor, given=self)
         attached = weakref.ref(connection)  # the hook must not keep its connection alive
         connection.set_rollback_hook(lambda: self._on_rollback(attached()), id=hook_id)
 
@@ -85,5 +96,7 @@ class Session:
         else:
             self.rows_by_rowid.clear()
             self.applied.clear()
+            self.statement_sql = event["sql"]
+            self.looked_ahead.clear()
             self.statements.started(event["id"])
             deadline.start()

@@ -1,14 +1,17 @@
 """``SqlghShell``: APSW's SQLite shell with sqlgh's tables on every connection it opens.
 
 It extends ``apsw.shell.Shell`` rather than copying it, so every dot-command (``.read``,
-``.mode``, ``.headers``, ``.tables``, ``.schema``, ``.output``, ...), history and
-completion work as there. It adds the ``markdown`` output mode, the ``.requests``
-command, and error locations that name the file and the line where a statement starts.
+``.mode``, ``.headers``, ``.output``, ...), history and completion work as there. It adds
+the ``markdown`` and ``chart`` output modes, the ``.requests`` command, and error
+locations that name the file and the line where a statement starts; its mixins add what
+shows sqlgh's tables (``sqlgh.shell_catalog``), sqlite3's habits (``sqlgh.shell_habits``)
+and output that keeps values as they are (``sqlgh.shell_output``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any, TextIO
 
@@ -16,10 +19,14 @@ import apsw
 import apsw.shell
 
 from sqlgh import __version__
+from sqlgh.chart import bar_chart
 from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
 from sqlgh.markdown import markdown_table
 from sqlgh.session import Session
+from sqlgh.shell_catalog import TableCatalog
+from sqlgh.shell_habits import SqliteHabits
+from sqlgh.shell_output import ReadableOutput
 from sqlgh.tables import TABLES
 from sqlgh.write_report import Write, described, summary, would
 
@@ -33,20 +40,22 @@ FORMATS: dict[str, list[str]] = {
     "jsonl": ["jsonl"],
     "markdown": ["markdown"],
     "line": ["line"],
+    "chart": ["chart"],
 }
 WITH_HEADER = frozenset({"csv", "tsv"})
 PIPED_WIDTH = 160
 ROLLBACK_SHOWN = 10  # writes listed by the warning after a ROLLBACK
 CONFIRM_OVER = 10  # an interactive DELETE or UPDATE of more assets asks first
 RELEASE_KEYS = frozenset({"release_id", "tag_name", "id"})  # keys that name what to write
-WRITABLE = frozenset(table.name for table in TABLES if table.writer is not None)
+# tables whose DELETE and UPDATE are confirmed: those whose writer can preview them
+WRITABLE = frozenset(t.name for t in TABLES if hasattr(t.writer, "preview_delete"))
 REQUESTS_QUERY = (
     "SELECT started, method, path, status, elapsed_ms, from_cache, rate_remaining "
     "FROM sqlgh_requests WHERE seq > ? ORDER BY seq"
 )
 
 
-class SqlghShell(apsw.shell.Shell):
+class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
     """An ``apsw.shell.Shell`` whose connections all have sqlgh's tables and functions.
 
     Registration uses ``apsw.connection_hooks``, so the shell's first connection and
@@ -119,6 +128,15 @@ class SqlghShell(apsw.shell.Shell):
         self.write(self.stdout, markdown_table(column_names, rows, self.nullvalue))
 
     output_markdown.all_at_once = True  # type: ignore[attr-defined]
+
+    def output_chart(self, column_names: list[str], rows: list[Any]) -> None:
+        """Horizontal bars of the last (numeric) column, labelled by the other columns."""
+        width = shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+        colour = self.colour_scheme != "off" and self._using_a_terminal()
+        chart = bar_chart(column_names, rows, width, colour=colour, null=self.nullvalue)
+        self.write(self.stdout, chart)
+
+    output_chart.all_at_once = True  # type: ignore[attr-defined]
 
     # what the last statement cost ------------------------------------------------------
     def process_sql(

@@ -21,6 +21,7 @@ import apsw
 from sqlgh.errors import InputError, MissingKeysError, RemoteError, SqlghError
 from sqlgh.fetches import Rows
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.lookahead import rows_ahead
 from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
@@ -164,11 +165,25 @@ class VirtualTable:
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
         if self.session.dry_run:
-            self._preview(lambda: writer.preview_insert(self.session.api, values, mode))
+            self._preview(writer, "preview_insert", values, mode)
             return 0  # nothing was uploaded: no id
+        if self.table.name not in self.session.looked_ahead:
+            self.session.looked_ahead.add(self.table.name)
+            self._look_ahead(writer, mode)
         new_id, done = self._apply(lambda: writer.insert(self.session.api, values, mode))
         self._record(done or "kept", values, new_id)
         return new_id
+
+    def _look_ahead(self, writer: Any, mode: str) -> None:
+        """At a statement's first INSERT row: let the writer check all its rows at once,
+        when they can be known (``sqlgh.lookahead``), before the first is written."""
+        check = getattr(writer, "check_ahead", None)
+        if check is None:
+            return
+        session = self.session
+        rows = rows_ahead(self.connection, session.statement_sql, session.given, self.table)
+        if rows is not None and len(rows) > 1:
+            self._apply(lambda: (None, check(session.api, rows, mode)))
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
         writer = self._writer()
@@ -189,31 +204,38 @@ class VirtualTable:
             elif column.name not in keys or not _same(row.get(column.name), value):
                 raise self._cannot_change(column.name, editable)
         if self.session.dry_run:
-            self._preview(lambda: writer.preview_update(self.session.api, row, changes))
+            self._preview(writer, "preview_update", row, changes)
             return
         _, done = self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
         if done:
             self._record(done, row, rowid)
 
     def _cannot_change(self, column: str, editable: tuple[str, ...]) -> InputError:
+        hint = self.table.writer.CHANGE_HINT
         return InputError(
             f"{self.table.name}.{column} cannot be changed; UPDATE can change "
-            f"{', '.join(editable)} (to change an asset's bytes, INSERT OR REPLACE it)"
+            f"{', '.join(editable)} {hint}"
         )
 
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
         row = self._visited(rowid)
         if self.session.dry_run:
-            self._preview(lambda: writer.preview_delete(self.session.api, row))
+            self._preview(writer, "preview_delete", row)
             return
         _, done = self._apply(lambda: (None, writer.delete(self.session.api, row)))
         self._record(done, row, rowid)
 
-    def _preview(self, plan: Any) -> None:
+    def _preview(self, writer: Any, method: str, *arguments: Any) -> None:
         """A dry run's row: what it would send, recorded and shown; nothing is sent."""
+        plan = getattr(writer, method, None)
+        if plan is None:
+            raise InputError(
+                f"{self.table.name}: a dry run cannot preview writes to {self.table.name} yet "
+                "(only release_assets); run the statement without --dry-run / .dryrun off"
+            )
         try:
-            write = plan()
+            write = plan(self.session.api, *arguments)
         except (GitHubError, TransportError, SqlghError) as exc:
             raise remote_error(self.table, exc) from exc
         if self.session.writes is not None:
@@ -235,13 +257,15 @@ class VirtualTable:
                 release_id if isinstance(release_id, int) else None,
                 asset_id,
                 name if isinstance(name, str) else None,
+                noun=self.table.row_noun,
             )
         )
 
     def _writer(self) -> Any:
         if self.table.writer is None:
             raise SqlghError(
-                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on release_assets"
+                f"{self.table.name} is read-only; INSERT, UPDATE and DELETE work on "
+                "release_assets and releases"
             )
         return self.table.writer
 

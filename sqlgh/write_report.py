@@ -21,6 +21,7 @@ class Write:
     asset_id: int | None = None
     name: str | None = None
     requests: tuple[str, ...] = ()
+    noun: str = "asset"  # what the row is: "asset", "release"
 
     @property
     def release(self) -> tuple[str, str, int | None]:
@@ -33,14 +34,14 @@ def _count(number: int, noun: str) -> str:
 
 
 def described(writes: Sequence[Write], dry_run: bool = False) -> str:
-    """``deleted 12 assets in 3 releases`` (verbs in the order first seen); ``would
-    delete ...`` for a dry run."""
-    verbs = Counter(write.verb for write in writes)
-    releases = len({write.release for write in writes})
+    """``deleted 12 assets in 3 releases`` (verbs in the order first seen; the releases
+    counted are those of the assets written); ``would delete ...`` for a dry run."""
+    verbs = Counter((write.verb, write.noun) for write in writes)
     done = ", ".join(
-        f"{would(verb) if dry_run else verb} {_count(n, 'asset')}" for verb, n in verbs.items()
+        f"{would(verb) if dry_run else verb} {_count(n, noun)}" for (verb, noun), n in verbs.items()
     )
-    return f"{done} in {_count(releases, 'release')}"
+    releases = {write.release for write in writes if write.noun == "asset"}
+    return f"{done} in {_count(len(releases), 'release')}" if releases else done
 
 
 def summary(writes: Sequence[Write], requests: int, dry_run: bool = False) -> str:

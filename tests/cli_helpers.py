@@ -57,7 +57,8 @@ def _pages(url: str, **query: str) -> Iterator[dict]:
 def demo_assets(api_url: str, owners: tuple[str, ...] = ORGS) -> list[dict]:
     """Every asset of every release of ``owners``, read without sqlgh (plain requests).
 
-    Each asset JSON gains owner, repo, release_id, tag_name and release_created_at.
+    Each asset JSON gains owner, repo, repo_archived, release_id, tag_name and
+    release_created_at.
     """
     found = []
     for owner in owners:
@@ -68,6 +69,7 @@ def demo_assets(api_url: str, owners: tuple[str, ...] = ORGS) -> list[dict]:
                     asset.update(
                         owner=owner,
                         repo=repo["name"],
+                        repo_archived=repo["archived"],
                         release_id=release["id"],
                         tag_name=release["tag_name"],
                         release_created_at=release["created_at"],

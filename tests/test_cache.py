@@ -258,6 +258,52 @@ def test_storing_is_off_the_query_path(emulator: Emulator, tmp_path: Path, monke
     assert len(_stored(tmp_path / "c.sqlite")) == 1  # the release list, stored once
 
 
+def _stores_per_transaction(statements: list[str]) -> list[int]:
+    """How many responses each write transaction of a traced cache connection stored."""
+    counts: list[int] = []
+    for statement in statements:
+        if statement == "BEGIN IMMEDIATE":
+            counts.append(0)
+        elif statement.startswith("INSERT OR REPLACE INTO responses"):
+            counts[-1] += 1
+    return [count for count in counts if count]
+
+
+def test_pages_queued_behind_a_store_are_stored_in_one_transaction(
+    emulator: Emulator, tmp_path: Path, monkeypatch
+) -> None:
+    """While the writer stores one page, the pages that arrive wait in its queue, and are
+    then stored together: one SQLite commit for them all, not one a page."""
+    release = seed_one_asset(emulator)
+    for n in range(3):
+        emulator.add_asset("acme", "tool", release["id"], f"more-{n}.bin", content=b"x")
+    gate = threading.Event()
+    dumps = SERIALIZER.dumps
+
+    def held(value: object) -> object:
+        assert gate.wait(10), "the test never opened the gate"
+        return dumps(value)
+
+    monkeypatch.setattr(SERIALIZER, "dumps", held)
+    db = connect_to(emulator, cache_path=tmp_path / "c.sqlite", per_page=1, max_concurrency=1)
+    statements: list[str] = []
+    with db.sqlgh.client.cache.responses.connection() as connection:
+        connection.set_trace_callback(statements.append)
+    rows = db.execute(
+        "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' "
+        "AND release_id = ?",
+        (release["id"],),
+    ).fetchall()
+    assert len(rows) == 4  # 4 pages of 1; the first one's store holds the writer
+    gate.set()
+    db.close()
+    # The first page alone (or with the second, had it come before the writer started),
+    # the rest together: at most 2 transactions for 4 pages.
+    stored = _stores_per_transaction(statements)
+    assert sum(stored) == 4 and len(stored) <= 2, stored
+    assert len(_stored(tmp_path / "c.sqlite")) == 4
+
+
 def test_a_response_arriving_after_close_is_not_stored(emulator: Emulator, tmp_path: Path) -> None:
     # A read thread can finish its request after the connection closed the cache: the
     # store is dropped instead of reopening the file on a new writer thread.

@@ -210,7 +210,7 @@ def test_piped_script_stops_at_first_error(demo: Emulator) -> None:
         (
             ["--format", "yaml"],
             "sqlgh: --format 'yaml' is not one of box, table, csv, tsv, "
-            "json, jsonl, markdown, line (see sqlgh --help)\n",
+            "json, jsonl, markdown, line, chart (see sqlgh --help)\n",
         ),
         (["-c"], "sqlgh: -c needs a value (see sqlgh --help)\n"),
         (

@@ -479,7 +479,8 @@ def test_download_redirects_to_storage(emu: Emulator) -> None:
     assert redirect.status_code == 302
     location = redirect.headers["Location"]
     assert location.startswith(emu.storage_url + "/")
-    assert "X-Amz-Signature=" in location and "X-Amz-Expires=" in location
+    assert f"{emu.storage_url}/github-production-release-asset/" in location
+    assert all(f"&{member}=" in location for member in ("se", "sig", "jwt"))
     assert emu.get_asset(asset["id"])["download_count"] == 1
     content = requests.get(location, timeout=10)
     assert content.status_code == 200
@@ -502,7 +503,7 @@ def test_storage_refuses_authorization_and_bad_signatures(emu: Emulator) -> None
     assert refused.status_code == 400
     assert b"Only one auth mechanism allowed" in refused.content
     assert refused.headers["Content-Type"] == "application/xml"
-    tampered = location.replace("X-Amz-Expires=300", "X-Amz-Expires=9999")
+    tampered = location.replace("&se=", "&se=2099")
     assert requests.get(tampered, timeout=10).status_code == 403
 
 
@@ -577,10 +578,10 @@ def test_request_log(emu: Emulator) -> None:
 
 def test_unknown_routes_are_recorded(emu: Emulator) -> None:
     assert get(emu, "/repos/acme/tool/issues").status_code == 404
-    assert requests.post(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).status_code == 404
+    assert requests.post(f"{emu.api_url}/repos/acme/tool/issues", headers=AUTH).status_code == 404
     assert [(r.method, r.path) for r in emu.unknown] == [
         ("GET", "/repos/acme/tool/issues"),
-        ("POST", "/repos/acme/tool/releases"),
+        ("POST", "/repos/acme/tool/issues"),
     ]
 
 

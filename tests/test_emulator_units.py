@@ -1,55 +1,18 @@
-"""Emulator parts without HTTP: asset name sanitizing, generated content, demo data."""
+"""Emulator parts without HTTP: generated content, demo data (asset names:
+test_emulator_naming.py)."""
 
 from __future__ import annotations
 
 import gc
 import hashlib
 import os
-import re
 import time
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.blobs import CHUNK, GeneratedBlob, read_all
 from sqlgh.emulator.demo import seed_demo
-from sqlgh.emulator.naming import sanitize_asset_name
-
-
-@pytest.mark.parametrize(
-    ("uploaded", "stored"),
-    [
-        # travis-ci/dpl#821
-        (
-            "a5_ !#$%&'()+,-.0123456789;=@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
-            "abcdefghijklmnopqrstuvwxyz{}~.txt",
-            "a5_.-.0123456789.ABCDEFGHIJKLMNOPQRSTUVWXYZ._.abcdefghijklmnopqrstuvwxyz.txt",
-        ),
-        ("a5_ð_æ_©_ŋ.txt", "a5_d_ae_._ng.txt"),
-        ("tobwen-1.1.0-1~buster_amd64.deb", "tobwen-1.1.0-1.buster_amd64.deb"),  # softprops#159
-        ("app-(15-5)-release.apk", "app-.15-5.-release.apk"),  # actions/upload-release-asset#57
-        ("My App 1.0.0 Setup.exe", "My.App.1.0.0.Setup.exe"),  # cli/cli#10585
-        ("fake.      file.txt", "fake.file.txt"),  # electron/forge#1761
-        ("erick%%%%%!!!zhao.txt", "erick.zhao.txt"),
-        ("pkg-1:2.0.tar.zst", "pkg-1.2.0.tar.zst"),
-        (".hidden.", "hidden"),
-        ("żółw.txt", "zolw.txt"),
-        ("tool-1.4.2-linux-amd64.tar.gz", "tool-1.4.2-linux-amd64.tar.gz"),
-    ],
-)
-def test_sanitize_asset_name(uploaded: str, stored: str) -> None:
-    assert sanitize_asset_name(uploaded) == stored
-
-
-@settings(max_examples=60, derandomize=bool(os.environ.get("CI")))
-@given(st.text())
-def test_sanitized_names_are_stable(name: str) -> None:
-    stored = sanitize_asset_name(name)
-    assert re.fullmatch(r"[A-Za-z0-9._-]*", stored)
-    assert not stored.startswith(".") and not stored.endswith(".")
-    assert sanitize_asset_name(stored) == stored
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK + 17])

@@ -96,3 +96,18 @@ def test_the_memo_keeps_a_bounded_number_of_asset_links() -> None:
     assert memo.release_of(3 * REMEMBERED_ASSETS - 1) == 7  # the latest are kept
     assert memo.release_of(1) is None
     assert len(memo._release_of_asset) <= REMEMBERED_ASSETS
+
+
+def test_the_memo_bound_holds_for_pages_of_assets() -> None:
+    """Pages (and embedded arrays) are linked in one update each; the bound still holds,
+    even for one page larger than it."""
+    memo = Memo()
+    for start in range(1, 3 * REMEMBERED_ASSETS, 100):
+        memo.remember_assets([{"id": n} for n in range(start, start + 100)], 7)
+    memo.remember_release("o", "r", {"id": 8, "assets": [{"id": 0}, {"id": "x"}, "x"]})
+    assert memo.release_of(0) == 8 and memo.release_of(3 * REMEMBERED_ASSETS - 1) == 7
+    assert memo.release_of(1) is None
+    assert len(memo._release_of_asset) <= REMEMBERED_ASSETS
+    memo.remember_assets([{"id": n} for n in range(2 * REMEMBERED_ASSETS + 1)], 9)
+    assert len(memo._release_of_asset) <= REMEMBERED_ASSETS
+    assert memo.release_of(2 * REMEMBERED_ASSETS) == 9

@@ -6,8 +6,14 @@ import json
 from collections.abc import Callable, Iterable
 
 from sqlgh.emulator.context import Context, not_found, to_id
-from sqlgh.emulator.models import dumps, error, join_array, validation_failed
+from sqlgh.emulator.models import UPDATE_DOCS, dumps, error, join_array, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
+from sqlgh.emulator.release_writes import (
+    check_assets_mutable,
+    create_release,
+    delete_release,
+    update_release,
+)
 from sqlgh.emulator.routes import Route, route
 from sqlgh.emulator.state import Account, Asset, Release, Repo
 from sqlgh.emulator.wire import HTTPError, Response
@@ -69,7 +75,7 @@ def _account(ctx: Context, login: str | None = None, account_id: str | None = No
 
 def get_repo(ctx: Context, repo: Repo) -> Response:
     """GET /repos/{owner}/{repo}."""
-    return ctx.ok(ctx.shapes.repo_bytes(repo))
+    return ctx.ok(ctx.shapes.repo_bytes(repo), modified=repo.pushed_at)
 
 
 def org_repos(ctx: Context, org: str | None = None, org_id: str | None = None) -> Response:
@@ -114,7 +120,8 @@ def _visible_releases(ctx: Context, repo: Repo) -> list[Release]:
 
 
 def _release_response(ctx: Context, release: Release) -> Response:
-    return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap))
+    modified = release.published_at or release.created_at  # its updated_at
+    return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap), modified=modified)
 
 
 def list_releases(ctx: Context, repo: Repo) -> Response:
@@ -138,6 +145,9 @@ def latest_release(ctx: Context, repo: Repo) -> Response:
         full = [r for r in repo.releases.values() if not r.draft and not r.prerelease]
         if not full:
             raise not_found()
+        marked = repo.releases.get(repo.latest_id or 0)  # make_latest = "true"
+        if marked is not None and marked in full:
+            return _release_response(ctx, marked)
         return _release_response(ctx, max(full, key=lambda r: (r.created_at, r.id)))
 
 
@@ -177,7 +187,7 @@ def get_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     with ctx.state.lock:
         asset = _asset(ctx, repo, asset_id)
         if "application/octet-stream" not in ctx.request.headers.get("accept", ""):
-            return ctx.ok(ctx.shapes.asset_bytes(asset))
+            return ctx.ok(ctx.shapes.asset_bytes(asset), modified=asset.updated_at)
         ctx.state.count_download(asset)
         actor = ctx.identity.account.id if ctx.identity else 0
         return redirect(ctx.storage.signed_url(asset, actor))
@@ -190,53 +200,68 @@ def redirect(location: str) -> Response:
     )
 
 
-def _json_body(ctx: Context) -> dict:
-    raw = ctx.request.body.read()
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise HTTPError(400, error("Problems parsing JSON", 400))
-    return body
-
-
 def update_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     """PATCH /repos/{owner}/{repo}/releases/assets/{asset_id}: name, label, state;
     members left out stay as they are. A new name is sanitized as uploads are."""
-    body = _json_body(ctx)
+    body = ctx.json_body()
     with ctx.state.lock:
         asset = _asset(ctx, repo, asset_id)
+        check_assets_mutable(asset.release)
         changes: dict[str, object] = {}
         if isinstance(body.get("name"), str):
             name = sanitize_asset_name(body["name"])
             if not name:
-                raise HTTPError(422, validation_failed("invalid", "name"))
+                raise HTTPError(422, validation_failed("invalid", "name", UPDATE_DOCS))
             other = ctx.state.asset_named(asset.release, name)
             if other is not None and other is not asset:
-                raise HTTPError(422, validation_failed("already_exists", "name"))
+                raise HTTPError(422, validation_failed("already_exists", "name", UPDATE_DOCS))
             changes["name"] = name
         if "label" in body and (body["label"] is None or isinstance(body["label"], str)):
             changes["label"] = body["label"]
         if isinstance(body.get("state"), str):
-            changes["state"] = body["state"]
+            changes["state"] = _settable_state(body["state"])
         ctx.state.update_asset(asset, **changes)
         return ctx.ok(ctx.shapes.asset_bytes(asset))
+
+
+# The states the docs name for an asset ("uploaded", "open": the release-asset schema); the
+# PATCH docs give "uploaded" as the example. "starter" is GitHub's own mark of an unfinished
+# upload. No source we found shows GitHub's answer to another value: refusing it (422
+# "invalid", as for a bad name) is this emulator's assumption, so that a client sending
+# one fails here rather than passing.
+SETTABLE_STATES = ("uploaded", "open")
+
+
+def _settable_state(state: str) -> str:
+    if state not in SETTABLE_STATES:
+        raise HTTPError(422, validation_failed("invalid", "state", UPDATE_DOCS))
+    return state
 
 
 def delete_asset(ctx: Context, repo: Repo, asset_id: str) -> Response:
     """DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}: 204."""
     with ctx.state.lock:
-        ctx.state.delete_asset(_asset(ctx, repo, asset_id))
+        asset = _asset(ctx, repo, asset_id)
+        check_assets_mutable(asset.release)
+        ctx.state.delete_asset(asset)
     return Response(204, content_type=None)
 
 
 # the route table ------------------------------------------------------------------------
 
 
-def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
+# GitHub's answer to a write in an archived repository: 403 "Repository was archived so is
+# read-only." (the message conda-forge's bot matches, regro/cf-scripts; docs.github.com/
+# repositories/archiving-a-github-repository: archived repositories are "read-only for all
+# users"). No report shows the release-asset endpoints' answer in particular; they are
+# assumed to answer as GitHub's other writes do.
+ARCHIVED = "Repository was archived so is read-only."
+
+
+def repo_scoped(handler: Callable[..., Response], write: bool = False) -> Callable[..., Response]:
     """Resolve ``{owner}/{repo}`` or ``{repo_id}`` to a repository this identity may see
-    (a private one without a token is a 404, as on GitHub), then call ``handler``."""
+    (a private one without a token is a 404, as on GitHub), then call ``handler``; a
+    ``write`` to an archived repository is refused."""
 
     def resolve(
         ctx: Context, owner: str = "", repo: str = "", repo_id: str | None = None, **params: str
@@ -250,6 +275,8 @@ def repo_scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
                 return moved(ctx, renamed)
         if found is None or (found.private and ctx.identity is None):
             raise not_found()
+        if write and found.archived:
+            raise HTTPError(403, error(ARCHIVED, 403))
         return handler(ctx, found, **params)
 
     return resolve
@@ -277,7 +304,7 @@ def repo_routes(
 ) -> list[Route]:
     """A repository route under both ``/repos/{owner}/{repo}`` and ``/repositories/{id}``
     (the form GitHub's Link headers use)."""
-    scoped = repo_scoped(handler)
+    scoped = repo_scoped(handler, write)
     return [
         route(method, "repos/{owner}/{repo}" + suffix, scoped, write=write),
         route(method, "repositories/{repo_id}" + suffix, scoped, write=write),
@@ -287,12 +314,15 @@ def repo_routes(
 API_ROUTES: list[Route] = [
     *repo_routes("GET", "", get_repo),
     *repo_routes("GET", "/releases", list_releases),
+    *repo_routes("POST", "/releases", create_release, write=True),
     *repo_routes("GET", "/releases/latest", latest_release),
     *repo_routes("GET", "/releases/tags/{tag}", release_by_tag),
     *repo_routes("GET", "/releases/assets/{asset_id}", get_asset),
     *repo_routes("PATCH", "/releases/assets/{asset_id}", update_asset, write=True),
     *repo_routes("DELETE", "/releases/assets/{asset_id}", delete_asset, write=True),
     *repo_routes("GET", "/releases/{release_id}", get_release),
+    *repo_routes("PATCH", "/releases/{release_id}", update_release, write=True),
+    *repo_routes("DELETE", "/releases/{release_id}", delete_release, write=True),
     *repo_routes("GET", "/releases/{release_id}/assets", list_assets),
     route("GET", "orgs/{org}/repos", org_repos),
     route("GET", "organizations/{org_id}/repos", org_repos),

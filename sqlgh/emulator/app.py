@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import random
 import threading
@@ -14,6 +13,7 @@ from urllib.parse import unquote
 from sqlgh.emulator.api import API_ROUTES, redirect
 from sqlgh.emulator.context import Context, Identity
 from sqlgh.emulator.faults import Fault, Faults
+from sqlgh.emulator.headers import cache_headers, conditional, etag
 from sqlgh.emulator.models import Shapes, dumps, error
 from sqlgh.emulator.ratelimit import Bucket, RateLimits
 from sqlgh.emulator.routes import Router
@@ -55,13 +55,6 @@ def _rewrite(response: Response, find: str, replace: str) -> None:
 
 def _retry_after(fault: Fault) -> list[tuple[str, str]]:
     return [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    bare = etag.removeprefix("W/")
-    return any(t.strip() == "*" or t.strip().removeprefix("W/") == bare for t in header.split(","))
 
 
 def _with_headers(response: Response, fault: Fault) -> Response:
@@ -112,6 +105,7 @@ class App:
         self.unauthenticated_rate_limit = unauthenticated_rate_limit
         self.latency = 0.0
         self.embedded_assets_cap: int | None = None
+        self.listing_cap: int | None = None
         self.limits = RateLimits()
         self.faults = Faults()
         self.log: list[RequestRecord] = []
@@ -296,33 +290,32 @@ class App:
                 self.storage,
                 self.spool_dir,
                 self.embedded_assets_cap,
+                listing_cap=self.listing_cap,
             )
             response = match.route.handler(context, **match.params)
         except HTTPError as failure:
             response = failure.response
         response.unknown = match is None
         if method == "GET" and response.status == 200 and response.content_type == JSON:
-            response = self._conditional(request, response)
+            response = conditional(request, response)
+        elif method in ("POST", "PATCH") and response.status in (200, 201) and response.body:
+            response.headers.append(("ETag", etag(response.body, weak=False)))
         if response.status != 304:
             bucket = self.limits.charge(key, limit)
-        return self._finish(response, bucket)
+        if response.status in (200, 201, 304):
+            response.headers += cache_headers(identity is not None)
+        return self._finish(response, bucket, request.origin)
 
-    def _conditional(self, request: Request, response: Response) -> Response:
-        """Add the ETag; answer 304 when the client already has this body."""
-        etag = f'W/"{hashlib.sha256(response.body).hexdigest()}"'
-        if _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(304, content_type=None, headers=[("ETag", etag)])
-        response.headers.append(("ETag", etag))
-        return response
-
-    def _finish(self, response: Response, bucket: Bucket) -> Response:
-        response.headers += bucket.headers()
+    def _finish(self, response: Response, bucket: Bucket, origin: str = "api") -> Response:
+        if origin != "uploads":
+            response.headers += bucket.headers()
         response.headers += [
             ("X-GitHub-Api-Version-Selected", "2022-11-28"),
             ("X-GitHub-Media-Type", "github.v3; format=json"),
             ("X-GitHub-Request-Id", request_id()),
-            ("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP"),
         ]
+        if not any(name == "Vary" for name, _ in response.headers):
+            response.headers.append(("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP"))
         return response
 
     def _exhausted(self, identity: Identity | None, request: Request) -> Response:

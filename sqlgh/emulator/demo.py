@@ -90,11 +90,17 @@ VARIANTS = [
     "test",
     "bench",
 ]
+# Owners whose releases a workflow publishes: their releases and assets are
+# github-actions[bot]'s, as those of projects releasing from GitHub Actions are.
+RELEASED_BY = {"globex": "github-actions[bot]"}
 LATEST = datetime(2025, 8, 4, 9, 30, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Releases before this have no checksum file and no digest (GitHub began reporting
 # asset digests in 2025).
 DIGESTS_SINCE = datetime(2025, 6, 1, tzinfo=timezone.utc)
+# The published release of this repository with a checksum file has a flawed one, for
+# queries/checksum_audit.sql to find: its first line a wrong digest, its last line gone.
+FLAWED_CHECKSUMS = "rocket"
 
 
 def _iso(moment: datetime) -> str:
@@ -113,7 +119,9 @@ def _versions(rng: random.Random, count: int) -> list[str]:
     return versions
 
 
-def _release_assets(rng: random.Random, tool: str, version: str, with_checksums: bool) -> list:
+def _release_assets(
+    rng: random.Random, tool: str, version: str, with_checksums: bool, flawed: bool = False
+) -> list:
     """(name, size, content type, label, content) for one ordinary release."""
     base = rng.randrange(3, 40) << 20
     assets = []
@@ -124,9 +132,11 @@ def _release_assets(rng: random.Random, tool: str, version: str, with_checksums:
         size = base + rng.randrange(0, 8 << 20)
         assets.append((f"{tool}_{version}_{suffix}", size, content_type, None, None))
     if with_checksums:
-        lines = "".join(f"{GeneratedBlob(s).sha256()}  {n}\n" for n, s, *_ in assets)
+        lines = [f"{GeneratedBlob(s).sha256()}  {n}\n" for n, s, *_ in assets]
+        if flawed:
+            lines = [f"{GeneratedBlob(1).sha256()}  {assets[0][0]}\n", *lines[1:-1]]
         name = rng.choice(["checksums.txt", "SHA256SUMS"])
-        assets.append((name, None, "text/plain", None, lines.encode()))
+        assets.append((name, None, "text/plain", None, "".join(lines).encode()))
         assets.append((f"{name}.sig", 566, "application/pgp-signature", None, None))
     return assets
 
@@ -151,6 +161,7 @@ def seed_demo(emu: Emulator) -> None:
     for org in ORGS:
         emu.add_org(org)
     emu.add_user(USER)
+    emu.add_bot("github-actions")
     drafts = 0
     for owner, names in [*ORGS.items(), (USER, USER_REPOS)]:
         for index, tool in enumerate(names):
@@ -198,12 +209,14 @@ def _seed_releases(
             prerelease=prerelease,
             draft=is_draft,
             created_at=_iso(moment),
+            author=RELEASED_BY.get(owner),
         )
         recent = moment >= DIGESTS_SINCE
         if tool == "firmware" and last:
             assets = _firmware_assets(version)
         else:
-            assets = _release_assets(rng, tool, tag.lstrip("v"), with_checksums=recent)
+            flawed = tool == FLAWED_CHECKSUMS and not is_draft
+            assets = _release_assets(rng, tool, tag.lstrip("v"), recent, flawed)
         age = max(1, (NOW - moment).days)
         no_digest = {} if recent else {"digest": None}
         for name, size, content_type, label, content in assets:

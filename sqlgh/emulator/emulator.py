@@ -18,6 +18,7 @@ from sqlgh.emulator.state import State
 from sqlgh.emulator.storage import Storage
 
 DEFAULT_TOKENS = {"test-token": {"login": "octocat", "write": True}}
+ACTIONS_BOT = {"account_id": 41898282, "app_id": 15368}  # github-actions[bot] on GitHub
 _COMPUTED: Any = object()  # add_asset's default digest: computed from the content
 
 
@@ -139,6 +140,17 @@ class Emulator:
     def embedded_assets_cap(self, cap: int | None) -> None:
         self._app.embedded_assets_cap = cap
 
+    @property
+    def listing_cap(self) -> int | None:
+        """How many items of a longer list can be paged to (None: all; see
+        ``paging.beyond_cap``). GitHub's cap has been reported at 1000 and at 10000 for
+        release lists, so no cap is the default."""
+        return self._app.listing_cap
+
+    @listing_cap.setter
+    def listing_cap(self, cap: int | None) -> None:
+        self._app.listing_cap = cap
+
     # seeding --------------------------------------------------------------------------
     def add_user(self, login: str) -> dict:
         """Create a user; return its ``simple-user`` JSON."""
@@ -147,6 +159,17 @@ class Emulator:
     def add_org(self, login: str) -> dict:
         """Create an organization; return its ``simple-user`` JSON (type Organization)."""
         return self._app.shapes.user(self._state.add_account(login, "Organization"))
+
+    def add_bot(self, app: str = "github-actions") -> dict:
+        """Create the bot of GitHub App ``app`` (login ``<app>[bot]``); return its
+        ``simple-user`` JSON. github-actions[bot] gets its ids on GitHub (user 41898282, App
+        15368, as in any release Actions published); another App's ids are made up."""
+        ids = ACTIONS_BOT if app == "github-actions" else {}
+        with self._state.lock:
+            account = self._state.add_account(f"{app}[bot]", "Bot", **ids)
+            if account.app_id is None:
+                account.app_id = account.id
+            return self._app.shapes.user(account)
 
     def add_repo(
         self,
@@ -160,14 +183,18 @@ class Emulator:
         default_branch: str = "main",
         pushed_at: str | None = None,
         created_at: str | None = None,
+        immutable_releases: bool = False,
     ) -> dict:
-        """Create a repository (an unknown owner becomes a user); return its JSON."""
+        """Create a repository (an unknown owner becomes a user); return its JSON.
+        ``immutable_releases`` turns on release immutability: releases published from then
+        on are immutable."""
         repo = self._state.add_repo(
             owner,
             name,
             private=private,
             fork=fork,
             archived=archived,
+            immutable_releases=immutable_releases,
             description=description,
             default_branch=default_branch,
             pushed_at=pushed_at,
@@ -186,6 +213,19 @@ class Emulator:
         account = self._account(new_owner) if new_owner else None
         self._state.rename_repo(repo, new_name, account)
         return self._app.shapes.repo(repo)
+
+    def advance_signed_url_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for download URLs: a URL signed earlier than its 300 s
+        before the new time is answered 403 "Request has expired"."""
+        self._app.storage.advance_clock(seconds)
+
+    def set_archived(self, owner: str, repo: str, archived: bool = True) -> None:
+        """Archive (or unarchive) ``owner/repo``: GitHub then refuses writes to it."""
+        found = self._state.repo(owner, repo)
+        if found is None:
+            raise KeyError(f"no repository {owner}/{repo}")
+        with self._state.lock:
+            found.archived, found.json = archived, None
 
     def add_release(
         self,

@@ -47,10 +47,18 @@ def error(message: str, status: int, documentation_url: str = DOCS, **extra: obj
     }
 
 
-def validation_failed(code: str, field: str, **extra: object) -> dict:
-    """A 422 body about one field of a ``ReleaseAsset``."""
+# The documentation_url of a release asset operation's errors, as GitHub now sends it
+# (docs.github.com/rest/<category>/<page>#<operation>, with "status" beside it: e.g.
+# {"message":"Validation Failed",...,"documentation_url":"https://docs.github.com/rest/
+# issues/labels#create-a-label","status":"422"} as quoted from gh in public tests).
+UPLOAD_DOCS = f"{DOCS}/releases/assets#upload-a-release-asset"
+UPDATE_DOCS = f"{DOCS}/releases/assets#update-a-release-asset"
+
+
+def validation_failed(code: str, field: str, docs: str = UPLOAD_DOCS, **extra: object) -> dict:
+    """A 422 body about one field of a ``ReleaseAsset`` (``docs``: the operation's page)."""
     problem = {"resource": "ReleaseAsset", "code": code, "field": field, **extra}
-    return error("Validation Failed", 422, f"{DOCS}/releases/assets", errors=[problem])
+    return error("Validation Failed", 422, docs, errors=[problem])
 
 
 def _cached(record: Any, shape: Callable[[Any], dict]) -> bytes:
@@ -113,16 +121,27 @@ class Shapes:
 
     # users ----------------------------------------------------------------------------
     def user(self, account: Account) -> dict:
-        """``simple-user`` (organizations too, with type Organization)."""
-        url = f"{self.api}/users/{account.login}"
+        """``simple-user`` (organizations too, with type Organization, and bots).
+
+        A bot, as GitHub shows ``github-actions[bot]`` (the uploader of assets made by
+        Actions, e.g. in actions/runner's releases): type ``Bot``, its App's avatar
+        (``/in/{app id}``), its App's page as ``html_url`` (``/apps/github-actions``), and
+        ``[bot]`` percent-encoded in API URLs (``/users/github-actions%5Bbot%5D``)."""
+        url = f"{self.api}/users/{quote(account.login)}"
+        if account.app_id is not None:
+            avatar = f"https://avatars.githubusercontent.com/in/{account.app_id}?v=4"
+            html_url = f"{self.web}/apps/{account.login.removesuffix('[bot]')}"
+        else:
+            avatar = f"https://avatars.githubusercontent.com/u/{account.id}?v=4"
+            html_url = f"{self.web}/{account.login}"
         return {
             "login": account.login,
             "id": account.id,
             "node_id": node_id(account.type, account.id),
-            "avatar_url": f"https://avatars.githubusercontent.com/u/{account.id}?v=4",
+            "avatar_url": avatar,
             "gravatar_id": "",
             "url": url,
-            "html_url": f"{self.web}/{account.login}",
+            "html_url": html_url,
             "followers_url": f"{url}/followers",
             "following_url": f"{url}/following{{/other_user}}",
             "gists_url": f"{url}/gists{{/gist_id}}",
@@ -231,7 +250,7 @@ class Shapes:
             "target_commitish": release.target_commitish,
             "name": release.name,
             "draft": release.draft,
-            "immutable": False,
+            "immutable": release.immutable,
             "prerelease": release.prerelease,
             "created_at": release.created_at,
             "updated_at": release.published_at or release.created_at,

@@ -19,6 +19,10 @@ from sqlgh.emulator.naming import sanitize_asset_name
 # Assets per release GitHub accepts: uploads beyond answer 422 "file_count limited to 1000
 # assets" (seen in leeguooooo/AgentParty#974).
 MAX_ASSETS_PER_RELEASE = 1000
+# Bytes per file: "Each file included in a release must be under 2 GiB" (docs.github.com,
+# "About releases", storage and bandwidth quotas); beyond, 422 "size must be less than or
+# equal to 2147483648" (bluerobotics/BlueOS#3683, cli/cli#10182).
+MAX_ASSET_SIZE = 2 * 1024**3
 
 
 def now_iso() -> str:
@@ -28,12 +32,13 @@ def now_iso() -> str:
 
 @dataclass(eq=False)
 class Account:
-    """A user or an organization."""
+    """A user, an organization, or a GitHub App's bot (``app_id`` set)."""
 
     id: int
     login: str
-    type: str  # "User" or "Organization"
+    type: str  # "User", "Organization" or "Bot"
     created_at: str
+    app_id: int | None = None
 
 
 @dataclass(eq=False)
@@ -50,6 +55,13 @@ class Repo:
     archived: bool = False
     description: str | None = None
     default_branch: str = "main"
+    # The "Enable release immutability" setting: a release published while it is on is
+    # immutable (docs.github.com/en/code-security/concepts/supply-chain-security/
+    # immutable-releases). Tags of immutable releases cannot be used again, even after
+    # the release is deleted (ibid.; github-community-projects/ospo-reusable-workflows#83).
+    immutable_releases: bool = False
+    immutable_tags: set[str] = field(default_factory=set)
+    latest_id: int | None = None  # set by make_latest = "true"; None: newest by date
     releases: dict[int, Release] = field(default_factory=dict)
     json: bytes | None = None
 
@@ -73,6 +85,7 @@ class Release:
     draft: bool = False
     prerelease: bool = False
     target_commitish: str = "main"
+    immutable: bool = False
     assets: dict[int, Asset] = field(default_factory=dict)
     names: dict[str, Asset] = field(default_factory=dict)  # the same assets by name
     json: bytes | None = None  # the release without its "assets" member
@@ -133,15 +146,18 @@ class State:
         self.default_author: Account | None = None
 
     # accounts -------------------------------------------------------------------------
-    def add_account(self, login: str, type_: str) -> Account:
-        """Create a user or organization; an existing one of the same type is returned."""
+    def add_account(
+        self, login: str, type_: str, *, account_id: int | None = None, app_id: int | None = None
+    ) -> Account:
+        """Create a user, organization or bot; an existing one of the same type is returned."""
         with self.lock:
             existing = self.accounts.get(login.lower())
             if existing is not None:
                 if existing.type != type_:
                     raise Conflict(f"{login} exists as a {existing.type}")
                 return existing
-            account = Account(next(self._account_ids), login, type_, now_iso())
+            ident = account_id if account_id is not None else next(self._account_ids)
+            account = Account(ident, login, type_, now_iso(), app_id)
             self.accounts[login.lower()] = account
             return account
 
@@ -242,9 +258,38 @@ class State:
             release = Release(
                 next(self._release_ids), repo, tag_name, created, published, author, **fields
             )
+            if published is not None and repo.immutable_releases:
+                self._lock_release(release)
             repo.releases[release.id] = release
             self.releases[release.id] = release
             return release
+
+    def update_release(self, release: Release, **changes: Any) -> None:
+        """Set the given attributes of ``release``; publishing a draft stamps
+        ``published_at`` and, under the repository's immutability setting, locks it."""
+        with self.lock:
+            publishing = release.draft and changes.get("draft") is False
+            for attr, value in changes.items():
+                setattr(release, attr, value)
+            if publishing:
+                release.published_at = now_iso()
+                if release.repo.immutable_releases:
+                    self._lock_release(release)
+            release.json = None
+
+    def _lock_release(self, release: Release) -> None:
+        release.immutable = True
+        release.repo.immutable_tags.add(release.tag_name)
+
+    def delete_release(self, release: Release) -> None:
+        """Remove ``release`` and its assets; the tag stays (it is git's, not the release's)."""
+        with self.lock:
+            for asset in list(release.assets.values()):
+                self.delete_asset(asset)
+            release.repo.releases.pop(release.id, None)
+            self.releases.pop(release.id, None)
+            if release.repo.latest_id == release.id:
+                release.repo.latest_id = None
 
     def release_by_tag(self, repo: Repo, tag_name: str) -> Release | None:
         """The published release of ``repo`` for ``tag_name``, if any."""

@@ -1,10 +1,18 @@
 """The object-storage origin downloads are redirected to.
 
-It imitates S3 presigned URLs (``X-Amz-*`` query parameters, as GitHub's redirects to
-objects.githubusercontent.com carry): the signature and expiry are checked, ``Range`` is
-honoured, and a request that also carries an ``Authorization`` header is refused with
-S3's 400 "Only one auth mechanism allowed" -- the reason clients must not forward their
-GitHub token across the redirect.
+Since 2025 GitHub redirects downloads to ``release-assets.githubusercontent.com`` with an
+Azure Blob Storage shared-access signature (``sp``, ``sv``, ``sr``, ``se``, ``rscd``,
+``rsct``, ``skoid``, ..., ``sig``) and a ``jwt`` whose ``nbf`` is the moment of the
+redirect and whose ``exp`` is 300 s later (a wget log of 2026-02-22 shows such a Location;
+its jwt decodes to ``exp - nbf == 300``). The URLs here have that shape: the signature is
+checked, and so is the expiry, by the storage's clock (``advance_clock`` lets a test make
+time pass). What the host answers an expired URL with is not recorded anywhere we found;
+the 403 here is S3's, as objects.githubusercontent.com answered before.
+
+``Range`` is honoured, and a request that also carries an ``Authorization`` header is
+refused with S3's 400 "Only one auth mechanism allowed" (the old host's answer; the new
+one's is not recorded either) -- the reason clients must not forward their GitHub token
+across the redirect.
 
 Its answers carry what the store behind those URLs sends: a strong ``ETag`` in Azure Blob
 Storage's form (``"0x8DD945EA37EFD30"``), ``Last-Modified`` and ``Accept-Ranges: bytes``
@@ -17,9 +25,11 @@ compare the validators and ``Content-Range`` of the answer itself.
 
 from __future__ import annotations
 
+import base64
 import calendar
 import hashlib
 import hmac
+import json
 import os
 import re
 import time
@@ -34,9 +44,20 @@ from sqlgh.emulator.faults import Fault
 from sqlgh.emulator.state import Asset, State
 from sqlgh.emulator.wire import Request, Response
 
-BUCKET = "github-production-release-asset-2e65be"
-EXPIRES = 300
+CONTAINER = "github-production-release-asset"
+EXPIRES = 300  # seconds a signed URL is good for (the jwt's exp - nbf)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+# The constant members of the signature, as in recorded URLs.
+_SAS = [("sp", "r"), ("sv", "2018-11-09"), ("sr", "b"), ("spr", "https")]
+_KEY = [("sks", "b"), ("skv", "2018-11-09")]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _iso(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
 def _xml_error(status: int, code: str, message: str, **extra: str) -> Response:
@@ -49,6 +70,10 @@ def _xml_error(status: int, code: str, message: str, **extra: str) -> Response:
     return Response(status, body.encode(), content_type="application/xml")
 
 
+# The members the signature covers (all but ``sig`` itself and what follows it).
+_SIGNED = {k for k, _ in _SAS + _KEY} | {"se", "rscd", "rsct", "skoid", "sktid", "skt", "ske"}
+
+
 class Storage:
     """Signs download URLs for assets and serves them."""
 
@@ -56,29 +81,57 @@ class Storage:
         self.state = state
         self.origin = origin
         self._secret = os.urandom(32)
+        self._clock_offset = 0.0
+
+    def now(self) -> float:
+        """The storage's clock (GitHub's, as it signs URLs)."""
+        return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for signed URLs: those signed before may expire."""
+        self._clock_offset += seconds
 
     def _signature(self, path: str, params: list[tuple[str, str]]) -> str:
         text = path + "\n" + "\n".join(f"{k}={v}" for k, v in sorted(params))
-        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+        return _b64(hmac.new(self._secret, text.encode(), hashlib.sha256).digest())
+
+    def _jwt(self, nbf: int) -> str:
+        claims = {
+            "iss": "github.com",
+            "aud": "release-assets.githubusercontent.com",
+            "key": "key1",
+            "exp": nbf + EXPIRES,
+            "nbf": nbf,
+            "path": "releaseassetproduction.blob.core.windows.net",
+        }
+        head = _b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
+        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        mac = hmac.new(self._secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+        return f"{head}.{body}.{_b64(mac)}"
 
     def signed_url(self, asset: Asset, actor_id: int) -> str:
-        """A short-lived URL for the content of ``asset``."""
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        """A URL for the content of ``asset``, good for ``EXPIRES`` seconds."""
+        nbf = int(self.now())
         repo_id = asset.release.repo.id
-        path = f"/{BUCKET}/{repo_id}/{asset.key}"
+        path = f"/{CONTAINER}/{repo_id}/{asset.key}"
+        disposition = f"attachment; filename={asset.name}"
         params = [
-            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", f"RELEASEASSETEMULATOR/{stamp[:8]}/us-east-1/s3/aws4_request"),
-            ("X-Amz-Date", stamp),
-            ("X-Amz-Expires", str(EXPIRES)),
-            ("X-Amz-SignedHeaders", "host"),
-            ("actor_id", str(actor_id)),
-            ("key_id", "0"),
-            ("repo_id", str(repo_id)),
-            ("response-content-disposition", f"attachment; filename={asset.name}"),
+            *_SAS,
+            ("se", _iso(nbf + EXPIRES)),
+            ("rscd", disposition),
+            ("rsct", "application/octet-stream"),
+            ("skoid", "96c2d410-5711-43a1-aedd-ab1947aa7ab0"),
+            ("sktid", "398a6654-997b-47e9-b12b-9515b896b4de"),
+            ("skt", _iso(nbf)),
+            ("ske", _iso(nbf + EXPIRES)),
+            *_KEY,
+        ]
+        params.append(("sig", self._signature(path, params)))
+        params += [
+            ("jwt", self._jwt(nbf)),
+            ("response-content-disposition", disposition),
             ("response-content-type", "application/octet-stream"),
         ]
-        params.append(("X-Amz-Signature", self._signature(path, params)))
         return f"{self.origin}{path}?{urlencode(params)}"
 
     def handle(self, request: Request) -> Response:
@@ -94,22 +147,20 @@ class Storage:
                 ArgumentValue=request.headers["authorization"],
             )
         segments = request.segments
-        if request.method not in ("GET", "HEAD") or len(segments) != 3 or segments[0] != BUCKET:
+        if request.method not in ("GET", "HEAD") or len(segments) != 3 or segments[0] != CONTAINER:
             response = _xml_error(404, "NoSuchKey", "The specified key does not exist.")
             response.unknown = True
             return response
-        params = parse_qsl(request.query_string, keep_blank_values=True)
-        signature = dict(params).get("X-Amz-Signature", "")
-        unsigned = [(k, v) for k, v in params if k != "X-Amz-Signature"]
-        if not hmac.compare_digest(signature, self._signature(request.path, unsigned)):
+        fields = dict(parse_qsl(request.query_string, keep_blank_values=True))
+        signed = [(k, v) for k, v in parse_qsl(request.query_string) if k in _SIGNED]
+        if not hmac.compare_digest(fields.get("sig", ""), self._signature(request.path, signed)):
             return _xml_error(
                 403,
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
             )
-        fields = dict(unsigned)
-        signed_at = calendar.timegm(time.strptime(fields["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
-        if time.time() > signed_at + int(fields["X-Amz-Expires"]):
+        expires = calendar.timegm(time.strptime(fields["se"], "%Y-%m-%dT%H:%M:%SZ"))
+        if self.now() > expires:
             return _xml_error(403, "AccessDenied", "Request has expired")
         with self.state.lock:
             asset = self.state.assets_by_key.get(segments[2])

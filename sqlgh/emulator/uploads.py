@@ -12,7 +12,8 @@ from sqlgh.emulator.blobs import FileBlob
 from sqlgh.emulator.context import Context
 from sqlgh.emulator.models import error, validation_failed
 from sqlgh.emulator.naming import sanitize_asset_name
-from sqlgh.emulator.state import EMPTY, MAX_ASSETS_PER_RELEASE, Repo
+from sqlgh.emulator.release_writes import immutable_refusal
+from sqlgh.emulator.state import EMPTY, MAX_ASSET_SIZE, MAX_ASSETS_PER_RELEASE, Repo
 from sqlgh.emulator.wire import BodyReader, HTTPError, Response
 
 SPOOL_CHUNK = 1 << 20
@@ -56,6 +57,20 @@ def upload_asset(ctx: Context, repo: Repo, release_id: str) -> Response:
         raise HTTPError(400, error("Invalid Content-Type: ''", 400))
     if request.body.length is None:
         raise HTTPError(400, error("Bad Content-Length: ", 400))  # PyGithub/PyGithub#525
+    if release.immutable:
+        # concourse/github-release-resource#151; softprops/action-gh-release#653.
+        raise immutable_refusal("Cannot upload assets to an immutable release.")
+    if request.body.length > MAX_ASSET_SIZE:
+        # Refused on the declared length, before the body is read.
+        message = f"size must be less than or equal to {MAX_ASSET_SIZE}"
+        raise HTTPError(422, validation_failed("custom", "size", message=message))
+    if request.body.length == 0:
+        # GitHub refuses an empty file and keeps no asset: a client that retried got the
+        # same 422 each time, never "already_exists" (xresloader/upload-to-github-release#37;
+        # the body also in svenstaro/upload-release-action#94; "size is not included in
+        # the list" was the older wording, softprops/action-gh-release#89).
+        message = "size must be greater than or equal to 1"
+        raise HTTPError(422, validation_failed("custom", "size", message=message))
     name = sanitize_asset_name(request.param("name") or "")
     if not name:
         code = "invalid" if request.param("name") else "missing_field"

@@ -161,12 +161,14 @@ def _sso_required(url: str) -> str:
 
 
 def _forbidden(error: GitHubError, token_source: str | None, permission: str) -> str:
-    """What a 403 that is neither a rate limit nor SSO means: an IP allow list, or
-    permissions."""
+    """What a 403 that is neither a rate limit nor SSO means: an IP allow list, an archived
+    repository, or permissions."""
     if "ip allow list" in error.message.lower():
         return (
             "the organization accepts requests only from addresses on its IP allow list, "
             "and this machine's is not; run from an allowed network or ask an owner"
         )
+    if "archived" in error.message.lower():  # "Repository was archived so is read-only."
+        return "the repository is archived, so it is read-only; unarchive it in its settings first"
     whose = f"the token from {token_source}" if token_source else "an anonymous request"
     return f"{whose} may not do this; the request needs the {permission} permission"

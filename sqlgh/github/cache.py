@@ -11,7 +11,10 @@ What keeps the cache cheap (see docs/performance.md):
 
 - responses are stored on a writer thread of their own, so a request hands its page on at
   once instead of waiting for serialization and SQLite (a lookup of a key whose store is
-  still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all);
+  still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all).
+  The writer stores every response queued while it was busy in one transaction (SQLite
+  commits once, not once a page), and redacts and writes the request thread's snapshot
+  itself (requests-cache's ``save_response`` would copy it once more);
 - stored bodies are compressed with Zstandard at level 1, before pickling: GitHub's JSON
   shrinks 26-32 fold, so SQLite writes a few pages where it would write hundreds and no
   WAL checkpoint runs in the middle of a scan, and pickle copies only the small compressed
@@ -49,6 +52,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -60,6 +64,7 @@ import requests_cache
 import zstandard
 from requests_cache.backends.base import BaseCache
 from requests_cache.backends.sqlite import SQLiteDict
+from requests_cache.cache_keys import redact_response
 from requests_cache.models import CachedResponse
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
@@ -83,6 +88,8 @@ class _SharedPipeline(SerializerPipeline):
 
 
 ZSTD_LEVEL = 1
+# One compressor per writer thread: making one costs about as much as compressing a page.
+_PACKERS = threading.local()
 # How a stored body is unpacked, by the field it is stored under (zlib: earlier builds).
 _UNPACK = {"_content_zstd": zstandard.decompress, "_content_zlib": zlib.decompress}
 
@@ -90,9 +97,13 @@ _UNPACK = {"_content_zstd": zstandard.decompress, "_content_zlib": zlib.decompre
 def _compress_body(fields: dict[str, Any]) -> dict[str, Any]:
     body = fields.pop("_content", None)
     if body:
-        # The content's checksum makes a damaged body a miss rather than wrong data. A new
-        # compressor each time: one is not safe to share between writer threads.
-        packer = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+        # The content's checksum makes a damaged body a miss rather than wrong data. A
+        # compressor is not safe to share between threads: one per thread.
+        packer = getattr(_PACKERS, "packer", None)
+        if packer is None:
+            packer = _PACKERS.packer = zstandard.ZstdCompressor(
+                level=ZSTD_LEVEL, write_checksum=True
+            )
         fields["_content_zstd"] = packer.compress(body)
     elif body is not None:
         fields["_content"] = body
@@ -178,6 +189,14 @@ class CacheTable(SQLiteDict):
             finally:
                 self._active_transaction = False
 
+    def write_rows(self, rows: list[tuple[str, Any, int | None]]) -> None:
+        """Write serialized values, ``(key, value, expires)`` each, in one transaction, as
+        requests-cache's ``__setitem__`` writes one (and commits)."""
+        statement = (
+            f"INSERT OR REPLACE INTO {self.table_name} (key, value, expires) VALUES (?, ?, ?)"
+        )
+        cache_prune.write_many(self, statement, rows)
+
     def deserialize(self, key: str, value: Any) -> Any:
         """The stored response, or None (a miss) when its bytes are damaged: unpickling
         garbage also raises EOFError, OverflowError or MemoryError, which requests-cache
@@ -186,6 +205,16 @@ class CacheTable(SQLiteDict):
             return super().deserialize(key, value)
         except Exception:
             return None
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """A response waiting for the writer thread: its key, its snapshot, and the keys of the
+    redirects that led to it."""
+
+    key: str
+    snapshot: CachedResponse
+    aliases: list[str]
 
 
 class ResponseCache(requests_cache.SQLiteCache):
@@ -209,6 +238,9 @@ class ResponseCache(requests_cache.SQLiteCache):
         self._guard = threading.Lock()
         self._writer: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[None]] = {}
+        # Responses waiting for the writer, and the writer task that will store them all.
+        self._queued: list[_Queued] = []
+        self._drain: Future[None] | None = None
         self._closed = False
         self._usage = UsageLog()
         settings = {"wal": True, "fast_save": True, "timeout": lock_timeout}
@@ -248,11 +280,16 @@ class ResponseCache(requests_cache.SQLiteCache):
             return
         key = cache_key or self.create_key(response.request)
         snapshot = CachedResponse.from_response(response, expires=expires)
+        # Redirect aliases, as requests-cache's own save_response keeps them.
+        aliases = [self.create_key(earlier.request) for earlier in response.history]
         with self._guard:
-            # a read thread finishing after close(): not worth reopening
-            stored = self._submit_locked(self._store, snapshot, key, expires)
+            stored = self._drain
             if stored is None:
-                return
+                # a read thread finishing after close(): not worth reopening
+                stored = self._drain = self._submit_locked(self._store_queued)
+                if stored is None:
+                    return
+            self._queued.append(_Queued(key, snapshot, aliases))
             self._pending[key] = stored
         stored.add_done_callback(partial(self._stored, key))
         self._used(key)
@@ -366,10 +403,29 @@ class ResponseCache(requests_cache.SQLiteCache):
         except Exception:  # as for a store: upkeep must not fail a query or a close
             log.warning("sqlgh: could not prune the cache", exc_info=True)
 
-    def _store(self, response: CachedResponse, key: str, expires: datetime | None) -> None:
+    def _store_queued(self) -> None:
+        """Store every response queued so far: one transaction for them all, then their
+        redirect aliases (another table, on its own SQLite connection)."""
+        with self._guard:
+            queued, self._queued = self._queued, []
+            self._drain = None  # a response queued from now on needs another task
+        rows = []
+        for item in queued:
+            try:
+                # What requests-cache's save_response does, less a copy of the snapshot,
+                # which is the writer's own.
+                redacted = redact_response(item.snapshot, self._settings.ignored_parameters)
+                serialized = self.responses.serialize(redacted)
+            except Exception:  # a response that cannot be stored must not fail the query
+                log.warning("sqlgh: could not store a response in the cache", exc_info=True)
+                continue
+            rows.append((item.key, serialized, redacted.expires_unix))
+        aliases = [(alias, item.key, None) for item in queued for alias in item.aliases]
         try:
-            self._guarded(partial(super().save_response, response, key, expires), None)
-        except Exception:  # a response that cannot be stored must not fail the query
+            self._guarded(partial(self.responses.write_rows, rows), None)
+            if aliases:
+                self._guarded(partial(self.redirects.write_rows, aliases), None)
+        except Exception:
             log.warning("sqlgh: could not store a response in the cache", exc_info=True)
 
     def _stored(self, key: str, stored: Future[None]) -> None:

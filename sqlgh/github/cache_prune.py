@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from requests_cache.backends.sqlite import SQLiteDict
 
@@ -109,15 +110,20 @@ def create_tables(table: SQLiteDict) -> None:
 
 def record(table: SQLiteDict, keys: Iterable[str], now: float) -> None:
     """Write ``now`` as the last use of ``keys``, in one transaction."""
-    rows = [(key, now) for key in keys]
-    if not rows:
-        return
-    with table.connection(commit=True) as con:
-        con.executemany(
-            f"INSERT INTO {USAGE} (key, used) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET used = max(used, excluded.used)",
-            rows,
-        )
+    write_many(
+        table,
+        f"INSERT INTO {USAGE} (key, used) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET used = max(used, excluded.used)",
+        [(key, now) for key in keys],
+    )
+
+
+def write_many(table: SQLiteDict, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run ``statement`` once per row on ``table``'s connection, in one transaction (none
+    when there are no rows)."""
+    if rows:
+        with table.connection(commit=True) as con:
+            con.executemany(statement, rows)
 
 
 def last_pruned(table: SQLiteDict) -> float | None:

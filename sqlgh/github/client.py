@@ -21,7 +21,7 @@ import requests
 import uritemplate
 
 from sqlgh import __version__
-from sqlgh.github import adapter, cache, hosts, pages, parallel
+from sqlgh.github import adapter, cache, hosts, listing_cap, pages, parallel
 from sqlgh.github.cache_prune import Retention
 from sqlgh.github.deadline import DeadlineError
 from sqlgh.github.errors import AccessError, GitHubError, TransportError, UnsafeAnswerError
@@ -112,6 +112,7 @@ class Client:
         self.resilience = resilience or Resilience(timeout=timeout)
         # A minimum transfer rate and the statement's deadline, for every connection.
         self.limits = limits or Limits(deadline=self.resilience.deadline)
+        self._capped: set[str] = set()  # lists that stopped at GitHub's listing cap
         # Reads run up to max_concurrency requests at once, each on a session of its own
         # (see pool.py); a given session means one at a time. cache_path: see cache.py
         # (None when the file cannot be used: sqlgh then runs uncached); cache_retention:
@@ -568,8 +569,19 @@ class Client:
     def _get_page(
         self, url: str, query: Mapping[str, Any] | None, fresh: bool = False
     ) -> tuple[list[Any], dict[str, Any]]:
-        """One page of a list: its items and its ``Link`` relations."""
-        response = self._send("GET", url, params=query, fresh=fresh)
+        """One page of a list: its items and its ``Link`` relations; past GitHub's
+        listing cap, an empty last page (see ``listing_cap``)."""
+        try:
+            response = self._send("GET", url, params=query, fresh=fresh)
+        except GitHubError as exc:
+            cap = listing_cap.cap_of(exc)
+            if cap is None:
+                raise
+            path = self.display_path(url.split("?")[0])
+            if path not in self._capped:  # once per list, though pages past it run at once
+                self._capped.add(path)
+                self.resilience.limiter.say(listing_cap.notice(path, cap))
+            return [], {}
         page = _decode(response, self.display_path(url, query))
         if not isinstance(page, list) or not all(type(item) is dict for item in page):
             cache.forget(response)

@@ -13,7 +13,7 @@ import uritemplate
 from sqlgh.github.body import HashBehind, chunks
 from sqlgh.github.client import Client
 from sqlgh.github.dates import http_date
-from sqlgh.github.errors import TransportError
+from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.github.option_hint import how_to_set
 from sqlgh.github.progress import ReadingProgress
 from sqlgh.github.retry import READ_TIMEOUTS, find_cause, is_stall
@@ -117,10 +117,12 @@ def download(client: Client, asset_url: str, sink: BinaryIO, *, name: str = "") 
 
     GitHub answers 200 with the bytes or a redirect to object storage. The token goes to
     the API only: storage rejects a second auth mechanism, and it must not leak anyway.
-    A connection that breaks mid-body is resumed with a ``Range`` request, as often as the
-    client's retry policy allows (a stall, twice in a row at most). A resume is kept only
-    when it continues the same bytes (see ``Version.continued_by``); otherwise ``sink``
-    (which must seek) starts over.
+    Each attempt and each resume starts at the API, so a signed storage URL is never used
+    again after its 300 s; one refused by storage (403: it expired before its first use) is
+    asked for again once. A connection that breaks mid-body is resumed with a ``Range``
+    request, as often as the client's retry policy allows (a stall, twice in a row at
+    most). A resume is kept only when it continues the same bytes (see
+    ``Version.continued_by``); otherwise ``sink`` (which must seek) starts over.
     """
     digest = hashlib.sha256()
     written = stalls = 0
@@ -249,5 +251,23 @@ def _open(
         validator = version.if_range() if version else None
         if validator:
             headers["If-Range"] = validator
-    response = client.request("GET", asset_url, headers=headers, stream=True, to_storage=True)
+
+    def ask() -> requests.Response:
+        return client.request("GET", asset_url, headers=headers, stream=True, to_storage=True)
+
+    try:
+        response = ask()
+    except GitHubError as exc:
+        if not _refused_by_storage(client, exc):
+            raise
+        # GitHub's signed storage URL lives 300 s from the redirect (the emulator's
+        # storage.py gives the source): one that expired before it was used is replaced,
+        # by asking the API again.
+        response = ask()
     return response, response.url or asset_url
+
+
+def _refused_by_storage(client: Client, failure: GitHubError) -> bool:
+    """Whether object storage (not GitHub's API) answered 403: an expired signed URL."""
+    shown = failure.path
+    return failure.status == 403 and "://" in shown and not client.trusts(shown)

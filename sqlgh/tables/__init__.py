@@ -1,6 +1,13 @@
 """The table specs sqlgh registers, in the order the docs list them."""
 
-from sqlgh.tables import rate_limit, release_assets, releases, repositories, requests_log
+from sqlgh.tables import (
+    checksum_entries,
+    rate_limit,
+    release_assets,
+    releases,
+    repositories,
+    requests_log,
+)
 from sqlgh.tables.spec import Table
 
 TABLES: tuple[Table, ...] = (
@@ -8,6 +15,7 @@ TABLES: tuple[Table, ...] = (
     releases.TABLE,
     releases.LATEST_TABLE,
     repositories.TABLE,
+    checksum_entries.TABLE,
     rate_limit.TABLE,
     requests_log.TABLE,
 )

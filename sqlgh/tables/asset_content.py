@@ -28,12 +28,22 @@ MAX_CONTENT_SIZE = 256 << 20  # the default of the max_content_size option, in b
 KEPT_FOR_THE_ROW = 16 << 20
 
 
+# SQLite's default SQLITE_MAX_LENGTH: the most a BLOB (``data``, readfile()) can hold.
+SQLITE_MAX_BLOB = 1_000_000_000
+
+
 def content_limit(options: Mapping[str, Any]) -> int:
     """The ``max_content_size`` option: the largest asset ``data`` downloads, in bytes."""
     limit = options.get("max_content_size", MAX_CONTENT_SIZE)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(
             f"option max_content_size must be a whole number of bytes >= 0, not {limit!r}"
+        )
+    if limit > SQLITE_MAX_BLOB:
+        raise ValueError(
+            f"option max_content_size: {limit} is more than SQLite holds in a BLOB "
+            f"({SQLITE_MAX_BLOB:,} bytes by default); for larger assets, upload with the "
+            "path column and download with download()"
         )
     return limit
 

@@ -6,10 +6,12 @@ release asset"; github/rest-api-description#2968 was closed without a rule). Rep
 more than accents going: ``a5_ð_æ_©_ŋ.txt`` became ``a5_d_ae_._ng.txt``
 (travis-ci/dpl#821), ``~``, ``:``, spaces and parentheses became ``.``
 (softprops/action-gh-release#159, actions/upload-release-asset#57), ``%%%%%!!!`` one ``.``
-(electron/forge#1761). So sqlgh trusts only what GitHub returns: the name in an upload's
-answer, remembered for the connection. A name of letters, digits, ``-``, ``_`` and single
-inner periods is stored as it is; any other name whose stored form is not known yet is
-learned, when it matters, from the answer to a one-byte upload under a temporary name.
+(electron/forge#1761), a base name of emoji only ``default`` (softprops/action-gh-release
+#542), while a percent-encoded ``+`` is kept (github/rest-api-description#2968). So sqlgh
+trusts only what GitHub returns: the name in an upload's answer, remembered for the
+connection. A name of letters, digits, ``-``, ``_``, ``+`` and single inner periods is
+stored as it is; any other name whose stored form is not known yet is learned, when it
+matters, from the answer to a one-byte upload under a temporary name.
 """
 
 from __future__ import annotations
@@ -20,20 +22,48 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from anyascii import anyascii
+
 from sqlgh.tables.spec import Api
 
 # A run of other characters, with the periods around it, becomes one period.
-_NOT_STORED = re.compile(r"\.*[^A-Za-z0-9._-][^A-Za-z0-9_-]*")
-_KEPT_AS_IS = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_NOT_STORED = re.compile(r"\.*[^A-Za-z0-9._+-][^A-Za-z0-9_+-]*")
+_KEPT_AS_IS = re.compile(r"[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*")
 TEMPORARY_KINDS = ("new", "old", "probe")
 
 
+def _ascii(char: str) -> str:
+    """``char`` as GitHub spells it in a stored name ("?": not at all). GitHub's spelling
+    matches Rails' transliteration table, which covers the Latin letters U+00C0-U+017F:
+    accents dropped (NFKD), other letters spelled out by anyascii (ð -> d, æ -> ae,
+    ŋ -> ng; it spells Þ, ×, ĸ and ŉ otherwise than Rails)."""
+    if char.isascii():
+        return char
+    if not "\u00c0" <= char <= "\u017f" or char in "÷ſ":
+        return "?"
+    plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    if plain:
+        return plain
+    spelled = anyascii(char)
+    return spelled.upper() if char.isupper() else spelled
+
+
+def _clean(name: str) -> str:
+    spelled = "".join(_ascii(c) for c in unicodedata.normalize("NFC", name))
+    return _NOT_STORED.sub(".", spelled).strip(".")
+
+
 def stored_name_guess(name: str) -> str:
-    """A guess at GitHub's name for an upload called ``name``: accents dropped (NFKD), other
-    characters '.' (merging with periods beside them), leading and trailing periods gone.
-    Only a guess: letters NFKD cannot take apart (ð, æ, ŋ) GitHub spells out."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return _NOT_STORED.sub(".", ascii_name).strip(".")
+    """A guess at GitHub's name for an upload called ``name``, by the rules reports show
+    (sqlgh sends names percent-encoded, so a '+' is kept): accents dropped, other Latin
+    letters spelled out (ð -> d, æ -> ae, ŋ -> ng), any other run of characters '.'
+    (merging with periods beside it), leading and trailing periods gone, and a base name
+    with nothing left ("🚀.zip") "default" (softprops/action-gh-release#542). Only a
+    guess: sqlgh trusts the name GitHub returns."""
+    base, dot, extension = name.partition(".")
+    if base and not _clean(base) and (_clean(extension) or not dot):
+        return ".".join(filter(None, ("default", _clean(extension))))
+    return _clean(name)
 
 
 def known_stored_name(api: Api, name: str) -> str | None:

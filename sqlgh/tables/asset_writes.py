@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -25,9 +26,22 @@ from sqlgh.github.transfer import upload_target
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
+from sqlgh.tables.asset_guards import (
+    refuse_archived,
+    refuse_empty_upload,
+    refuse_unknown_state,
+)
+from sqlgh.tables.asset_limits import check_release, check_size, immutable_refusal, refusal_of
 from sqlgh.tables.asset_names import holding, names_for
 from sqlgh.tables.asset_replace import Replacement
-from sqlgh.tables.asset_requests import TABLE, answers_since, asset_url, maybe_applied
+from sqlgh.tables.asset_requests import (
+    FAILURES,
+    TABLE,
+    answers_since,
+    asset_url,
+    check_query,
+    maybe_applied,
+)
 from sqlgh.tables.asset_uploads import NameTaken, Payload, Uploader
 from sqlgh.tables.content_types import guess_content_type
 from sqlgh.tables.endpoints import ASSETS, RELEASE
@@ -40,12 +54,23 @@ INSERTABLE = frozenset(
 EDITABLE = ("name", "label", "state")
 
 
-def require_token(api: Api, verb: str) -> None:
+def require_token(api: Api, verb: str, table: str = TABLE) -> None:
     """Refuse a write before any request when no token is set."""
     if not api.client.has_token:
         raise WriteError(
-            f'{TABLE}: {verb} needs a token with the "Contents: write" permission; '
+            f'{table}: {verb} needs a token with the "Contents: write" permission; '
             f"sqlgh looks in {where_tokens_come_from(api.client.api_url)}"
+        )
+
+
+def refuse_unsettable(
+    table: str, values: Mapping[str, Any], insertable: frozenset[str], give: str
+) -> None:
+    """Refuse an INSERT that sets a column only GitHub sets; ``give`` says what to give."""
+    extra = sorted(c for c, v in values.items() if v is not None and c not in insertable)
+    if extra:
+        raise InputError(
+            f"{table}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give {give}"
         )
 
 
@@ -53,20 +78,47 @@ class AssetWriter:
     """The write half of ``release_assets``."""
 
     EDITABLE = EDITABLE
+    CHANGE_HINT = "(to change an asset's bytes, INSERT OR REPLACE it)"
+
+    def check_ahead(self, api: Api, rows: list[Mapping[str, Any]], conflict: str) -> str:
+        """Check every row of a multi-row INSERT before the first is uploaded: each row's
+        values and file (as ``insert`` does), and per release, for all the statement's new
+        assets together, immutability and the 1000-asset limit (``asset_limits``). Rows
+        that may replace or keep an asset (OR REPLACE, OR IGNORE) are not counted."""
+        adding: Counter[tuple[str, str, int]] = Counter()
+        for values in rows:
+            owner, repo, release_id, _ = _target(values)
+            adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
+        require_token(api, "INSERT")
+        for owner, repo in {(owner, repo) for owner, repo, _ in adding}:
+            refuse_archived(api, owner, repo, "INSERT")
+        for (owner, repo, release_id), count in adding.items():
+            self._upload_url(api, owner, repo, release_id)  # the release, known from now on
+            check_release(api, owner, repo, release_id, adding=count)
+        return ""  # nothing done on GitHub
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
         owner, repo, release_id, payload, label, content_type = _insert_arguments(values)
         require_token(api, "INSERT")
+        refuse_archived(api, owner, repo, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
         uploader = Uploader(api, owner, repo, release_id, upload_url, label, content_type)
         existing = None
         if conflict in ("IGNORE", "REPLACE"):
             existing = self._find(api, owner, repo, release_id, payload.name)
+        if existing is None or conflict == "REPLACE":
+            check_release(api, owner, repo, release_id, adding=1 if existing is None else 0)
         if existing is None:
             try:
                 asset = uploader.upload(payload, payload.name)
+                api.memo.count_assets(owner, repo, release_id, 1)
                 return int(asset["id"]), f"uploaded {asset['name']!r} (id {asset['id']})"
+            except GitHubError as exc:
+                refusal = refusal_of(exc, owner, repo, release_id, f"upload {payload.name!r}")
+                if refusal is None:
+                    raise
+                raise _left_behind(uploader, payload.name, refusal) from exc
             except NameTaken as exc:
                 # A name GitHub stores otherwise than guessed: the holder, by its stored name.
                 if conflict not in ("IGNORE", "REPLACE"):
@@ -85,6 +137,9 @@ class AssetWriter:
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
+        doing = f"update asset {asset_id}"
+        _check_mutable(api, row, doing)
+        refuse_archived(api, owner, repo, "UPDATE")
         since = time.time()
         try:
             asset = requests_.patch(api, owner, repo, asset_id, body)
@@ -92,7 +147,7 @@ class AssetWriter:
             raise  # GitHub's answer: no such asset, or the name is taken
         except GitHubError as exc:
             if not maybe_applied(answers_since(api, "PATCH", since)):
-                raise
+                raise _explained(api, exc, row, doing) from exc
             asset = _judge_update(api, owner, repo, asset_id, body, exc)
         except TransportError as exc:
             asset = _judge_update(api, owner, repo, asset_id, body, exc)
@@ -104,8 +159,17 @@ class AssetWriter:
     def delete(self, api: Api, row: Mapping[str, Any]) -> str:
         """DELETE one asset; one already gone counts as deleted."""
         require_token(api, "DELETE")
+        refuse_archived(api, row["owner"], row["repo"], "DELETE")
         asset_id = int(row["id"])
-        requests_.delete(api, row["owner"], row["repo"], asset_id)
+        doing = f"delete asset {asset_id}"
+        _check_mutable(api, row, doing)
+        try:
+            requests_.delete(api, row["owner"], row["repo"], asset_id)
+        except GitHubError as exc:
+            raise _explained(api, exc, row, doing) from exc
+        release_id = row.get("release_id") or api.memo.release_of(asset_id)
+        if release_id is not None:
+            api.memo.count_assets(row["owner"], row["repo"], int(release_id), -1)
         api.memo.forget_asset(asset_id)
         return f"deleted asset {asset_id}"
 
@@ -114,8 +178,11 @@ class AssetWriter:
         """What ``insert`` would do: the upload (after the same checks and reads)."""
         owner, repo, release_id, payload, label, content_type = _insert_arguments(values)
         require_token(api, "INSERT")
+        refuse_archived(api, owner, repo, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
         existing = self._find(api, owner, repo, release_id, payload.name)
+        if existing is None or conflict == "REPLACE":
+            check_release(api, owner, repo, release_id, adding=1 if existing is None else 0)
         post = f"POST {upload_target(upload_url, payload.name, label)}"
         post += f"  ({payload.size} bytes, {content_type})"
         planned = Write("uploaded", owner, repo, release_id, None, payload.name, (post,))
@@ -143,6 +210,9 @@ class AssetWriter:
         """What ``update`` would send: one PATCH of the changed fields."""
         require_token(api, "UPDATE")
         body = _patch_body(changes)
+        if body:
+            _check_mutable(api, row, f"update asset {row['id']}")
+            refuse_archived(api, row["owner"], row["repo"], "UPDATE")
         url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
         patch = f"PATCH {url}  {json.dumps(body)}"
         return _planned("updated", row, (patch,) if body else ())
@@ -150,6 +220,8 @@ class AssetWriter:
     def preview_delete(self, api: Api, row: Mapping[str, Any]) -> Write:
         """What ``delete`` would send: one DELETE."""
         require_token(api, "DELETE")
+        refuse_archived(api, row["owner"], row["repo"], "DELETE")
+        _check_mutable(api, row, f"delete asset {row['id']}")
         url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
         return _planned("deleted", row, (f"DELETE {url}",))
 
@@ -192,16 +264,7 @@ def _insert_arguments(
     values: Mapping[str, Any],
 ) -> tuple[str, str, int, Payload, str | None, str]:
     """An INSERT's owner, repo, release id, payload, label and content type, checked."""
-    extra = sorted(c for c, v in values.items() if v is not None and c not in INSERTABLE)
-    if extra:
-        raise InputError(
-            f"{TABLE}: INSERT cannot set {', '.join(extra)} (GitHub sets them); give owner, "
-            "repo, release_id, one of data or path, and optionally name, label, content_type"
-        )
-    owner = keys.owner_name(TABLE, "owner", values.get("owner"))
-    repo = keys.repo_name(TABLE, "repo", values.get("repo"))
-    release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
-    payload = _payload(values)
+    owner, repo, release_id, payload = _target(values)
     label = _optional_text("label", values.get("label"))
     content_type = _optional_text("content_type", values.get("content_type")) or (
         guess_content_type(payload.name)
@@ -217,7 +280,51 @@ def _patch_body(changes: Mapping[str, Any]) -> dict[str, Any]:
             body["label"] = "" if value is None else _optional_text("label", value)
         else:
             body[column] = _required_text(column, value)
+        if column == "state":
+            refuse_unknown_state(body["state"])
     return body
+
+
+def _left_behind(uploader: Uploader, name: str, refusal: WriteError) -> WriteError:
+    """GitHub refused an upload (a limit, an immutable release): the refusal, once the
+    release is read again to tell that the upload left nothing behind."""
+    try:
+        holder, _ = uploader.holder(names_for(uploader.api, name))
+    except FAILURES as exc:
+        look = check_query(uploader.owner, uploader.repo, release_id=uploader.release_id)
+        return WriteError(
+            f"{refusal}; whether GitHub kept a half-made asset named {name!r} could not be "
+            f"told ({exc}): look with {look}",
+            changed=None,
+        )
+    if holder is None or holder.get("state") == "uploaded":
+        return refusal  # nothing of this upload (a complete asset of the name was there before)
+    return WriteError(
+        f"{refusal}; GitHub kept a half-made asset {holder.get('name')!r} (id "
+        f"{holder.get('id')}, state {holder.get('state')!r}) of this upload",
+        changed=True,
+    )
+
+
+def _release_of_row(api: Api, row: Mapping[str, Any]) -> int | None:
+    release_id = row.get("release_id") or api.memo.release_of(int(row["id"]))
+    return int(release_id) if release_id is not None else None
+
+
+def _check_mutable(api: Api, row: Mapping[str, Any], doing: str) -> None:
+    """Refuse, before any request, a change to an asset of a release known to be immutable."""
+    release_id = _release_of_row(api, row)
+    if release_id is None:
+        return
+    state = api.memo.release_state(row["owner"], row["repo"], release_id)
+    if state is not None and state[0]:
+        raise immutable_refusal(row["owner"], row["repo"], release_id, doing)
+
+
+def _explained(api: Api, exc: GitHubError, row: Mapping[str, Any], doing: str) -> Exception:
+    """GitHub's refusal of an asset change, explained when it is about immutability."""
+    release_id = _release_of_row(api, row)
+    return refusal_of(exc, row["owner"], row["repo"], release_id, doing) or exc
 
 
 def _judge_update(
@@ -252,6 +359,25 @@ def _holds(api: Api, asset: Mapping[str, Any], column: str, value: Any) -> bool:
     if column == "name":
         return asset.get("name") in names_for(api, value)
     return asset.get(column) == value
+
+
+def _target(values: Mapping[str, Any]) -> tuple[str, str, int, Payload]:
+    """An INSERT row's owner, repo, release id and bytes, checked (GitHub's 2 GiB too)."""
+    refuse_unsettable(
+        TABLE,
+        values,
+        INSERTABLE,
+        "owner, repo, release_id, one of data or path, and optionally name, label, "
+        "content_type",
+    )
+    owner = keys.owner_name(TABLE, "owner", values.get("owner"))
+    repo = keys.repo_name(TABLE, "repo", values.get("repo"))
+    release_id = keys.positive_id(TABLE, "release_id", values.get("release_id"))
+    payload = _payload(values)
+    column = "path" if payload.path else "data"
+    refuse_empty_upload(payload.size, column, payload.path)
+    check_size(column, payload.name, payload.size)
+    return owner, repo, release_id, payload
 
 
 def _payload(values: Mapping[str, Any]) -> Payload:

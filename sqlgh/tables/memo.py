@@ -187,8 +187,13 @@ class StatementFacts:
 
 def _bounded_put(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     """``store[key] = value``, dropping the oldest half of ``store`` when it is full."""
-    store[key] = value
-    if len(store) > limit:
+    _bounded_update(store, {key: value}, limit)
+
+
+def _bounded_update(store: dict[Any, Any], items: dict[Any, Any], limit: int) -> None:
+    """``store.update(items)``, dropping the oldest half of ``store`` each time it is full."""
+    store.update(items)
+    while len(store) > limit:
         for old in list(islice(store, limit // 2)):
             del store[old]
 
@@ -204,11 +209,32 @@ class Memo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._upload_urls: dict[Key, str] = {}
+        # Per release: whether it was immutable when last seen, and its asset count when
+        # its embedded array was whole (None: unknown). This connection's own uploads and
+        # deletes keep the count current (``count_assets``).
+        self._release_states: dict[Key, tuple[bool, int | None]] = {}
         self._release_of_asset: dict[int, int] = {}
         # The token's login ("" once GitHub would not tell), and upload names GitHub was
         # seen to store otherwise: written by the write path, one write at a time.
         self.token_login: str | None = None
         self.stored_names: dict[str, str] = {}
+        self._archived: dict[tuple[str, str], bool] = {}
+
+    def remember_repositories(self, repositories: Iterable[Any]) -> None:
+        """Keep whether each repository read (by its ``full_name``) is archived."""
+        with self._lock:
+            for repository in repositories:
+                if not isinstance(repository, Mapping):
+                    continue
+                full_name, archived = repository.get("full_name"), repository.get("archived")
+                if isinstance(full_name, str) and "/" in full_name and type(archived) is bool:
+                    key = repo_key(*full_name.split("/", 1))
+                    _bounded_put(self._archived, key, archived, REMEMBERED_RELEASES)
+
+    def archived(self, owner: str, repo: str) -> bool | None:
+        """Whether the repository was archived when this connection last read it (None:
+        not read)."""
+        return self._archived.get(repo_key(owner, repo))
 
     def remember_release(self, owner: str, repo: str, release: Mapping[str, Any]) -> None:
         """Keep a release's upload URL and which release each embedded asset belongs to."""
@@ -216,21 +242,38 @@ class Memo:
         if not isinstance(release_id, int):
             return
         with self._lock:
+            key = (*repo_key(owner, repo), release_id)
             url = release.get("upload_url")
             if isinstance(url, str):
-                key = (*repo_key(owner, repo), release_id)
                 _bounded_put(self._upload_urls, key, url, REMEMBERED_RELEASES)
-            for asset in release.get("assets") or ():
-                if isinstance(asset, Mapping) and isinstance(asset.get("id"), int):
-                    self._link_asset(asset["id"], release_id)
+            embedded = embedded_asset_array(release)
+            count = len(embedded) if embedded is not None else None
+            if count is not None and count >= EMBEDDED_ASSETS_TRUSTED_BELOW:
+                count = None  # perhaps cut short
+            state = (release.get("immutable") is True, count)
+            _bounded_put(self._release_states, key, state, REMEMBERED_RELEASES)
+            self._link_assets(release.get("assets") or (), release_id)
 
     def remember_asset(self, asset_id: int, release_id: int) -> None:
         """Note which release an asset belongs to."""
         with self._lock:
-            self._link_asset(asset_id, release_id)
+            _bounded_put(self._release_of_asset, asset_id, release_id, REMEMBERED_ASSETS)
 
-    def _link_asset(self, asset_id: int, release_id: int) -> None:
-        _bounded_put(self._release_of_asset, asset_id, release_id, REMEMBERED_ASSETS)
+    def remember_assets(self, assets: Iterable[Any], release_id: int) -> None:
+        """Note that each asset (a JSON object with an integer id) belongs to the release."""
+        with self._lock:
+            self._link_assets(assets, release_id)
+
+    def _link_assets(self, assets: Iterable[Any], release_id: int) -> None:
+        # One update for a page or an embedded array: this runs for every asset listed
+        # (decoded JSON objects are dicts: the exact type test spares the ABC's check).
+        links = {
+            asset["id"]: release_id
+            for asset in assets
+            if (type(asset) is dict or isinstance(asset, Mapping))
+            and isinstance(asset.get("id"), int)
+        }
+        _bounded_update(self._release_of_asset, links, REMEMBERED_ASSETS)
 
     def forget_asset(self, asset_id: int) -> None:
         """Drop what is known of a deleted asset."""
@@ -240,6 +283,28 @@ class Memo:
     def upload_url(self, owner: str, repo: str, release_id: int) -> str | None:
         """The release's upload URL template, if this connection has seen the release."""
         return self._upload_urls.get((*repo_key(owner, repo), release_id))
+
+    def release_state(
+        self, owner: str, repo: str, release_id: int
+    ) -> tuple[bool, int | None] | None:
+        """(immutable, asset count or None) of a release this connection has seen."""
+        return self._release_states.get((*repo_key(owner, repo), release_id))
+
+    def count_assets(self, owner: str, repo: str, release_id: int, change: int) -> None:
+        """Add ``change`` to a release's known asset count (an upload +1, a delete -1)."""
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            state = self._release_states.get(key)
+            if state is not None and state[1] is not None:
+                self._release_states[key] = (state[0], max(0, state[1] + change))
+
+    def set_asset_count(self, owner: str, repo: str, release_id: int, count: int) -> None:
+        """A release's asset count as just counted by listing them."""
+        key = (*repo_key(owner, repo), release_id)
+        with self._lock:
+            state = self._release_states.get(key)
+            immutable = state[0] if state is not None else False
+            _bounded_put(self._release_states, key, (immutable, count), REMEMBERED_RELEASES)
 
     def release_of(self, asset_id: int) -> int | None:
         """The release an asset belongs to, if known."""

@@ -43,14 +43,16 @@ COLUMNS = (
         "connection has not yet linked to its release costs one request more when a query "
         "reads this column (NULL for an asset of a draft release not listed yet).",
     ),
+    Column("id", "$.id", "INTEGER", validate=keys.positive_id, doc="Asset id (the rowid)."),
     Column(
         "tag_name",
+        hidden=True,  # named when wanted: SELECT * stays as wide as it was
         validate=keys.tag_name,
         doc="Tag of the release the asset belongs to (a draft's intended tag; drafts are "
         "seen with push access). Read for free from a release list or a by-tag lookup; "
-        "otherwise it costs one GET of the release per statement when a query reads it.",
+        "otherwise it costs one GET of the release per statement when a query reads it. "
+        "Hidden: name it (SELECT *, tag_name ...).",
     ),
-    Column("id", "$.id", "INTEGER", validate=keys.positive_id, doc="Asset id (the rowid)."),
     Column("name", "$.name", doc="File name as stored by GitHub."),
     Column("label", "$.label", doc="Display label shown instead of the name, or NULL."),
     Column("state", "$.state", doc="'uploaded' once complete; other values mark broken uploads."),
@@ -63,7 +65,14 @@ COLUMNS = (
     Column("url", "$.url", doc="API URL of the asset."),
     Column("browser_download_url", "$.browser_download_url", doc="Public download URL."),
     Column("node_id", "$.node_id", doc="GraphQL node id."),
-    Column("uploader", "$.uploader", json=True, doc="Uploader as JSON text."),
+    Column(
+        "uploader",
+        "$.uploader",
+        hidden=True,
+        json=True,
+        doc="Uploader as JSON text; hidden: only a query that names it reads it "
+        "(`SELECT *` shows uploader_login).",
+    ),
     Column("uploader_login", "$.uploader.login", doc="Login of the uploader."),
     Column(
         "data",
@@ -314,9 +323,7 @@ def _release_assets(
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
     context = None
     for page in listing(api, url, _parent(owner, repo, release_id), first=first):
-        for asset in page:
-            if isinstance(asset.get("id"), int):
-                api.memo.remember_asset(asset["id"], release_id)
+        api.memo.remember_assets(page, release_id)
         context = context or _context(owner, repo, release_id, tag, page, listed)
         yield context, page
 
@@ -390,4 +397,5 @@ TABLE = Table(
     ),
     needs="owner (with repo, and release_id or id, to be cheap)",
     writer=AssetWriter(),
+    row_noun="asset",
 )

@@ -9,6 +9,7 @@ from sqlgh.tables import keys
 from sqlgh.tables.endpoints import LATEST_RELEASE, RELEASE, RELEASE_BY_TAG, RELEASES
 from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.owner_scan import per_repository
+from sqlgh.tables.release_writes import ReleaseWriter
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
 from sqlgh.tables.spelling import spelled
@@ -30,6 +31,13 @@ def _columns() -> tuple[Column, ...]:
         Column("body", "$.body", doc="Release notes (Markdown)."),
         Column("draft", "$.draft", "INTEGER", doc="1 for a draft (visible with push access)."),
         Column("prerelease", "$.prerelease", "INTEGER", doc="1 for a pre-release."),
+        Column(
+            "immutable",
+            "$.immutable",
+            "INTEGER",
+            doc="1 for an immutable release (published with release immutability on): its "
+            "assets and tag are locked.",
+        ),
         Column("target_commitish", "$.target_commitish", doc="Branch or commit tagged."),
         Column("created_at", "$.created_at", doc="ISO-8601 creation time."),
         Column("published_at", "$.published_at", doc="ISO-8601 publication time, NULL for drafts."),
@@ -41,7 +49,38 @@ def _columns() -> tuple[Column, ...]:
         Column("zipball_url", "$.zipball_url", doc="Source zip URL."),
         Column("node_id", "$.node_id", doc="GraphQL node id."),
         Column("assets_count", "$.assets.`len`", "INTEGER", doc="Number of embedded assets."),
-        Column("assets", "$.assets", json=True, doc="Embedded assets as a JSON array."),
+        Column(
+            "assets",
+            "$.assets",
+            hidden=True,
+            json=True,
+            doc="Embedded assets as a JSON array; hidden: only a query that names it reads "
+            "it (`SELECT *` shows assets_count).",
+        ),
+    )
+
+
+def _write_columns() -> tuple[Column, ...]:
+    """Request members a write sends that a release does not echo: NULL on SELECT."""
+    return (
+        Column(
+            "make_latest",
+            hidden=True,
+            doc="INSERT and UPDATE only: 'true', 'false' or 'legacy' (GitHub's choice by date "
+            "and version) marks the release as the latest, or not (NULL on SELECT).",
+        ),
+        Column(
+            "generate_release_notes",
+            sql_type="INTEGER",
+            hidden=True,
+            doc="INSERT only: 1 lets GitHub write the name and body from the commits.",
+        ),
+        Column(
+            "discussion_category_name",
+            hidden=True,
+            doc="INSERT and UPDATE only: a discussion of this (existing) category is made for "
+            "the release.",
+        ),
     )
 
 
@@ -95,6 +134,14 @@ def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
     return _drafts(api, key)
 
 
+def releases_of_tag(api: Api, owner: str, repo: str, tag: str) -> list[dict[str, Any]]:
+    """The releases of a tag, as ``releases WHERE tag_name = ?`` finds them: the published
+    one (1 GET), else, with a token that may see drafts, the drafts of that tag (a 404,
+    then 1 request per 100 releases). For other tables that look a release up by tag."""
+    key = {"owner": owner, "repo": repo, "tag_name": tag}
+    return [dict(release) for _, batch in fetch_by_tag(api, key) for release in batch]
+
+
 def _drafts(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     for context, releases in fetch_by_repo(api, key):
         yield context, [r for r in releases if r.get("tag_name") == key["tag_name"]]
@@ -117,7 +164,7 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 TABLE = Table(
     name="releases",
     doc="Releases of a repository, with their assets embedded as JSON.",
-    columns=_columns(),
+    columns=(*_columns(), *_write_columns()),
     paths=(
         AccessPath(
             "by_id",
@@ -160,6 +207,8 @@ TABLE = Table(
         ),
     ),
     needs="owner (with repo to be cheap)",
+    writer=ReleaseWriter(),
+    row_noun="release",
 )
 
 LATEST_TABLE = Table(

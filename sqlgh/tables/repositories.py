@@ -46,6 +46,7 @@ def _get(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     url = api.client.url(REPO, owner=key["owner"], repo=key["name"])
     repository = api.client.get_json_or_none(url)
     if repository is not None:
+        api.memo.remember_repositories([repository])
         yield {"owner": spelled_owner(key["owner"], [repository])}, [repository]
 
 
@@ -58,6 +59,7 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     try:
         for page in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
             yielded = True
+            api.memo.remember_repositories(page)
             yield {"owner": spelled_owner(owner, page)}, facts.repositories_listed(owner, page)
         return
     except RemoteError:
@@ -68,6 +70,7 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     if _is_token_owner(api, owner):
         url, params = api.client.url(MY_REPOS), {"affiliation": "owner"}
     for page in listing(api, url, f"owner {owner}", params):
+        api.memo.remember_repositories(page)
         yield {"owner": spelled_owner(owner, page)}, facts.repositories_listed(owner, page)
 
 

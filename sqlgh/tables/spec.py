@@ -144,6 +144,7 @@ class Table:
     needs: str
     rowid: str | None = "id"
     writer: Any = None
+    row_noun: str = "row"  # what a row is, in write summaries ("deleted 3 assets")
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]

@@ -1,0 +1,6 @@
+"""``python -m sqlgh``: the ``sqlgh`` command."""
+
+from sqlgh.cli import console
+
+if __name__ == "__main__":
+    console()

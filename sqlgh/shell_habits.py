@@ -1,0 +1,160 @@
+"""sqlite3's dot-command habits that APSW's shell lacks or spells differently.
+
+A mixin for ``apsw.shell.Shell``: ``.once FILE``, ``.import FILE NEWTABLE`` creating the
+table from the file's first row, ``.parameter set :name VALUE`` binding ``:name`` with
+sqlite3's quoting, and a count of the errors a script went on after (``.bail off``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import apsw
+
+PARAMETER_PREFIXES = ":$@"
+
+
+class SqliteHabits:
+    """``.once``, ``.import`` into a new table, sqlite3's ``.parameter set``, failures."""
+
+    failures = 0  # commands that failed (a script with .bail off goes on after them)
+    _once: bool = False
+    _import_skip: int = 0
+
+    # .once -----------------------------------------------------------------------------
+    def command_once(self, cmd: list[str]) -> None:
+        """once FILENAME: Send the output of the next SQL or command to FILENAME
+
+        As sqlite3's .once: once the next statement or dot-command has run, output goes
+        to standard output again.
+        """
+        if len(cmd) != 1 or cmd[0].startswith("-") or cmd[0].startswith("|"):
+            raise self.Error("Usage: .once FILENAME")  # type: ignore[attr-defined]
+        self.command_output(cmd)  # type: ignore[attr-defined]
+        self._once = True
+
+    def process_complete_line(self, command: str) -> None:
+        """Run one command, counting it in ``failures`` if it fails; after the one a
+        ``.once`` was for, output goes back where it went."""
+        once = self._once
+        try:
+            super().process_complete_line(command)  # type: ignore[misc]
+        except Exception:
+            self.failures += 1
+            raise
+        finally:
+            if once and self._once and command.strip():
+                self._once = False
+                self.command_output(["stdout"])  # type: ignore[attr-defined]
+
+    # .import ---------------------------------------------------------------------------
+    def command_import(self, cmd: list[str]) -> None:
+        """import ?--csv? ?--skip N? FILE TABLE: Imports separated data from FILE into TABLE
+
+        As sqlite3's .import: when TABLE does not exist it is created, its columns named by
+        the file's first row, all of type TEXT, and the other rows are its data. Otherwise
+        every row is data. --csv reads the file as CSV whatever the mode; --skip N leaves
+        out the first N rows. Values are read with the current separator (.mode csv, .mode
+        tabs or .separator).
+        """
+        words = list(cmd)
+        csv_mode, skip = False, 0
+        while words and words[0].startswith("--"):
+            option = words.pop(0)
+            if option == "--csv":
+                csv_mode = True
+            elif option == "--skip" and words and words[0].isdigit():
+                skip = int(words.pop(0))
+            else:
+                usage = f".import: unknown option {option}; use --csv or --skip N"
+                raise self.Error(usage)  # type: ignore[attr-defined]
+        if len(words) != 2:
+            usage = "Usage: .import ?--csv? ?--skip N? FILE TABLE"
+            raise self.Error(usage)  # type: ignore[attr-defined]
+        filename, table = words
+        saved = self.separator  # type: ignore[has-type]
+        if csv_mode:
+            self.separator = ","
+        try:
+            if not self._table_exists(table):
+                header = next(self._rows(filename, skip), None)
+                if not header:
+                    empty = f".import: {filename} has no row to name the columns of {table} by"
+                    raise self.Error(empty)  # type: ignore[attr-defined]
+                self._create_from_header(table, header)
+                skip += 1
+            self._import_skip = skip
+            super().command_import([filename, table])  # type: ignore[misc]
+        finally:
+            self._import_skip = 0
+            self.separator = saved
+
+    def _table_exists(self, table: str) -> bool:
+        db: apsw.Connection = self.db  # type: ignore[attr-defined]
+        quoted = self._fmt_sql_identifier(table)  # type: ignore[attr-defined]
+        return bool(db.execute(f"pragma table_info({quoted})").fetchall())
+
+    def _create_from_header(self, table: str, header: list[str]) -> None:
+        name = self._fmt_sql_identifier  # type: ignore[attr-defined]
+        columns = ", ".join(f"{name(column)} TEXT" for column in header)
+        self.db.execute(f"CREATE TABLE {name(table)}({columns})")  # type: ignore[attr-defined]
+
+    def _rows(self, filename: str, skip: int) -> Iterator[list[str]]:
+        rows = super()._csvin_wrapper(filename, self._import_dialect())  # type: ignore[misc]
+        return itertools.islice(rows, skip, None)
+
+    def _import_dialect(self) -> dict[str, Any]:
+        # as apsw.shell.Shell.command_import chooses it
+        if self.separator == ",":
+            return {"dialect": "excel"}
+        if self.separator == "\t":
+            return {"dialect": "excel-tab"}
+        return {
+            "quoting": 3,  # csv.QUOTE_NONE
+            "delimiter": self.separator,
+            "doublequote": False,
+            "quotechar": "\x00",
+        }
+
+    def _csvin_wrapper(self, filename: str, dialect: dict[str, Any]) -> Iterator[list[str]]:
+        rows = super()._csvin_wrapper(filename, dialect)  # type: ignore[misc]
+        return itertools.islice(rows, self._import_skip, None)
+
+    # .parameter ------------------------------------------------------------------------
+    def command_parameter(self, cmd: list[str]) -> None:
+        """parameter CMD ...: Maintain named bindings you can use in your queries
+
+        Specify a subcommand:
+
+           list            -- shows current bindings
+           clear           -- deletes all bindings
+           unset NAME      -- deletes named binding
+           set NAME VALUE  -- sets binding to VALUE
+
+        As in sqlite3, NAME may carry its prefix (:owner, $owner or @owner bind the same
+        parameter), and VALUE, once the quotes around it are removed, is an SQL literal or
+        expression if it is one, else text: `.parameter set :owner 'acme'` binds the text
+        acme, `.parameter set :n 3` the integer 3, `.parameter set :n "'3'"` the text 3.
+        """
+        if len(cmd) >= 2 and cmd[0] in ("set", "unset"):
+            cmd = [cmd[0], cmd[1].lstrip(PARAMETER_PREFIXES), *cmd[2:]]
+        if len(cmd) == 3 and cmd[0] == "set":
+            self.bindings[cmd[1]] = self._parameter_value(cmd[2])  # type: ignore[attr-defined]
+            return
+        super().command_parameter(cmd)  # type: ignore[misc]
+
+    def _parameter_value(self, text: str) -> Any:
+        text = unquoted(text.strip())
+        try:
+            return self.db.execute(f"SELECT ({text})").get  # type: ignore[attr-defined]
+        except apsw.Error:
+            return text  # sqlite3 binds what is not a value as text
+
+
+def unquoted(argument: str) -> str:
+    """A dot-command argument without the quotes around it, as sqlite3 reads one."""
+    if len(argument) >= 2 and argument[0] in "'\"" and argument[-1] == argument[0]:
+        return argument[1:-1]
+    return argument

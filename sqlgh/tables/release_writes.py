@@ -1,0 +1,337 @@
+"""INSERT, UPDATE and DELETE on ``releases``: one POST, PATCH or DELETE each
+(docs.github.com/rest/releases/releases: "Create a release", "Update a release",
+"Delete a release").
+
+No GET comes before a keyed write. Every error says what the write changed on GitHub: a
+request whose answer was lost (or came as a 5xx) is judged by reading the release again,
+and when even that fails the error says the outcome is unknown and which query tells.
+Immutable releases: a change GitHub refuses (a new tag, back to draft) is refused before
+sending when the row shows the release immutable, and GitHub's refusal is explained the
+same way when it was not known yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
+from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.tables import keys
+from sqlgh.tables.asset_requests import answers_since, maybe_applied, sql_text
+from sqlgh.tables.asset_writes import refuse_unsettable, require_token
+from sqlgh.tables.endpoints import RELEASE, RELEASES
+from sqlgh.tables.spec import Api
+
+TABLE = "releases"
+TEXT = ("target_commitish", "name", "body", "discussion_category_name")
+FLAGS = ("draft", "prerelease")
+INSERTABLE = frozenset(
+    {"owner", "repo", "tag_name", "generate_release_notes", "make_latest", *TEXT, *FLAGS}
+)
+EDITABLE = ("tag_name", *TEXT, "draft", "prerelease", "make_latest")
+MAKE_LATEST = {"true": "true", "false": "false", "legacy": "legacy", 1: "true", 0: "false"}
+# How far before the POST a release found by a re-read may have been made and still be
+# taken as the POST's: created_at carries whole seconds, and clocks differ a little.
+CREATED_SLACK = 5.0
+
+
+class ReleaseWriter:
+    """The write half of ``releases``."""
+
+    EDITABLE = EDITABLE
+    CHANGE_HINT = "(a release's id, dates, author and URLs are GitHub's)"
+
+    def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
+        """POST one release; return (release id, what was done in words)."""
+        optional = ", ".join(sorted(INSERTABLE - {"owner", "repo", "tag_name"}))
+        give = f"owner, repo, tag_name and optionally {optional}"
+        refuse_unsettable(TABLE, values, INSERTABLE, give)
+        if conflict in ("IGNORE", "REPLACE"):
+            raise InputError(
+                f"{TABLE}: INSERT OR {conflict} is not supported; to change a release, UPDATE it "
+                "(UPDATE releases SET ... WHERE owner = ... AND repo = ... AND tag_name = ...)"
+            )
+        owner = keys.owner_name(TABLE, "owner", values.get("owner"))
+        repo = keys.repo_name(TABLE, "repo", values.get("repo"))
+        tag = keys.tag_name(TABLE, "tag_name", values.get("tag_name"))
+        body: dict[str, Any] = {"tag_name": tag, **_fields(values)}
+        notes = values.get("generate_release_notes")
+        if notes is not None:
+            body["generate_release_notes"] = _flag("generate_release_notes", notes)
+        require_token(api, "INSERT", TABLE)
+        url = api.client.url(RELEASES, owner=owner, repo=repo)
+        started = time.time()
+        release = _sent(
+            api,
+            "POST",
+            url,
+            body,
+            lambda exc: _tag_refusal(exc, owner, repo, tag),
+            lambda exc: _judge_create(api, owner, repo, tag, started, exc),
+        )
+        api.memo.remember_release(owner, repo, release)
+        kind = "draft release" if release.get("draft") else "release"
+        return int(release["id"]), f"created {kind} {tag!r} (id {release['id']})"
+
+    def update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
+        """PATCH the changed fields of one release, in one request; return what was done."""
+        body = _fields(changes)
+        if "tag_name" in changes and changes["tag_name"] != row.get("tag_name"):
+            body["tag_name"] = keys.tag_name(TABLE, "tag_name", changes["tag_name"])
+        if not body:
+            return ""
+        require_token(api, "UPDATE", TABLE)
+        owner, repo, release_id = row["owner"], row["repo"], int(row["id"])
+        if _known_immutable(api, row) and ("tag_name" in body or body.get("draft") is True):
+            raise _immutable(owner, repo, release_id, body)
+        url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
+
+        def refused(exc: GitHubError) -> SqlghError | None:
+            if exc.status == 404:
+                return RemoteError(f"{TABLE}: no release {release_id} in {owner}/{repo}")
+            tag = body.get("tag_name") or row.get("tag_name")
+            refusal = _tag_refusal(exc, owner, repo, tag)
+            if refusal is None and exc.status == 422 and "immutable" in str(exc).lower():
+                return _immutable(owner, repo, release_id, body)
+            return refusal
+
+        release = _sent(
+            api,
+            "PATCH",
+            url,
+            body,
+            refused,
+            lambda exc: _judge_update(api, owner, repo, release_id, body, exc),
+        )
+        api.memo.remember_release(owner, repo, release)
+        if body.get("draft") is False and row.get("draft") is not False:
+            locked = " (immutable now)" if release.get("immutable") else ""
+            return f"published release {release.get('tag_name')!r} (id {release_id}){locked}"
+        return f"updated {', '.join(body)} of release {release_id}"
+
+    def delete(self, api: Api, row: Mapping[str, Any]) -> str:
+        """DELETE one release (its assets go with it, its tag stays); one already gone
+        counts as deleted (a DELETE reads its rows first)."""
+        require_token(api, "DELETE", TABLE)
+        owner, repo, release_id = row["owner"], row["repo"], int(row["id"])
+        url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
+        since = time.time()
+        failure: Exception
+        try:
+            response = api.client.request("DELETE", url)
+            if response.status_code == 204:
+                return _deleted(row, release_id)
+            shown = api.client.display_path(url)
+            answered = ValueError(f"answered {response.status_code}, not 204")
+            failure = TransportError("DELETE", shown, answered)
+        except GitHubError as exc:
+            if exc.status == 404:
+                return _deleted(row, release_id)
+            if not maybe_applied(answers_since(api, "DELETE", since)):
+                raise
+            failure = exc
+        except TransportError as exc:
+            failure = exc
+        doing = f"DELETE of release {release_id}"
+        if _read_release(api, owner, repo, release_id, doing, failure) is None:
+            return _deleted(row, release_id)
+        raise WriteError(
+            f"{TABLE}: could not delete release {release_id} of {owner}/{repo} ({failure}); "
+            "it is still there",
+            changed=False,
+        )
+
+
+def _sent(
+    api: Api,
+    method: str,
+    url: str,
+    body: Mapping[str, Any],
+    refused: Callable[[GitHubError], SqlghError | None],
+    judge: Callable[[Exception], dict],
+) -> dict:
+    """Send one POST or PATCH and return the release GitHub answers. A refusal GitHub
+    explains (``refused``) is raised as such; an answer lost, or a 5xx after which the
+    write may have been done, is ``judge``d by reading again."""
+    since = time.time()
+    try:
+        return api.client.decode(api.client.request(method, url, json=dict(body)))
+    except GitHubError as exc:
+        refusal = refused(exc)
+        if refusal is not None:
+            raise refusal from exc
+        if not maybe_applied(answers_since(api, method, since)):
+            raise
+        return judge(exc)
+    except TransportError as exc:
+        return judge(exc)
+
+
+def _deleted(row: Mapping[str, Any], release_id: int) -> str:
+    tag = row.get("tag_name")
+    kept = f"; its tag {tag!r} is kept" if tag else "; its tag is kept"
+    return f"deleted release {release_id}{kept}"
+
+
+def _fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The request members of the given columns (tag_name apart), checked."""
+    body: dict[str, Any] = {}
+    for column in TEXT:
+        if column in values and values[column] is not None:
+            body[column] = _text(column, values[column])
+    for column in FLAGS:
+        if column in values and values[column] is not None:
+            body[column] = _flag(column, values[column])
+    if values.get("make_latest") is not None:
+        value = values["make_latest"]
+        if isinstance(value, bool) or value not in MAKE_LATEST:
+            raise InputError(
+                f"{TABLE}.make_latest: {value!r} is not one of 'true', 'false', 'legacy' "
+                "(or 1, 0); 'legacy' lets GitHub pick the latest by date and version"
+            )
+        body["make_latest"] = MAKE_LATEST[value]
+    return body
+
+
+def _text(column: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{TABLE}.{column}: {value!r} is not text; give text, or NULL")
+    return value
+
+
+def _flag(column: str, value: Any) -> bool:
+    if value not in (0, 1) or isinstance(value, float):
+        raise InputError(f"{TABLE}.{column}: {value!r} is not 0 or 1; give 1 (true) or 0 (false)")
+    return bool(value)
+
+
+def _known_immutable(api: Api, row: Mapping[str, Any]) -> bool:
+    if row.get("immutable"):
+        return True
+    state = api.memo.release_state(row["owner"], row["repo"], int(row["id"]))
+    return state is not None and state[0]
+
+
+def _immutable(owner: str, repo: str, release_id: int, body: Mapping[str, Any]) -> WriteError:
+    what = "its tag" if "tag_name" in body else "it back to a draft"
+    return WriteError(
+        f"{TABLE}: cannot change {what}: release {release_id} of {owner}/{repo} is immutable "
+        "(published with release immutability on): its tag and assets are locked, while name, "
+        "body, prerelease and make_latest may still change. Make a new release instead "
+        "(INSERT INTO releases(owner, repo, tag_name, draft) VALUES (..., 1)); a tag an "
+        "immutable release used cannot be used again",
+        changed=False,
+    )
+
+
+def _tag_refusal(exc: GitHubError, owner: str, repo: str, tag: str | None) -> WriteError | None:
+    """GitHub's 422 about the tag (``tag`` None: the release's own, not known here),
+    explained; None for anything else."""
+    if exc.status != 422:
+        return None
+    shown = f"tag {tag!r}" if tag else "its tag"
+    if "already_exists" in exc.error_codes:
+        return WriteError(
+            f"{TABLE}: {owner}/{repo} already has a published release of {shown}; UPDATE "
+            "that release instead, or give another tag_name",
+            changed=False,
+        )
+    if "used by an immutable release" in str(exc):
+        return WriteError(
+            f"{TABLE}: {shown} of {owner}/{repo} was used by an immutable release, and "
+            "GitHub never lets such a tag be used again (even after that release is deleted); "
+            "give another tag_name",
+            changed=False,
+        )
+    return None
+
+
+def _read_release(
+    api: Api, owner: str, repo: str, release_id: int, doing: str, failure: Exception
+) -> Any:
+    """The release as GitHub has it now (None: gone), read to judge ``doing``."""
+    url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
+    try:
+        return api.client.get_json_or_none(url)
+    except (GitHubError, TransportError, SqlghError) as exc:
+        raise WriteError(
+            f"{TABLE}: the outcome of the {doing} is unknown: {failure}; and the release "
+            f"could not be read afterwards to tell ({exc}). Check with: SELECT id, tag_name, "
+            f"draft, name FROM {TABLE} WHERE owner = {sql_text(owner)} AND repo = "
+            f"{sql_text(repo)} AND id = {release_id}",
+            changed=None,
+        ) from exc
+
+
+def _judge_update(
+    api: Api, owner: str, repo: str, release_id: int, body: Mapping[str, Any], failure: Exception
+) -> dict:
+    """A PATCH whose answer was lost or a 5xx: the release as re-read, if the change is
+    in it; otherwise an error saying what GitHub shows."""
+    shown = ", ".join(f"{k} = {v!r}" for k, v in body.items())
+    doing = f"UPDATE of release {release_id} ({shown})"
+    release = _read_release(api, owner, repo, release_id, doing, failure)
+    if release is None:
+        raise WriteError(
+            f"{TABLE}: the {doing} failed ({failure}) and the release is gone now (deleted by "
+            "someone else)",
+            changed=None,
+        )
+    held = [_holds(release, k, v) for k, v in body.items()]
+    if all(held):
+        return release
+    now = ", ".join(f"{k} = {release.get(k)!r}" for k in body if k != "make_latest")
+    raise WriteError(
+        f"{TABLE}: could not update release {release_id} ({shown}): {failure}; GitHub now "
+        f"shows {now}" + ("" if any(held) else ", so nothing was changed"),
+        changed=False if not any(held) else None,
+    )
+
+
+def _holds(release: Mapping[str, Any], key: str, value: Any) -> bool:
+    # make_latest is not echoed in a release; the rest are.
+    return key == "make_latest" or release.get(key) == value
+
+
+def _judge_create(
+    api: Api, owner: str, repo: str, tag: str, started: float, failure: Exception
+) -> dict:
+    """A POST whose answer was lost or a 5xx: the release it made, found on the newest page
+    of the list (a draft is not served by tag) by its tag and a creation time no earlier
+    than the POST (less ``CREATED_SLACK``); else an error saying nothing was created."""
+    url = api.client.url(RELEASES, owner=owner, repo=repo)
+    check = (
+        f"SELECT id, tag_name, draft, created_at FROM {TABLE} WHERE owner = {sql_text(owner)} "
+        f"AND repo = {sql_text(repo)} AND tag_name = {sql_text(tag)}"
+    )
+    try:
+        response = api.client.request("GET", url, params={"per_page": 100}, fresh=True)
+        newest = api.client.decode(response)
+    except (GitHubError, TransportError, SqlghError) as exc:
+        raise WriteError(
+            f"{TABLE}: the outcome of the INSERT of release {tag!r} is unknown: {failure}; "
+            f"and the releases could not be read afterwards to tell ({exc}). Check with: {check}",
+            changed=None,
+        ) from exc
+    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, tag, started)]
+    if made:
+        return made[0]
+    raise WriteError(
+        f"{TABLE}: could not create release {tag!r} in {owner}/{repo}: {failure}; GitHub shows "
+        "no such release made since, so nothing was created",
+        changed=False,
+    )
+
+
+def _made_by_post(release: Mapping[str, Any], tag: str, started: float) -> bool:
+    created = str(release.get("created_at")).replace("Z", "+00:00")
+    try:
+        when = datetime.fromisoformat(created).timestamp()
+    except ValueError:
+        return False
+    return release.get("tag_name") == tag and when >= int(started - CREATED_SLACK)
+
+

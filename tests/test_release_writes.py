@@ -1,0 +1,197 @@
+"""INSERT, UPDATE and DELETE on ``releases``: the exact requests, and errors that say
+what changed on GitHub (issue 15, part 1)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sqlgh.emulator import Emulator
+from sqlgh.emulator.faults import Fault
+from sqlgh.errors import InputError, WriteError
+from sqlgh.tables.releases import releases_of_tag
+from tests.conftest import TOKEN, connect_to
+from tests.helpers import paths
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Emulator:
+    emulator.add_org("acme")
+    emulator.add_repo("acme", "tool")
+    emulator.add_release("acme", "tool", "v1.0.0", name="One", body="first")
+    emulator.clear_log()
+    return emulator
+
+
+def release(emu: Emulator, release_id: int) -> dict | None:
+    answer = requests.get(f"{emu.api_url}/repos/acme/tool/releases/{release_id}", headers=AUTH)
+    return answer.json() if answer.status_code == 200 else None
+
+
+def test_insert_is_one_post_and_the_rowid_is_the_new_id(emu: Emulator) -> None:
+    db = connect_to(emu)
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, name, body, draft, prerelease, "
+        "target_commitish) VALUES ('acme', 'tool', 'v2.0.0', 'Two', 'notes', 1, 0, 'main')"
+    )
+    new_id = db.last_insert_rowid()
+    assert paths(emu) == ["POST /repos/acme/tool/releases"]
+    made = release(emu, new_id)
+    assert made is not None
+    assert (made["tag_name"], made["name"], made["body"], made["draft"]) == (
+        "v2.0.0",
+        "Two",
+        "notes",
+        True,
+    )
+
+
+def test_publishing_by_id_is_one_patch_without_a_get(emu: Emulator) -> None:
+    draft = emu.add_release("acme", "tool", "v2.0.0", draft=True)["id"]
+    emu.clear_log()
+    db = connect_to(emu)
+    db.execute(
+        "UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = ?", (draft,)
+    )
+    assert paths(emu) == [f"PATCH /repos/acme/tool/releases/{draft}"]
+    published = release(emu, draft)
+    assert published is not None and published["draft"] is False and published["published_at"]
+
+
+def test_update_by_tag_sends_only_what_was_set(emu: Emulator) -> None:
+    db = connect_to(emu)
+    # Between the read and the PATCH someone renames the release: a PATCH carrying the
+    # columns that were not SET (name, tag_name) would undo that.
+    url = f"{emu.api_url}/repos/acme/tool/releases/tags/v1.0.0"
+    release_id = requests.get(url, headers=AUTH).json()["id"]
+
+    def rename() -> None:
+        patch = f"{emu.api_url}/repos/acme/tool/releases/{release_id}"
+        requests.patch(patch, json={"name": "Renamed meanwhile"}, headers=AUTH, timeout=5)
+
+    emu.add_fault(Fault("meanwhile", method="PATCH", path=r"/releases/\d+$", call=rename))
+    emu.clear_log()
+    db.execute(
+        "UPDATE releases SET body = 'new notes', prerelease = 1, make_latest = 'false' "
+        "WHERE owner = 'acme' AND repo = 'tool' AND tag_name = 'v1.0.0'"
+    )
+    assert [p for p in paths(emu) if "releases" in p][:2] == [
+        "GET /repos/acme/tool/releases/tags/v1.0.0",
+        f"PATCH /repos/acme/tool/releases/{release_id}",
+    ]
+    now = release(emu, release_id)
+    assert now is not None
+    assert (now["name"], now["body"], now["prerelease"], now["tag_name"]) == (
+        "Renamed meanwhile",
+        "new notes",
+        True,
+        "v1.0.0",
+    )
+
+
+def test_delete_reads_the_row_then_deletes_it(emu: Emulator) -> None:
+    draft = emu.add_release("acme", "tool", "v2.0.0", draft=True)["id"]
+    emu.add_asset("acme", "tool", draft, "a.bin", content=b"a")
+    emu.clear_log()
+    db = connect_to(emu)
+    db.execute(
+        "DELETE FROM releases WHERE owner = 'acme' AND repo = 'tool' AND id = ? AND draft = 1",
+        (draft,),
+    )
+    assert paths(emu) == [
+        f"GET /repos/acme/tool/releases/{draft}",
+        f"DELETE /repos/acme/tool/releases/{draft}",
+    ]
+    assert release(emu, draft) is None
+
+
+def test_an_existing_tag_is_a_clear_error_and_nothing_is_made(emu: Emulator) -> None:
+    db = connect_to(emu)
+    with pytest.raises(WriteError) as failure:
+        db.execute("INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v1.0.0')")
+    message = str(failure.value)
+    assert "already has a published release of tag 'v1.0.0'" in message
+    assert "Nothing was changed on GitHub" in message
+    assert paths(emu) == ["POST /repos/acme/tool/releases"]
+
+
+def test_writes_without_a_token_are_refused_before_any_request(emu: Emulator) -> None:
+    anonymous = connect_to(emu, token="")
+    with pytest.raises(
+        WriteError, match='releases: INSERT needs a token with the "Contents: write"'
+    ):
+        anonymous.execute(
+            "INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v3')"
+        )
+    assert paths(emu) == []
+
+
+def test_read_only_columns_are_refused_by_name(emu: Emulator) -> None:
+    db = connect_to(emu)
+    with pytest.raises(InputError, match="releases: INSERT cannot set created_at, id"):
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, id, created_at) "
+            "VALUES ('acme', 'tool', 'v3', 5, 'x')"
+        )
+    with pytest.raises(
+        InputError, match=r"releases\.published_at cannot be changed; UPDATE can change"
+    ):
+        db.execute(
+            "UPDATE releases SET published_at = 'x' "
+            "WHERE owner = 'acme' AND repo = 'tool' AND tag_name = 'v1.0.0'"
+        )
+    assert not any(p.startswith(("POST", "PATCH")) for p in paths(emu))
+
+
+def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> None:
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    db = connect_to(emu)
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
+    )
+    listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
+    made = [r for r in listed if r["tag_name"] == "v5"]
+    assert len(made) == 1 and db.last_insert_rowid() == made[0]["id"]
+
+
+def test_a_post_refused_by_a_5xx_says_nothing_was_made(emu: Emulator) -> None:
+    emu.add_fault(Fault("status", method="POST", path=r"/releases$", status=503))
+    db = connect_to(emu)
+    with pytest.raises(
+        WriteError, match="GitHub shows no such release made since, so nothing was created"
+    ):
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
+        )
+
+
+def test_drafts_are_found_by_tag_with_a_listing(emu: Emulator) -> None:
+    draft = emu.add_release("acme", "tool", "v2.0.0", draft=True)["id"]
+    emu.clear_log()
+    db = connect_to(emu)
+    rows = db.execute(
+        "SELECT id, draft FROM releases "
+        "WHERE owner = 'acme' AND repo = 'tool' AND tag_name = 'v2.0.0'"
+    ).fetchall()
+    assert rows == [(draft, 1)]
+    assert paths(emu) == [
+        "GET /repos/acme/tool/releases/tags/v2.0.0",
+        "GET /repos/acme/tool/releases",
+    ]
+    found = releases_of_tag(db.sqlgh.api, "acme", "tool", "v2.0.0")
+    assert [r["id"] for r in found] == [draft]
+
+
+def test_publishing_a_draft_whose_tag_is_taken_says_so(emu: Emulator) -> None:
+    draft = emu.add_release("acme", "tool", "v1.0.0", draft=True)["id"]
+    emu.clear_log()
+    db = connect_to(emu)
+    with pytest.raises(WriteError, match="already has a published release of its tag"):
+        db.execute(
+            f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+        )
+    assert paths(emu) == [f"PATCH /repos/acme/tool/releases/{draft}"]
+    still = release(emu, draft)
+    assert still is not None and still["draft"] is True

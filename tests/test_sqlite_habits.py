@@ -1,0 +1,109 @@
+"""Issue 17 part 7: a sqlite3 user's habits work in the real ``sqlgh`` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sqlgh.emulator import Emulator
+from tests.cli_helpers import ROOT, sqlgh
+
+
+def test_once_sends_only_the_next_output_to_a_file(demo: Emulator, tmp_path: Path) -> None:
+    target = tmp_path / "once.csv"
+    result = sqlgh(
+        "--format", "csv", "-c", f".once {target}", "-c", "SELECT 'to the file' AS a",
+        "-c", "SELECT 'to stdout' AS b", api_url=demo.api_url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "a\nto the file\n"
+    assert result.stdout == "b\nto stdout\n"
+
+
+def test_import_creates_a_new_table_from_the_first_row(demo: Emulator, tmp_path: Path) -> None:
+    watched = tmp_path / "watched.csv"
+    watched.write_text('owner,repo name\nacme,rocket\nglobex,"laser"\n')
+    result = sqlgh(
+        "--format", "csv", "-c", f".import --csv {watched} watched", "-c", ".schema watched",
+        "-c", "SELECT w.owner, count(*) FROM watched w JOIN release_assets a "
+        "ON a.owner = w.owner AND a.repo = w.\"repo name\" GROUP BY 1 ORDER BY 1",
+        api_url=demo.api_url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'CREATE TABLE watched(owner TEXT, "repo name" TEXT);'
+    assert [line.split(",")[0] for line in lines[2:]] == ["acme", "globex"]
+
+
+def test_import_into_a_table_that_exists_reads_every_row(tmp_path: Path) -> None:
+    data = tmp_path / "rows.csv"
+    data.write_text("a,1\nb,2\n")
+    result = sqlgh(
+        "--format", "csv", "-c", "CREATE TABLE t(x, y)", "-c", ".mode csv",
+        "-c", f".import {data} t", "-c", f".import --csv --skip 1 {data} t",
+        "-c", "SELECT x, count(*) FROM t GROUP BY x",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["x,count(*)", "a,1", "b,2"]
+
+
+def test_parameter_set_binds_with_sqlite3_quoting(demo: Emulator) -> None:
+    result = sqlgh(
+        "--format", "csv",
+        "-c", ".parameter set :owner 'acme'", "-c", ".parameter set $repo rocket",
+        "-c", ".parameter set :n 2", "-c", ".parameter set :text \"'2'\"",
+        "-c", "SELECT count(*) > 0, typeof(:n), typeof(:text) FROM release_assets "
+        "WHERE owner = :owner AND repo = $repo",
+        api_url=demo.api_url,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "1,integer,text"
+
+
+@pytest.mark.parametrize(("bail", "shown"), [("off", "one\ntwo\n"), ("on", "one\n")])
+def test_a_piped_script_that_failed_exits_1_even_with_bail_off(bail: str, shown: str) -> None:
+    script = f".bail {bail}\nSELECT 'one';\nSELECT nope;\nSELECT 'two';\n"
+    result = sqlgh("--format", "csv", "-noheader", stdin=script)
+    assert (result.returncode, result.stdout) == (1, shown)
+    assert "no such column: nope" in result.stderr
+
+
+def test_python_m_sqlgh_runs_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sqlgh", "--format", "csv", "-c", "SELECT 40 + 2 AS n"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "n\n42\n"), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--token", "abc"], "sqlgh: --token: sqlgh reads the token from GH_TOKEN, else "
+         "GITHUB_TOKEN or `gh auth token`; see docs/auth.md (see sqlgh --help)\n"),
+        (["--token=abc"], "sqlgh: --token: sqlgh reads the token from GH_TOKEN, else "
+         "GITHUB_TOKEN or `gh auth token`; see docs/auth.md (see sqlgh --help)\n"),
+        (["--fromat", "csv"], "sqlgh: --fromat: no such option; did you mean --format? "
+         "(see sqlgh --help)\n"),
+        (["-zzz"], "sqlgh: -zzz: no such option (see sqlgh --help)\n"),
+    ],
+)  # fmt: skip
+def test_an_unknown_option_exits_2_with_a_hint(args: list[str], message: str) -> None:
+    result = sqlgh(*args, "-c", "SELECT 1")
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_sqlite_shell_flags_are_taken_even_with_no_color_set() -> None:
+    # tests.cli_helpers.sqlgh sets NO_COLOR, which made APSW's shell drop every flag
+    result = sqlgh("-csv", "-header", "-nullvalue", "-", "-c", "SELECT 1 AS a, NULL AS b")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "a,b\n1,-\n", "")
+
+
+def test_a_statement_word_alone_is_sql_not_a_database(tmp_path: Path) -> None:
+    result = sqlgh("SELECT", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "incomplete input" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no database file named SELECT
