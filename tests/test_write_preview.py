@@ -12,6 +12,7 @@ import pytest
 from helpers import Acme, seed_acme
 
 from sqlgh.emulator import Emulator
+from sqlgh.write_report import Write, summary
 from tests.cli_helpers import sqlgh, under_terminal
 
 PROMPT = "sqlgh> "
@@ -241,3 +242,26 @@ def test_writing_md_warns_at_its_top_that_github_changes_cannot_be_rolled_back()
     top = (Path(__file__).parent.parent / "docs" / "writing.md").read_text().split("\n## ")[0]
     assert "GitHub changes cannot be rolled back" in top
     assert "`BEGIN ... ROLLBACK`" in top
+
+
+def test_a_dry_run_refuses_writes_it_cannot_preview_and_sends_nothing(acme: Acme) -> None:
+    result = sqlgh(
+        "--dry-run",
+        "-c",
+        f"DELETE FROM releases WHERE owner = 'acme' AND repo = 'tool' AND id = {acme.old}",
+        api_url=acme.emu.api_url,
+    )
+    assert result.returncode == 1
+    assert "releases: a dry run cannot preview writes to releases yet" in result.stderr
+    assert _writes(acme.emu) == []
+
+
+def test_summary_counts_releases_only_for_assets() -> None:
+    writes = [
+        Write("deleted", "acme", "tool", 1, 11),
+        Write("deleted", "ACME", "Tool", 1, 12),
+        Write("deleted", "acme", "tool", 2, 21),
+        Write("created", "acme", "tool", None, 3, noun="release"),
+    ]
+    assert summary(writes, 5) == "deleted 3 assets, created 1 release in 2 releases; 5 requests"
+    assert summary(writes[3:], 1) == "created 1 release; 1 request"
