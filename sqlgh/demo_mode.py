@@ -56,7 +56,8 @@ def _load(emulator: Emulator, state_file: str) -> None:
     """The data saved in ``state_file``; ValueError saying what to do when it cannot be read."""
     try:
         emulator.load_state(state_file)
-    except (OSError, ValueError, LookupError, TypeError) as exc:
+    # A record of the wrong shape (a number where a login belongs) is an AttributeError.
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
         raise ValueError(
             f"--demo-state {state_file}: cannot load the emulator's data from it ({exc}); "
             "give a file an earlier --demo-state run saved, or a new path to start from "

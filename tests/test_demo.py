@@ -12,6 +12,7 @@ import pytest
 
 import sqlgh
 from sqlgh.emulator import Emulator
+from sqlgh.demo_mode import start_demo
 from sqlgh.emulator.demo import seed_demo
 from tests.cli_helpers import ROOT
 from tests.cli_helpers import sqlgh as run_sqlgh
@@ -190,3 +191,31 @@ def test_demo_state_keeps_immutable_releases_and_their_tags(tmp_path: Path) -> N
             db.execute(
                 "INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v1.0.0')"
             )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        "null",
+        '{"format": 1, "accounts": [{"login": 5}]}',
+        '{"format": 1, "accounts": [], "repos": [{"owner": null}]}',
+    ],
+)
+def test_demo_state_of_the_wrong_shape_is_refused_with_a_message(
+    tmp_path: Path, content: str
+) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text(content)
+    with pytest.raises(ValueError, match="cannot load the emulator's data from it"):
+        start_demo(str(bad))
+    assert bad.read_text() == content  # kept as it was, for the user to look at
+
+
+def test_demo_state_that_is_a_json_list_fails_without_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text("[]")
+    result = run_sqlgh("--demo-state", str(bad), "-c", "SELECT 1")
+    assert result.returncode == 2
+    assert "cannot load the emulator's data from it" in result.stderr
+    assert "Traceback" not in result.stderr
