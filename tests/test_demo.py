@@ -11,8 +11,8 @@ import apsw
 import pytest
 
 import sqlgh
-from sqlgh.emulator import Emulator
 from sqlgh.demo_mode import start_demo
+from sqlgh.emulator import Emulator
 from sqlgh.emulator.demo import seed_demo
 from tests.cli_helpers import ROOT
 from tests.cli_helpers import sqlgh as run_sqlgh
