@@ -83,7 +83,10 @@ def fit_widths(natural: Sequence[int], floors: Sequence[int], room: int) -> list
 def _cut(line: str, width: int, ellipsis: str) -> str:
     if text_width(line) <= width:
         return line
-    return text_width_substr(line, max(0, width - text_width(ellipsis)))[1] + ellipsis
+    room = width - text_width(ellipsis)
+    if room < 1:  # a column one character wide holds the ellipsis alone
+        return ellipsis
+    return text_width_substr(line, room)[1] + ellipsis
 
 
 def _pad(text: str, width: int, align: str) -> str:
@@ -99,7 +102,7 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) ->
     """The rows under their column names, drawn in ``style``."""
     texts = [[_lines(_shortened(cell_text(v, style.null), style)) for v in row] for row in rows]
     headers = [_lines(visible(name)) for name in names]
-    floors = [max(text_width(line) for line in lines) for lines in headers]
+    floors = [max(1, *(text_width(line) for line in lines)) for lines in headers]
     natural = list(floors)
     for row, values in zip(texts, rows, strict=True):
         for i, lines in enumerate(row):
