@@ -66,14 +66,26 @@ FROM (SELECT day, delta, lower(name) AS n,
       WHERE delta IS NOT NULL)
 GROUP BY day, os, arch, packaging;
 
-BEGIN;
+-- The counts go to a TEMP table first (no lock on the database while the requests run),
+-- then into asset_downloads in one short transaction, all with one taken_at; another
+-- writer of the database (an overlapping run) is waited for up to a minute.
+.timeout 60000
+DROP TABLE IF EXISTS temp.snapshot_counts;
+CREATE TEMP TABLE snapshot_counts(owner, repo, release_id, tag_name, asset_id, name,
+                                  download_count, size, digest);
 
-INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
-                                       asset_id, name, download_count, size, digest)
-SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), a.owner, a.repo, a.release_id, r.tag_name,
-       a.id, a.name, a.download_count, a.size, a.digest
+INSERT INTO temp.snapshot_counts
+SELECT a.owner, a.repo, a.release_id, r.tag_name, a.id, a.name, a.download_count, a.size,
+       a.digest
 FROM release_assets AS a
 JOIN releases AS r ON r.owner = a.owner AND r.repo = a.repo AND r.id = a.release_id
 WHERE a.owner = 'acme';
 
+BEGIN IMMEDIATE;
+INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
+                                       asset_id, name, download_count, size, digest)
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), owner, repo, release_id, tag_name,
+       asset_id, name, download_count, size, digest
+FROM temp.snapshot_counts;
 COMMIT;
+DROP TABLE temp.snapshot_counts;

@@ -85,15 +85,35 @@ GROUP BY day, os, arch, packaging;"""
 
 SCHEMA = (TABLE, TREND_VIEW, PLATFORM_VIEW)
 
+# The counts are read into a TEMP table first, with no lock on DATABASE: the requests can
+# take minutes, and a write to DATABASE (another snapshot, a cron job overlapping this one)
+# would meanwhile fail with "database is locked". They are then stored in one short
+# transaction, all with one taken_at (one statement's 'now'), however many owners; the
+# command waits up to a minute (BUSY_TIMEOUT) for another writer to finish its own.
+BUSY_TIMEOUT = ".timeout 60000"
 # The release's tag comes from a join the statement's release listing answers (no request).
+STAGE = """\
+DROP TABLE IF EXISTS temp.snapshot_counts;
+CREATE TEMP TABLE snapshot_counts(owner, repo, release_id, tag_name, asset_id, name,
+                                  download_count, size, digest);"""
+
 INSERT = """\
-INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
-                                       asset_id, name, download_count, size, digest)
-SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), a.owner, a.repo, a.release_id, r.tag_name,
-       a.id, a.name, a.download_count, a.size, a.digest
+INSERT INTO temp.snapshot_counts
+SELECT a.owner, a.repo, a.release_id, r.tag_name, a.id, a.name, a.download_count, a.size,
+       a.digest
 FROM release_assets AS a
 JOIN releases AS r ON r.owner = a.owner AND r.repo = a.repo AND r.id = a.release_id
 WHERE {where};"""
+
+STORE = """\
+BEGIN IMMEDIATE;
+INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
+                                       asset_id, name, download_count, size, digest)
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), owner, repo, release_id, tag_name,
+       asset_id, name, download_count, size, digest
+FROM temp.snapshot_counts;
+COMMIT;
+DROP TABLE temp.snapshot_counts;"""
 
 SUMMARY = """\
 SELECT owner, count(DISTINCT repo) AS repositories, count(*) AS assets,
@@ -120,9 +140,10 @@ def insert_statement(owner: str, repos: Sequence[str] = ()) -> str:
 
 
 def snapshot_statements(owners: Sequence[str], repos: Sequence[str] = ()) -> list[str]:
-    """Everything a snapshot runs: the schema, one INSERT per owner, the summary."""
+    """Everything a snapshot runs: the schema, one INSERT per owner into a TEMP table,
+    the rows stored in one transaction, the summary."""
     inserts = [insert_statement(owner, repos) for owner in owners]
-    return [*SCHEMA, "BEGIN;", *inserts, "COMMIT;", SUMMARY]
+    return [*SCHEMA, STAGE, *inserts, STORE, SUMMARY]
 
 
 def default_database() -> str:
@@ -183,7 +204,7 @@ def main(argv: Sequence[str]) -> int:
         args.database = default_database()
         if not os.path.exists(args.database):
             print(f"sqlgh: snapshot: creating {args.database}", file=sys.stderr)
-    args.commands = snapshot_statements(known.owner, known.repo)
+    args.commands = [BUSY_TIMEOUT, *snapshot_statements(known.owner, known.repo)]
     if args.demo:
         from sqlgh.snapshot_demo import DEMO_HISTORY
 
