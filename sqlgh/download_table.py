@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -32,6 +33,7 @@ import apsw
 
 from sqlgh.errors import InputError, MissingKeysError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.interrupts import held_interrupts
 from sqlgh.local_files import checked_path
 from sqlgh.session import Session
 from sqlgh.tables import keys
@@ -243,6 +245,8 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
 
     After a failure no new file is started; those running finish, and the error names
     every file written (they stay: each is whole and verified) and those that were not.
+    After Ctrl-C, the running downloads stop at their next bytes and remove their
+    temporary files before the KeyboardInterrupt goes on: no file appears afterwards.
     """
     todo = [item for item in planned if not item.skipped]
     client = api.client
@@ -252,13 +256,15 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
     failure: BaseException | None = None
     running: dict[Future[str], Planned] = {}
     waiting = iter(todo)
+    stop = threading.Event()
     try:
         while True:
             while failure is None and len(running) < client.max_concurrency:
                 item = next(waiting, None)
                 if item is None:
                     break
-                task = client.submit(partial(write, own_bar=False), api, item, placement, NAME)
+                download = partial(write, own_bar=False, stop=stop)
+                task = client.submit(download, api, item, placement, NAME)
                 running[task] = item
             if not running:
                 break
@@ -270,6 +276,12 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
                     bar.update(item.asset.get("size") or 0)
                 except BaseException as exc:  # reported below, with the rest
                     failure = failure or exc
+    except BaseException:  # Ctrl-C: the running downloads end and remove their files
+        stop.set()
+        with held_interrupts() as held:  # a second Ctrl-C does not cut that short
+            wait(running)
+        held.honour()
+        raise
     finally:
         bar.close()
     if failure is not None:

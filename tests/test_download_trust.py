@@ -7,11 +7,13 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
 import termios
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -344,3 +346,24 @@ def test_download_assets_in_a_piped_script(acme: Acme, tmp_path: Path) -> None:
     assert again.stdout == "name,status\ntool-1.0.0.zip,skipped: the file exists\n"
     assert "download_assets" not in first.stderr  # no bar when standard error is a pipe
     assert files(tmp_path) == {"tool-1.0.0.zip": b"old"}
+
+
+def test_ctrl_c_in_a_batch_stops_its_downloads_and_leaves_no_file(
+    acme: Acme, tmp_path: Path
+) -> None:
+    release_storage = threading.Event()
+
+    def ctrl_c_then_answer() -> None:  # the files are downloading when Ctrl-C comes
+        os.kill(os.getpid(), signal.SIGINT)
+        release_storage.wait(0.3)
+
+    acme.emu.add_fault(Fault("meanwhile", origin="storage", call=ctrl_c_then_answer))
+    db = connect_to(acme.emu, max_concurrency=4)
+    with pytest.raises(KeyboardInterrupt):
+        db.execute(BATCH + " AND id IN (?, ?)", (acme.new, f"{tmp_path}/", acme.tar["id"],
+                                                 acme.notes["id"])).fetchall()  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == []  # no temporary file either
+    release_storage.set()
+    for _ in range(10):  # nothing appears afterwards (before: both files, once answered)
+        time.sleep(0.05)
+        assert sorted(os.listdir(tmp_path)) == []

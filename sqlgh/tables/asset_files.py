@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.transfer import download
@@ -219,14 +220,48 @@ def stopped(
     return cls(text + ".")
 
 
+class DownloadStopped(SqlghError):
+    """A download of a batch stopped because the batch was interrupted (Ctrl-C)."""
+
+
+class _StoppableSink:
+    """A file that refuses further bytes once ``stop`` is set, so that a download running
+    on a worker thread ends (and removes its temporary file) when its batch is interrupted."""
+
+    def __init__(self, file: BinaryIO, stop: threading.Event, where: str) -> None:
+        self._file, self._stop, self._where = file, stop, where
+
+    def write(self, data: bytes) -> int:
+        """Write ``data``, unless the batch was stopped."""
+        if self._stop.is_set():
+            raise DownloadStopped(f"{self._where}: interrupted")
+        return self._file.write(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move like the file (a download that starts over rewinds it)."""
+        return self._file.seek(offset, whence)
+
+    def truncate(self, size: int | None = None) -> int:
+        """Cut the file like the file does."""
+        return self._file.truncate(size)
+
+
 def write(
-    api: Api, item: Planned, placement: Placement, where: str, *, own_bar: bool = True
+    api: Api,
+    item: Planned,
+    placement: Placement,
+    where: str,
+    *,
+    own_bar: bool = True,
+    stop: threading.Event | None = None,
 ) -> str:
     """Download ``item`` into place (unless it is skipped); return the path.
 
     The bytes land in a temporary file beside the target, are verified, then moved into
     place: over an existing file only with ``overwrite`` (a file that appeared meanwhile
     stops ``error`` and is kept by ``skip``). ``own_bar``: a progress bar of its own.
+    ``stop``: once set (the batch was interrupted), the download ends with DownloadStopped
+    at its next bytes, or before its move, and leaves no file.
     """
     if item.skipped:
         return item.target
@@ -241,11 +276,14 @@ def write(
             "a destination in a directory you can write (a file's path, or a directory)"
         ) from exc
     try:
-        with os.fdopen(handle, "wb") as sink:
+        with os.fdopen(handle, "wb") as file:
+            sink = file if stop is None else _StoppableSink(file, stop, where)
             name = str(asset.get("name", ""))
             written, sha256_hex = download(api.client, url, sink, name=name, own_bar=own_bar)
         verify(asset, written, sha256_hex)
         refuse_to_replace(target, where)  # again: something may have taken its place
+        if stop is not None and stop.is_set():
+            raise DownloadStopped(f"{where}: interrupted")
         _move_into_place(temporary, target, placement, where)
     finally:
         if os.path.lexists(temporary):
