@@ -107,3 +107,41 @@ def test_a_statement_word_alone_is_sql_not_a_database(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "incomplete input" in result.stderr
     assert list(tmp_path.iterdir()) == []  # no database file named SELECT
+
+
+def test_import_of_a_spreadsheet_csv_drops_its_byte_order_mark(tmp_path: Path) -> None:
+    data = tmp_path / "excel.csv"
+    data.write_bytes(b"\xef\xbb\xbfname,size\r\nx.zip,1\r\n")
+    existing = tmp_path / "rows.csv"
+    existing.write_bytes(b"\xef\xbb\xbfy.zip,2\r\n")
+    result = sqlgh(
+        "--format", "csv", "-c", f".import --csv {data} t", "-c", ".schema t",
+        "-c", "CREATE TABLE u(name, size)", "-c", f".import --csv {existing} u",
+        "-c", "SELECT name, size FROM t UNION ALL SELECT name, size FROM u",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "CREATE TABLE t(name TEXT, size TEXT);", "name,size", "x.zip,1", "y.zip,2"
+    ]
+
+
+def test_import_renames_repeated_and_empty_header_names_as_sqlite3_does(tmp_path: Path) -> None:
+    data = tmp_path / "dup.csv"
+    data.write_text("name,Name,,size\nx.zip,X,-,1\n")
+    result = sqlgh("--format", "csv", "-c", f".import --csv {data} t", "-c", ".schema t")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'CREATE TABLE t(name_1 TEXT, Name_2 TEXT, "?" TEXT, size TEXT);\n'
+    assert result.stderr == (
+        f'Columns renamed during .import {data} due to duplicates:\n'
+        '"name" to "name_1",\n"Name" to "Name_2"\n'
+    )
+
+
+def test_once_to_a_path_that_cannot_be_written_says_what_to_do(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir.csv"
+    result = sqlgh("-c", f".once {missing}", "-c", "SELECT 1")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f".once: cannot write {missing} (No such file or directory); give the path of a "
+        "file in a directory you can write"
+    ), result.stderr
