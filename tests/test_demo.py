@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import apsw
 import pytest
 
 import sqlgh
-from sqlgh.demo_mode import start_demo
+from sqlgh.demo_mode import running_demo, start_demo
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.demo import seed_demo
 from tests.cli_helpers import ROOT
@@ -219,3 +220,24 @@ def test_demo_state_that_is_a_json_list_fails_without_a_traceback(tmp_path: Path
     assert result.returncode == 2
     assert "cannot load the emulator's data from it" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_two_runs_on_one_demo_state_file_lose_neither_run_s_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    with running_demo(str(state)) as first:
+        first.add_repo("acme", "first-run")
+    with running_demo(str(state)) as mine, running_demo(str(state)) as other:
+        mine.add_repo("acme", "mine")
+        other.add_repo("acme", "other")
+        # ``other`` ends first (saves), then ``mine``, which started before that save.
+    saved = {repo["name"] for repo in json.loads(state.read_text())["repos"]}
+    assert {"first-run", "other"} <= saved and "mine" not in saved
+    kept = tmp_path / f"state.json.{os.getpid()}"
+    mine_saved = {repo["name"] for repo in json.loads(kept.read_text())["repos"]}
+    assert {"first-run", "mine"} <= mine_saved and "other" not in mine_saved
+    assert (
+        f"--demo-state {state}: another sqlgh run saved it while this one ran; it is kept, "
+        f"and this run's data was saved to {kept}"
+    ) in capsys.readouterr().err
