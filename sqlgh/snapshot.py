@@ -35,24 +35,27 @@ CREATE TABLE IF NOT EXISTS asset_downloads(
 CREATE UNIQUE INDEX IF NOT EXISTS asset_downloads_daily
     ON asset_downloads(asset_id, substr(taken_at, 1, 10));"""
 
-# A series is one file of one release: a replaced asset (a new id under the same name)
-# continues it. A reset is a new id or a lower count than the day before; the delta of a
-# reset day is the count itself (what the new asset gathered since it was uploaded).
+# A series is one asset, whatever its name (GitHub lets an asset be renamed: PATCH name),
+# continued by an asset that replaces it (a new id under the same name in the release).
+# A reset is a new id or a lower count than the day before; the delta of a reset day is
+# the count itself (what the new asset gathered since it was uploaded).
 TREND_VIEW = """\
 CREATE VIEW IF NOT EXISTS download_trend AS
 SELECT owner, repo, release_id, tag_name, name, asset_id,
        substr(taken_at, 1, 10) AS day,
        download_count,
-       CASE WHEN previous_count IS NULL THEN NULL
-            WHEN previous_asset <> asset_id OR download_count < previous_count
-                THEN download_count
-            ELSE download_count - previous_count END AS delta,
-       coalesce(previous_asset <> asset_id OR download_count < previous_count, 0) AS reset
+       CASE WHEN previous_count IS NOT NULL AND download_count >= previous_count
+                THEN download_count - previous_count
+            WHEN previous_count IS NOT NULL OR previous_by_name IS NOT NULL
+                THEN download_count END AS delta,
+       coalesce(download_count < previous_count,
+                previous_by_name IS NOT NULL AND previous_count IS NULL, 0) AS reset
 FROM (SELECT *,
-             lag(download_count) OVER series AS previous_count,
-             lag(asset_id) OVER series AS previous_asset
+             lag(download_count) OVER asset AS previous_count,
+             lag(download_count) OVER file AS previous_by_name
       FROM asset_downloads
-      WINDOW series AS (PARTITION BY owner, repo, release_id, name ORDER BY taken_at));"""
+      WINDOW asset AS (PARTITION BY asset_id ORDER BY taken_at),
+             file AS (PARTITION BY owner, repo, release_id, name ORDER BY taken_at));"""
 
 # A heuristic over file names (docs/history.md): the first match wins; "other" when none.
 PLATFORM_VIEW = """\

@@ -262,3 +262,27 @@ def test_a_snapshot_started_while_another_fetches_waits_for_it(
     assert second[0].returncode == 0, err  # not "database is locked"
     assert out.startswith("owner,repositories,assets,downloads,taken_at\nacme,1,2,7,")
     assert db.execute("SELECT count(*) FROM asset_downloads").fetchall() == [(2,)]
+
+
+def test_a_renamed_asset_continues_its_series(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    db = connect_to(emulator, cache=False)
+    db.execute("\n".join(SCHEMA))
+    linux = next(a for a in emulator.list_assets("acme", "tool", release_id)
+                 if a["name"] == "tool-linux-amd64.tar.gz")  # fmt: skip
+    db.execute(  # yesterday: 3 downloads under its first name
+        "INSERT INTO asset_downloads(taken_at, owner, repo, release_id, tag_name, asset_id, "
+        "name, download_count) VALUES ('2026-01-01T06:00:00Z', 'acme', 'tool', ?, 'v1', ?, "
+        "'tool-linux.tgz', 3)",
+        (release_id, linux["id"]),
+    )
+    snapshot(db)  # today: 5, under the name it has now (the asset was renamed)
+    trend = db.execute(
+        "SELECT name, download_count, delta, reset FROM download_trend WHERE asset_id = ? "
+        "ORDER BY day", (linux["id"],)
+    ).fetchall()
+    assert trend == [("tool-linux.tgz", 3, None, 0), ("tool-linux-amd64.tar.gz", 5, 2, 0)]
+    platforms = db.execute(
+        "SELECT os, sum(downloads) FROM downloads_by_platform GROUP BY os ORDER BY os"
+    ).fetchall()
+    assert platforms == [("linux", 2)]  # the .msi has no earlier day: no delta yet
