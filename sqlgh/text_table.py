@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from apsw.unicode import split_lines, text_width, text_width_substr
+from apsw.unicode import (
+    grapheme_length,
+    grapheme_substr,
+    split_lines,
+    text_width,
+    text_width_substr,
+)
 
 # top, cell separator, under the header, between rows, bottom
 UNICODE_LINES = ("╭─┬╮", "│", "╞═╪╡", "├─┼┤", "╰─┴╯")
@@ -140,8 +146,10 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) ->
 
 
 def _shortened(text: str, style: Style) -> str:
-    if 0 < style.truncate < len(text):
-        return text[: style.truncate] + style.ellipsis
+    """``text`` cut after ``truncate`` characters as a reader counts them (grapheme
+    clusters: an accent or an emoji's joined parts stay with their letter)."""
+    if 0 < style.truncate < len(text) and grapheme_length(text) > style.truncate:
+        return grapheme_substr(text, 0, style.truncate) + style.ellipsis
     return text
 
 

@@ -113,3 +113,11 @@ def test_wide_unicode_in_a_narrow_terminal_keeps_every_line_one_width(unicode: b
     unnamed = render(["", "x"], [["abc", "é" * 30]], Style(width=8)).splitlines()
     assert unnamed[2].startswith("│ … │"), unnamed  # a column without a name is 1 wide
     assert len({text_width(line) for line in unnamed}) == 1
+
+
+def test_truncate_counts_letters_with_their_accents_and_emoji_whole() -> None:
+    accents = render(["a"], [["e\u0301" * 3]], Style(40, truncate=2)).splitlines()[2]
+    assert accents == "│ " + "e\u0301" * 2 + "… │"
+    family = "👩\u200d👩\u200d👧\u200d👦"
+    emoji = render(["a"], [[family * 3]], Style(40, truncate=1)).splitlines()[2]
+    assert family + "…" in emoji
