@@ -194,7 +194,7 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
         except InputError as exc:
             raise InputError(f"{exc} No file was written.") from exc
         planned[path_key(item.target)] = item
-    written = _download_all(api, list(planned.values()), placement)
+    done = _download_all(api, list(planned.values()), placement)
     earlier.update(planned)
     return [
         (
@@ -209,8 +209,9 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
             destination,
             options,
         )
-        for (release_id, _), item in zip(found, planned.values(), strict=True)
-        if item.skipped or item.target in written
+        for (release_id, _), planned_item in zip(found, planned.values(), strict=True)
+        if (item := done.get(planned_item.target, planned_item)).skipped
+        or item.target in done
     ]
 
 
@@ -240,8 +241,11 @@ def _assets(
                     yield release_id, asset
 
 
-def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set[str]:
-    """Download the files not skipped, ``max_concurrency`` at a time; return their paths.
+def _download_all(
+    api: Api, planned: list[Planned], placement: Placement
+) -> dict[str, Planned]:
+    """Download the files not skipped, ``max_concurrency`` at a time; return them by path
+    (marked skipped when ``skip`` kept a file that appeared at the path meanwhile).
 
     After a failure no new file is started; those running finish, and the error names
     every file written (they stay: each is whole and verified) and those that were not.
@@ -272,7 +276,8 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
             for task in done:
                 item = running.pop(task)
                 try:
-                    written[task.result()] = item
+                    result = task.result()  # skipped: a file appeared and was kept
+                    written[result.target] = result
                     bar.update(item.asset.get("size") or 0)
                 except BaseException as exc:  # reported below, with the rest
                     failure = failure or exc
@@ -287,7 +292,7 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
     if failure is not None:
         left = [item for item in todo if item.target not in written]
         raise stopped(NAME, failure, written.values(), left) from failure
-    return set(written)
+    return written
 
 
 def register_download_table(connection: apsw.Connection, session: Session) -> None:

@@ -367,3 +367,19 @@ def test_ctrl_c_in_a_batch_stops_its_downloads_and_leaves_no_file(
     for _ in range(10):  # nothing appears afterwards (before: both files, once answered)
         time.sleep(0.05)
         assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_file_that_appears_during_a_skip_download_is_reported_skipped(
+    acme: Acme, db, tmp_path: Path
+) -> None:
+    target = tmp_path / "notes.txt"
+    appear = lambda: target.write_bytes(b"another writer's")  # noqa: E731
+    acme.emu.add_fault(Fault("meanwhile", origin="storage", call=appear))
+    rows = db.execute(
+        "SELECT name, status FROM download_assets('" + f"{tmp_path}/" + "', 'skip') "
+        "WHERE owner = 'acme' AND repo = 'tool' AND release_id = ? AND id = ?",
+        (acme.new, acme.notes["id"]),
+    ).fetchall()
+    assert rows == [("notes.txt", "skipped: the file exists")]  # before: "downloaded"
+    assert target.read_bytes() == b"another writer's"
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]

@@ -22,7 +22,7 @@ import errno
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 from sqlgh.errors import InputError, RemoteError, SqlghError
@@ -254,8 +254,9 @@ def write(
     *,
     own_bar: bool = True,
     stop: threading.Event | None = None,
-) -> str:
-    """Download ``item`` into place (unless it is skipped); return the path.
+) -> Planned:
+    """Download ``item`` into place (unless it is skipped); return it, marked skipped when
+    ``skip`` kept a file that appeared at its path during the download.
 
     The bytes land in a temporary file beside the target, are verified, then moved into
     place: over an existing file only with ``overwrite`` (a file that appeared meanwhile
@@ -264,7 +265,7 @@ def write(
     at its next bytes, or before its move, and leaves no file.
     """
     if item.skipped:
-        return item.target
+        return item
     asset, target = item.asset, item.target
     url = api.client.url(ASSET, owner=item.owner, repo=item.repo, asset_id=asset["id"])
     directory = os.path.dirname(target) or "."
@@ -284,20 +285,21 @@ def write(
         refuse_to_replace(target, where)  # again: something may have taken its place
         if stop is not None and stop.is_set():
             raise DownloadStopped(f"{where}: interrupted")
-        _move_into_place(temporary, target, placement, where)
+        moved = _move_into_place(temporary, target, placement, where)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
-    return target
+    return item if moved else replace(item, skipped=True)
 
 
-def _move_into_place(temporary: str, target: str, placement: Placement, where: str) -> None:
+def _move_into_place(temporary: str, target: str, placement: Placement, where: str) -> bool:
+    """Whether the file was moved into place (False: ``skip`` kept one that appeared)."""
     if placement.if_exists == "overwrite":
         os.replace(temporary, target)
-        return
+        return True
     try:
         os.link(temporary, target)  # fails if the target exists: no file is replaced
-        return
+        return True
     except FileExistsError:
         pass
     except OSError as exc:
@@ -305,9 +307,10 @@ def _move_into_place(temporary: str, target: str, placement: Placement, where: s
             raise
         if not os.path.lexists(target):  # a file system without hard links
             os.replace(temporary, target)
-            return
+            return True
     if placement.if_exists == "error":
         raise InputError(
             f"{where}: {target!r} appeared while the asset was downloading; it was kept. "
             "Give 'overwrite' to replace it"
         )
+    return False
