@@ -383,3 +383,22 @@ def test_a_file_that_appears_during_a_skip_download_is_reported_skipped(
     assert rows == [("notes.txt", "skipped: the file exists")]  # before: "downloaded"
     assert target.read_bytes() == b"another writer's"
     assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+def test_an_asset_name_that_climbs_out_of_the_directory_is_refused_with_advice(
+    acme: Acme, db, tmp_path: Path
+) -> None:
+    def climbing(assets: list[dict]) -> list[dict]:  # a hostile server's listing
+        return [{**asset, "name": "../escaped.txt"} for asset in assets]
+
+    acme.emu.add_fault(Fault("rewrite_json", method="GET", path="/assets", rewrite=climbing))
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    with pytest.raises(RemoteError) as caught:
+        db.execute(BATCH + " AND id = ?", (acme.new, f"{inside}/", acme.notes["id"])).fetchall()
+    assert (
+        f"download_assets: GitHub gave asset {acme.notes['id']} the name '../escaped.txt', "
+        "which is not a plain file name (it would be written outside the destination), so "
+        "it is not used; give a file path as the destination instead of a directory"
+    ) in str(caught.value)
+    assert sorted(os.listdir(tmp_path)) == ["inside"] and not os.listdir(inside)

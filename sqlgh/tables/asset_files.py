@@ -171,7 +171,11 @@ def _target_path(destination: str, name: Any, asset_id: Any, where: str) -> str:
             "file path as the destination instead of a directory"
         )
     elif os.path.basename(name) != name or name in (".", ".."):
-        raise RemoteError(f"{where}: GitHub gave an unsafe asset name {name!r}")
+        raise RemoteError(
+            f"{where}: GitHub gave asset {asset_id} the name {name!r}, which is not a plain "
+            "file name (it would be written outside the destination), so it is not used; give "
+            "a file path as the destination instead of a directory"
+        )
     else:
         target = os.path.join(destination, name)
     if os.path.isdir(target):
