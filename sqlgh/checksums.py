@@ -7,7 +7,8 @@ Two line formats are read, as the tools that write them do:
   (coreutils manual, "md5sum invocation": https://www.gnu.org/software/coreutils/manual/
   html_node/md5sum-invocation.html).
 - BSD tagged (``sha256sum --tag``, ``shasum --tag``, ``openssl dgst``):
-  ``SHA256 (FILE) = HEX``, and ``SHA256(FILE)= HEX`` from openssl.
+  ``SHA256 (FILE) = HEX``, and ``SHA256(FILE)= HEX`` from openssl; coreutils starts a
+  tagged line with the same backslash, and escapes its file name the same way.
 
 A ``*.sha256`` or ``*.sha512`` file for one asset may hold the digest alone; its file is
 then the checksum file's own name without the suffix. Blank lines and ``#`` comments are
@@ -114,14 +115,17 @@ def _entries(text: str, source: str) -> Iterator[Entry]:
 
 
 def _entry(line: str, number: int, source: str) -> Entry:
-    bsd = _BSD.fullmatch(line.strip())
+    # The escape mark starts a tagged line too: coreutils 9.1's ``sha256sum --tag`` writes
+    # ``\SHA256 (a\\b.txt) = HEX`` for a file named ``a\b.txt``.
+    escaped = line.startswith("\\")
+    body = line[1:] if escaped else line
+    bsd = _BSD.fullmatch(body.strip())
     if bsd is not None:
         tag = bsd["tag"].upper()
         if tag not in _BSD_TAGS:
             raise _not_understood(source, number, line, f"unknown algorithm {bsd['tag']!r}")
-        return _checked(bsd["file"], _BSD_TAGS[tag], bsd["hex"], number, source, line)
-    escaped = line.startswith("\\")
-    body = line[1:] if escaped else line
+        file = _unescape(bsd["file"]) if escaped else bsd["file"]
+        return _checked(file, _BSD_TAGS[tag], bsd["hex"], number, source, line)
     gnu = _GNU.fullmatch(body) or _GNU_SINGLE_SPACE.fullmatch(body)
     if gnu is not None:
         file = _unescape(gnu["file"]) if escaped else gnu["file"]

@@ -132,3 +132,12 @@ def test_checksum_file_names(name: str) -> None:
 )
 def test_other_names(name: str) -> None:
     assert not is_checksum_file(name)
+
+
+def test_bsd_tagged_escaped_names_as_coreutils_writes_them() -> None:
+    # Bytes of GNU coreutils 9.1 `sha256sum --tag` for files named a\b.txt and new<LF>line.txt.
+    text = f"\\SHA256 (a\\\\b.txt) = {A}\n\\SHA256 (new\\nline.txt) = {B}\n"
+    assert entries(text) == [
+        ("a\\b.txt", "sha256", A, 1),
+        ("new\nline.txt", "sha256", B, 2),
+    ]
