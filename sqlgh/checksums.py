@@ -3,7 +3,8 @@
 Two line formats are read, as the tools that write them do:
 
 - GNU coreutils (``sha256sum``): ``HEX  FILE``, or ``HEX *FILE`` for binary mode; a line
-  starting with a backslash has ``\\\\`` and ``\\n`` escapes in its file name
+  starting with a backslash has ``\\\\``, ``\\n`` and (coreutils 9.1) ``\\r`` escapes in
+  its file name
   (coreutils manual, "md5sum invocation": https://www.gnu.org/software/coreutils/manual/
   html_node/md5sum-invocation.html).
 - BSD tagged (``sha256sum --tag``, ``shasum --tag``, ``openssl dgst``):
@@ -50,6 +51,7 @@ _BSD_TAGS = {
     "SHA2-256": "sha256",
     "SHA2-512": "sha512",
 }
+_ESCAPED = {"n": "\n", "r": "\r"}  # a GNU escape's letter -> the character
 _HEX_LENGTH = {algorithm: length for length, algorithm in ALGORITHM_BY_LENGTH.items()}
 
 
@@ -168,8 +170,9 @@ def _single_file(source: str) -> tuple[str, str] | None:
 
 
 def _unescape(name: str) -> str:
-    """A GNU escaped file name: ``\\\\`` is a backslash, ``\\n`` a newline."""
-    return re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], name)
+    """A GNU escaped file name: ``\\\\`` is a backslash, ``\\n`` a newline and ``\\r`` a
+    carriage return (coreutils 9.1 writes ``\\r`` for one)."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPED.get(m[1], m[1]), name)
 
 
 def _not_understood(source: str, number: int, line: str, why: str) -> ChecksumFileError:

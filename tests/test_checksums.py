@@ -141,3 +141,9 @@ def test_bsd_tagged_escaped_names_as_coreutils_writes_them() -> None:
         ("a\\b.txt", "sha256", A, 1),
         ("new\nline.txt", "sha256", B, 2),
     ]
+
+
+def test_a_carriage_return_escaped_in_a_name_as_coreutils_writes_it() -> None:
+    # GNU coreutils 9.1 `sha256sum` for a file named cr<CR>name.txt, plain and tagged.
+    text = f"\\{A}  cr\\rname.txt\n\\SHA256 (cr\\rname.txt) = {A}\n"
+    assert [e[0] for e in entries(text)] == ["cr\rname.txt", "cr\rname.txt"]
