@@ -159,10 +159,17 @@ class SqliteHabits:
 
     def _parameter_value(self, text: str) -> Any:
         text = unquoted(text.strip())
+        db: apsw.Connection = self.db  # type: ignore[attr-defined]
+        # A value is one expression that only reads: "1); DROP TABLE t; SELECT (2" must not
+        # run its other statements (sqlite3 prepares only its first); it is bound as text.
+        previous, db.authorizer = db.authorizer, _only_reading
         try:
-            return self.db.execute(f"SELECT ({text})").get  # type: ignore[attr-defined]
+            rows = db.execute(f"SELECT ({text})").fetchall()
         except apsw.Error:
             return text  # sqlite3 binds what is not a value as text
+        finally:
+            db.authorizer = previous
+        return rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else text
 
 
 def without_bom(rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -194,6 +201,14 @@ def column_names(header: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
             name = new
         columns.append(name)
     return columns, renamed
+
+
+_READING = frozenset({apsw.SQLITE_SELECT, apsw.SQLITE_READ, apsw.SQLITE_FUNCTION})
+
+
+def _only_reading(action: int, *names: Any) -> int:
+    """An authorizer that allows what an expression does (read, call functions), no more."""
+    return apsw.SQLITE_OK if action in _READING else apsw.SQLITE_DENY
 
 
 def unquoted(argument: str) -> str:

@@ -145,3 +145,14 @@ def test_once_to_a_path_that_cannot_be_written_says_what_to_do(tmp_path: Path) -
         f".once: cannot write {missing} (No such file or directory); give the path of a "
         "file in a directory you can write"
     ), result.stderr
+
+
+def test_parameter_set_never_runs_statements_hidden_in_a_value(tmp_path: Path) -> None:
+    database = str(tmp_path / "kept.db")
+    value = '"1); DROP TABLE t; SELECT (2"'
+    result = sqlgh(
+        database, "--format", "csv", "-c", "CREATE TABLE t(x)", "-c", "INSERT INTO t VALUES (1)",
+        "-c", f".parameter set :v {value}", "-c", "SELECT count(*), :v FROM t",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr  # before: t was dropped, then an error
+    assert result.stdout.splitlines()[1] == "1,1); DROP TABLE t; SELECT (2"  # bound as text
