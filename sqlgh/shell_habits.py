@@ -84,6 +84,7 @@ class SqliteHabits:
         saved = self.separator  # type: ignore[has-type]
         if csv_mode:
             self.separator = ","
+        created = False
         try:
             if not self._table_exists(table):
                 header = next(self._rows(filename, skip), None)
@@ -91,9 +92,17 @@ class SqliteHabits:
                     empty = f".import: {filename} has no row to name the columns of {table} by"
                     raise self.Error(empty)  # type: ignore[attr-defined]
                 self._create_from_header(filename, table, header)
+                created = True
                 skip += 1
             self._import_skip = skip
             super().command_import([filename, table])  # type: ignore[misc]
+        except BaseException:
+            # APSW rolls its rows back; the table made from the header goes too, so that
+            # the import run again reads the header as one, not as a row of data.
+            if created:
+                quoted = self._fmt_sql_identifier(table)  # type: ignore[attr-defined]
+                self.db.execute(f"DROP TABLE {quoted}")  # type: ignore[attr-defined]
+            raise
         finally:
             self._import_skip = 0
             self.separator = saved

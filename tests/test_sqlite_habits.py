@@ -156,3 +156,19 @@ def test_parameter_set_never_runs_statements_hidden_in_a_value(tmp_path: Path) -
     )  # fmt: skip
     assert result.returncode == 0, result.stderr  # before: t was dropped, then an error
     assert result.stdout.splitlines()[1] == "1,1); DROP TABLE t; SELECT (2"  # bound as text
+
+
+def test_an_import_that_fails_leaves_no_table_so_a_rerun_reads_the_header(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "import.db")
+    data = tmp_path / "rows.csv"
+    data.write_text("name,size\nx.zip,1\ny.zip\n")  # the last row is short
+    failed = sqlgh(database, "-c", f".import --csv {data} t")
+    assert failed.returncode == 1
+    assert "row 2 has 1 columns but should have 2" in failed.stderr
+    data.write_text("name,size\nx.zip,1\ny.zip,2\n")  # fixed, and imported again
+    again = sqlgh(database, "--format", "csv", "-c", f".import --csv {data} t",
+                  "-c", "SELECT name, size FROM t")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["name,size", "x.zip,1", "y.zip,2"]
