@@ -19,6 +19,7 @@ import apsw
 import apsw.shell
 
 from sqlgh import __version__
+from sqlgh.catalog import SHOWN_TABLES
 from sqlgh.chart import bar_chart
 from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
@@ -307,7 +308,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         return (
             f"sqlgh {__version__} (SQLite {apsw.sqlite_lib_version()}) on {client.api_url} "
             f"{auth}\n"
-            f"Tables: {', '.join(table.name for table in TABLES)}.\n"
+            f"Tables: {', '.join(table.name for table in SHOWN_TABLES)}.\n"
             '".help" for commands, ".requests" for what the last query cost.\n'
         )
 
