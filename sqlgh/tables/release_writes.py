@@ -92,7 +92,7 @@ class ReleaseWriter:
             lambda exc: _judge_update(api, owner, repo, release_id, body, exc),
         )
         api.memo.remember_release(owner, repo, release)
-        if body.get("draft") is False and row.get("draft") is not False:
+        if _publishes(row, body):
             locked = " (immutable now)" if release.get("immutable") else ""
             return f"published release {release.get('tag_name')!r} (id {release_id}){locked}"
         return f"updated {', '.join(body)} of release {release_id}"
@@ -135,16 +135,13 @@ class ReleaseWriter:
         owner, repo, body = _insert_arguments(api, values, conflict)
         url = api.client.url(RELEASES, owner=owner, repo=repo)
         post = f"POST {url}  {json.dumps(body)}"
-        verb = "created"
-        return Write(verb, owner, repo, None, None, body["tag_name"], (post,), noun="release")
+        return Write("created", owner, repo, None, None, body["tag_name"], (post,), noun="release")
 
-    def preview_update(
-        self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]
-    ) -> Write:
+    def preview_update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> Write:
         """What ``update`` would send: one PATCH of the changed fields (none: nothing)."""
         body = _patch_body(api, row, changes)
         url = _release_url(api, row)
-        verb = "published" if body.get("draft") is False else "updated"
+        verb = "published" if _publishes(row, body) else "updated"
         return _planned(verb, row, (f"PATCH {url}  {json.dumps(body)}",) if body else ())
 
     def preview_delete(self, api: Api, row: Mapping[str, Any]) -> Write:
@@ -160,6 +157,10 @@ class ReleaseWriter:
         if write.verb != "deleted" or not isinstance(count, int):
             return write
         return replace(write, assets=count, assets_exact=count < EMBEDDED_ASSETS_TRUSTED_BELOW)
+
+
+def _publishes(row: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    return body.get("draft") is False and row.get("draft") is not False
 
 
 def _release_url(api: Api, row: Mapping[str, Any]) -> str:
