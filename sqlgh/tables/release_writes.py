@@ -22,6 +22,7 @@ from typing import Any
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.tables import keys
+from sqlgh.tables.asset_guards import refuse_archived
 from sqlgh.tables.asset_requests import answers_since, maybe_applied, sql_text
 from sqlgh.tables.asset_writes import refuse_unsettable, require_token
 from sqlgh.tables.endpoints import RELEASE, RELEASES
@@ -101,6 +102,7 @@ class ReleaseWriter:
         """DELETE one release (its assets go with it, its tag stays); one already gone
         counts as deleted (a DELETE reads its rows first)."""
         require_token(api, "DELETE", TABLE)
+        refuse_archived(api, row["owner"], row["repo"], "DELETE", TABLE)
         owner, repo, release_id = row["owner"], row["repo"], int(row["id"])
         url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
         since = time.time()
@@ -147,6 +149,7 @@ class ReleaseWriter:
     def preview_delete(self, api: Api, row: Mapping[str, Any]) -> Write:
         """What ``delete`` would send: one DELETE, which takes the release's assets along."""
         require_token(api, "DELETE", TABLE)
+        refuse_archived(api, row["owner"], row["repo"], "DELETE", TABLE)
         url = _release_url(api, row)
         return self.taken_along(_planned("deleted", row, (f"DELETE {url}",)), row)
 
@@ -201,6 +204,7 @@ def _insert_arguments(
     if notes is not None:
         body["generate_release_notes"] = _flag("generate_release_notes", notes)
     require_token(api, "INSERT", TABLE)
+    refuse_archived(api, owner, repo, "INSERT", TABLE)
     return owner, repo, body
 
 
@@ -213,6 +217,7 @@ def _patch_body(api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) ->
     if not body:
         return body
     require_token(api, "UPDATE", TABLE)
+    refuse_archived(api, row["owner"], row["repo"], "UPDATE", TABLE)
     if _known_immutable(api, row) and ("tag_name" in body or body.get("draft") is True):
         raise _immutable(row["owner"], row["repo"], int(row["id"]), body)
     return body
