@@ -355,7 +355,7 @@ def test_ctrl_c_in_a_batch_stops_its_downloads_and_leaves_no_file(
 
     def ctrl_c_then_answer() -> None:  # the files are downloading when Ctrl-C comes
         os.kill(os.getpid(), signal.SIGINT)
-        release_storage.wait(0.3)
+        release_storage.wait(1.5)  # the main thread must see the Ctrl-C before this ends
 
     acme.emu.add_fault(Fault("meanwhile", origin="storage", call=ctrl_c_then_answer))
     db = connect_to(acme.emu, max_concurrency=4)
