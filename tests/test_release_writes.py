@@ -195,3 +195,37 @@ def test_publishing_a_draft_whose_tag_is_taken_says_so(emu: Emulator) -> None:
     assert paths(emu) == [f"PATCH /repos/acme/tool/releases/{draft}"]
     still = release(emu, draft)
     assert still is not None and still["draft"] is True
+
+
+def test_another_writers_draft_of_the_tag_is_not_taken_for_a_failed_post(emu: Emulator) -> None:
+    # Another job made a draft of v5 a moment ago (drafts may share a tag: two release
+    # objects of one tag, basbruss/adaptive-cover#493); this POST is refused with a 503.
+    theirs = emu.add_release("acme", "tool", "v5", draft=True, name="nightly")["id"]
+    emu.add_fault(Fault("status", method="POST", path=r"/releases$", status=503))
+    db = connect_to(emu)
+    with pytest.raises(WriteError, match="no such release made since, so nothing was created"):
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, name, draft) "
+            "VALUES ('acme', 'tool', 'v5', 'v5 final', 1)"
+        )
+    assert db.last_insert_rowid() != theirs
+
+
+def test_a_lost_post_with_two_matching_releases_is_reported_unknown(emu: Emulator) -> None:
+    # Another job made the same draft a moment ago; this POST is carried out but its
+    # answer is lost: which of the two is this INSERT's cannot be told.
+    emu.add_release("acme", "tool", "v5", draft=True, name="v5 final")
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    db = connect_to(emu)
+    with pytest.raises(WriteError) as failure:
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, name, draft) "
+            "VALUES ('acme', 'tool', 'v5', 'v5 final', 1)"
+        )
+    message = str(failure.value)
+    listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
+    ids = [r["id"] for r in listed if r["tag_name"] == "v5"]
+    assert len(ids) == 2
+    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    assert all(str(i) in message for i in ids)
+    assert "Nothing was changed" not in message

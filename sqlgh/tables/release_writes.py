@@ -70,7 +70,7 @@ class ReleaseWriter:
             url,
             body,
             lambda exc: _tag_refusal(exc, owner, repo, tag),
-            lambda exc: _judge_create(api, owner, repo, tag, started, exc),
+            lambda exc: _judge_create(api, owner, repo, body, started, exc),
         )
         api.memo.remember_release(owner, repo, release)
         kind = "draft release" if release.get("draft") else "release"
@@ -297,28 +297,40 @@ def _holds(release: Mapping[str, Any], key: str, value: Any) -> bool:
 
 
 def _judge_create(
-    api: Api, owner: str, repo: str, tag: str, started: float, failure: Exception
+    api: Api, owner: str, repo: str, body: Mapping[str, Any], started: float, failure: Exception
 ) -> dict:
     """A POST whose answer was lost or a 5xx: the release it made, found on the newest page
-    of the list (a draft is not served by tag) by its tag and a creation time no earlier
-    than the POST (less ``CREATED_SLACK``); else an error saying nothing was created."""
+    of the list (a draft is not served by tag) by its tag, what was sent, and a creation
+    time no earlier than the POST (less ``CREATED_SLACK``); else an error saying nothing
+    was created. Another writer may make a release of the same tag at the same time (drafts
+    may share a tag: basbruss/adaptive-cover#493): when two releases fit, which one is this
+    POST's cannot be told, and the outcome is reported unknown."""
+    tag = body["tag_name"]
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     check = (
         f"SELECT id, tag_name, draft, created_at FROM {TABLE} WHERE owner = {sql_text(owner)} "
         f"AND repo = {sql_text(repo)} AND tag_name = {sql_text(tag)}"
     )
+    unknown = f"{TABLE}: the outcome of the INSERT of release {tag!r} is unknown: {failure}"
     try:
         response = api.client.request("GET", url, params={"per_page": 100}, fresh=True)
         newest = api.client.decode(response)
     except (GitHubError, TransportError, SqlghError) as exc:
         raise WriteError(
-            f"{TABLE}: the outcome of the INSERT of release {tag!r} is unknown: {failure}; "
-            f"and the releases could not be read afterwards to tell ({exc}). Check with: {check}",
+            f"{unknown}; and the releases could not be read afterwards to tell ({exc}). "
+            f"Check with: {check}",
             changed=None,
         ) from exc
-    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, tag, started)]
-    if made:
+    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, body, started)]
+    if len(made) == 1:
         return made[0]
+    if made:
+        ids = ", ".join(str(r.get("id")) for r in made)
+        raise WriteError(
+            f"{unknown}; releases {ids} all match it and were made since, by this INSERT or "
+            f"another writer, so which one is this INSERT's cannot be told. Check with: {check}",
+            changed=None,
+        )
     raise WriteError(
         f"{TABLE}: could not create release {tag!r} in {owner}/{repo}: {failure}; GitHub shows "
         "no such release made since, so nothing was created",
@@ -326,12 +338,17 @@ def _judge_create(
     )
 
 
-def _made_by_post(release: Mapping[str, Any], tag: str, started: float) -> bool:
+def _made_by_post(release: Mapping[str, Any], body: Mapping[str, Any], started: float) -> bool:
     created = str(release.get("created_at")).replace("Z", "+00:00")
     try:
         when = datetime.fromisoformat(created).timestamp()
     except ValueError:
         return False
-    return release.get("tag_name") == tag and when >= int(started - CREATED_SLACK)
-
-
+    if release.get("tag_name") != body["tag_name"] or when < int(started - CREATED_SLACK):
+        return False
+    # What GitHub keeps as sent; generated notes change the body (and name, when none).
+    sent = {"draft": False, "prerelease": False, **body}
+    kept = ["draft", "prerelease", "name"] if "name" in body else ["draft", "prerelease"]
+    if "body" in body and not body.get("generate_release_notes"):
+        kept.append("body")
+    return all(release.get(key) == sent[key] for key in kept)
