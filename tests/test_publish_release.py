@@ -160,3 +160,25 @@ def test_an_upload_to_a_draft_and_its_deletion(emulator: Emulator) -> None:
         "WHERE owner = 'acme' AND repo = 'tool' AND tag_name = 'v1' AND draft = 1"
     )
     assert emulator.get_asset(db.last_insert_rowid()) is None
+
+
+@pytest.mark.parametrize("given", [["-p", "files=[]"], []], ids=["empty-list", "no-list"])
+def test_no_files_stops_the_script_before_anything_is_made(
+    emulator: Emulator, tmp_path: Path, given: list[str]
+) -> None:
+    # Before: files=[] published an empty release (exit 0), which an immutable release
+    # can never fill; no -p at all left a stray draft.
+    emulator.add_org("acme")
+    emulator.add_repo("acme", "rocket")
+    result = sqlgh(
+        *given, SCRIPT, api_url=emulator.api_url, uploads_url=emulator.uploads_url, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "files" in result.stderr
+    if given:
+        assert "publish_release.sql: files: no file given" in result.stderr
+        assert "nothing was created" in result.stderr
+    assert not any(r.method in ("POST", "PATCH") for r in emulator.log)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    listed = requests.get(f"{emulator.api_url}/repos/acme/rocket/releases", headers=auth).json()
+    assert listed == []
