@@ -229,3 +229,33 @@ def test_a_lost_post_with_two_matching_releases_is_reported_unknown(emu: Emulato
     assert "the outcome of the INSERT of release 'v5' is unknown" in message
     assert all(str(i) in message for i in ids)
     assert "Nothing was changed" not in message
+
+
+def test_a_newly_published_release_becomes_the_latest(emu: Emulator) -> None:
+    # make_latest "Defaults to true for newly published releases" (REST docs, "Create a
+    # release" and "Update a release"); before, the emulator kept an earlier explicit mark.
+    db = connect_to(emu, cache=False)
+    latest = "SELECT tag_name FROM latest_releases WHERE owner = 'acme' AND repo = 'tool'"
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v3', 1)"
+    )
+    draft = db.last_insert_rowid()
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, make_latest) "
+        "VALUES ('acme', 'tool', 'v2', 'true')"
+    )
+    assert db.execute(latest).fetchall() == [("v2",)]
+    db.execute(
+        f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+    )
+    assert db.execute(latest).fetchall() == [("v3",)]  # published last, though made first
+    db.execute("INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v4')")
+    assert db.execute(latest).fetchall() == [("v4",)]
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, prerelease) VALUES ('acme', 'tool', 'v5', 1)"
+    )
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, make_latest) "
+        "VALUES ('acme', 'tool', 'v6', 'false')"
+    )
+    assert db.execute(latest).fetchall() == [("v4",)]
