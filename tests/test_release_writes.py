@@ -3,6 +3,10 @@ what changed on GitHub (issue 15, part 1)."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
+from email.utils import formatdate
+
 import pytest
 import requests
 
@@ -259,3 +263,27 @@ def test_a_newly_published_release_becomes_the_latest(emu: Emulator) -> None:
         "VALUES ('acme', 'tool', 'v6', 'false')"
     )
     assert db.execute(latest).fetchall() == [("v4",)]
+
+
+def test_a_lost_post_is_judged_by_githubs_clock_not_the_local_one(emu: Emulator) -> None:
+    # GitHub's clock an hour behind this machine's (its Date header says so); before, the
+    # release the lost POST made was judged older than the POST: "nothing was created".
+    def an_hour_earlier(stamp: str) -> str:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(hours=1)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def behind(releases: list[dict]) -> list[dict]:
+        return [{**r, "created_at": an_hour_earlier(r["created_at"])} for r in releases]
+
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    date = {"Date": formatdate(time.time() - 3600, usegmt=True)}
+    emu.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=behind, headers=date)
+    )
+    db = connect_to(emu)
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
+    )
+    listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
+    made = [r for r in listed if r["tag_name"] == "v5"]
+    assert len(made) == 1 and db.last_insert_rowid() == made[0]["id"]

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
+from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.tables import keys
 from sqlgh.tables.asset_requests import answers_since, maybe_applied, sql_text
@@ -34,7 +35,7 @@ INSERTABLE = frozenset(
 EDITABLE = ("tag_name", *TEXT, "draft", "prerelease", "make_latest")
 MAKE_LATEST = {"true": "true", "false": "false", "legacy": "legacy", 1: "true", 0: "false"}
 # How far before the POST a release found by a re-read may have been made and still be
-# taken as the POST's: created_at carries whole seconds, and clocks differ a little.
+# taken as the POST's: created_at and the Date header carry whole seconds.
 CREATED_SLACK = 5.0
 
 
@@ -63,7 +64,7 @@ class ReleaseWriter:
             body["generate_release_notes"] = _flag("generate_release_notes", notes)
         require_token(api, "INSERT", TABLE)
         url = api.client.url(RELEASES, owner=owner, repo=repo)
-        started = time.time()
+        started = time.monotonic()
         release = _sent(
             api,
             "POST",
@@ -301,8 +302,9 @@ def _judge_create(
 ) -> dict:
     """A POST whose answer was lost or a 5xx: the release it made, found on the newest page
     of the list (a draft is not served by tag) by its tag, what was sent, and a creation
-    time no earlier than the POST (less ``CREATED_SLACK``); else an error saying nothing
-    was created. Another writer may make a release of the same tag at the same time (drafts
+    time no earlier than the POST (less ``CREATED_SLACK``) by GitHub's clock (the list's
+    ``Date``; ``started`` is ``time.monotonic()``); else an error saying nothing was
+    created. Another writer may make a release of the same tag at the same time (drafts
     may share a tag: basbruss/adaptive-cover#493): when two releases fit, which one is this
     POST's cannot be told, and the outcome is reported unknown."""
     tag = body["tag_name"]
@@ -314,6 +316,7 @@ def _judge_create(
     unknown = f"{TABLE}: the outcome of the INSERT of release {tag!r} is unknown: {failure}"
     try:
         response = api.client.request("GET", url, params={"per_page": 100}, fresh=True)
+        received = time.monotonic()
         newest = api.client.decode(response)
     except (GitHubError, TransportError, SqlghError) as exc:
         raise WriteError(
@@ -321,7 +324,9 @@ def _judge_create(
             f"Check with: {check}",
             changed=None,
         ) from exc
-    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, body, started)]
+    github_now = http_date(response.headers.get("Date")) or time.time()
+    posted = github_now - (received - started)
+    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, body, posted)]
     if len(made) == 1:
         return made[0]
     if made:
@@ -338,13 +343,13 @@ def _judge_create(
     )
 
 
-def _made_by_post(release: Mapping[str, Any], body: Mapping[str, Any], started: float) -> bool:
+def _made_by_post(release: Mapping[str, Any], body: Mapping[str, Any], posted: float) -> bool:
     created = str(release.get("created_at")).replace("Z", "+00:00")
     try:
         when = datetime.fromisoformat(created).timestamp()
     except ValueError:
         return False
-    if release.get("tag_name") != body["tag_name"] or when < int(started - CREATED_SLACK):
+    if release.get("tag_name") != body["tag_name"] or when < int(posted - CREATED_SLACK):
         return False
     # What GitHub keeps as sent; generated notes change the body (and name, when none).
     sent = {"draft": False, "prerelease": False, **body}
