@@ -149,8 +149,8 @@ def test_read_only_columns_are_refused_by_name(emu: Emulator) -> None:
     assert not any(p.startswith(("POST", "PATCH")) for p in paths(emu))
 
 
-def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> None:
-    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+def inserted_draft_is_the_one_made(emu: Emulator) -> None:
+    """INSERT a draft v5; GitHub then holds one v5, whose id is last_insert_rowid()."""
     db = connect_to(emu)
     db.execute(
         "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
@@ -158,6 +158,11 @@ def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> 
     listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
     made = [r for r in listed if r["tag_name"] == "v5"]
     assert len(made) == 1 and db.last_insert_rowid() == made[0]["id"]
+
+
+def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> None:
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    inserted_draft_is_the_one_made(emu)
 
 
 def test_a_post_refused_by_a_5xx_says_nothing_was_made(emu: Emulator) -> None:
@@ -280,10 +285,4 @@ def test_a_lost_post_is_judged_by_githubs_clock_not_the_local_one(emu: Emulator)
     emu.add_fault(
         Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=behind, headers=date)
     )
-    db = connect_to(emu)
-    db.execute(
-        "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
-    )
-    listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
-    made = [r for r in listed if r["tag_name"] == "v5"]
-    assert len(made) == 1 and db.last_insert_rowid() == made[0]["id"]
+    inserted_draft_is_the_one_made(emu)
