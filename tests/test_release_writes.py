@@ -149,8 +149,9 @@ def test_read_only_columns_are_refused_by_name(emu: Emulator) -> None:
     assert not any(p.startswith(("POST", "PATCH")) for p in paths(emu))
 
 
-def inserted_draft_is_the_one_made(emu: Emulator) -> None:
-    """INSERT a draft v5; GitHub then holds one v5, whose id is last_insert_rowid()."""
+def inserted_draft_is_the_one_made(emu: Emulator) -> int:
+    """INSERT a draft v5; GitHub then holds one v5, whose id is last_insert_rowid()
+    (returned)."""
     db = connect_to(emu)
     db.execute(
         "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
@@ -158,6 +159,7 @@ def inserted_draft_is_the_one_made(emu: Emulator) -> None:
     listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
     made = [r for r in listed if r["tag_name"] == "v5"]
     assert len(made) == 1 and db.last_insert_rowid() == made[0]["id"]
+    return made[0]["id"]
 
 
 def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> None:
@@ -286,3 +288,16 @@ def test_a_lost_post_is_judged_by_githubs_clock_not_the_local_one(emu: Emulator)
         Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=behind, headers=date)
     )
     inserted_draft_is_the_one_made(emu)
+
+
+def test_a_success_whose_body_is_no_release_is_judged_by_reading_again(emu: Emulator) -> None:
+    # Before: KeyError 'id' (POST) and AttributeError (PATCH), with no word of what GitHub did.
+    emu.add_fault(Fault("rewrite_json", method="POST", path=r"/releases$", rewrite=lambda _: {}))
+    draft = inserted_draft_is_the_one_made(emu)
+    emu.add_fault(
+        Fault("rewrite_json", method="PATCH", path=r"/releases/\d+$", rewrite=lambda r: [r])
+    )
+    connect_to(emu).execute(
+        f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+    )
+    assert (release(emu, draft) or {}).get("draft") is False

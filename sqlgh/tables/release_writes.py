@@ -3,7 +3,8 @@
 "Delete a release").
 
 No GET comes before a keyed write. Every error says what the write changed on GitHub: a
-request whose answer was lost (or came as a 5xx) is judged by reading the release again,
+request whose answer was lost (or came as a 5xx, or as a success with no release in it) is
+judged by reading the release again,
 and when even that fails the error says the outcome is unknown and which query tells.
 Immutable releases: a change GitHub refuses (a new tag, back to draft) is refused before
 sending when the row shows the release immutable, and GitHub's refusal is explained the
@@ -159,7 +160,7 @@ def _sent(
     write may have been done, is ``judge``d by reading again."""
     since = time.time()
     try:
-        return api.client.decode(api.client.request(method, url, json=dict(body)))
+        answer = api.client.decode(api.client.request(method, url, json=dict(body)))
     except GitHubError as exc:
         refusal = refused(exc)
         if refusal is not None:
@@ -169,6 +170,12 @@ def _sent(
         return judge(exc)
     except TransportError as exc:
         return judge(exc)
+    if isinstance(answer, dict) and type(answer.get("id")) is int:
+        return answer
+    # A success whose body is no release (a proxy's, or a broken answer): the write was
+    # accepted, so what it did is read from GitHub as for a lost answer.
+    unusable = ValueError("the answer to it was not a release")
+    return judge(TransportError(method, api.client.display_path(url), unusable))
 
 
 def _deleted(row: Mapping[str, Any], release_id: int) -> str:
