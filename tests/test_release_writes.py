@@ -301,3 +301,21 @@ def test_a_success_whose_body_is_no_release_is_judged_by_reading_again(emu: Emul
         f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
     )
     assert (release(emu, draft) or {}).get("draft") is False
+
+
+def test_a_reread_that_is_no_release_list_leaves_the_outcome_unknown(emu: Emulator) -> None:
+    # The POST was carried out (answer lost); the list read to judge it is not a list.
+    # Before: "GitHub shows no such release made since, so nothing was created".
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    emu.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=lambda r: {"r": r})
+    )
+    db = connect_to(emu)
+    with pytest.raises(WriteError) as failure:
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
+        )
+    message = str(failure.value)
+    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    assert "not a list of releases" in message and "Check with: SELECT" in message
+    assert "nothing was created" not in message and "Nothing was changed" not in message

@@ -174,8 +174,12 @@ def _sent(
         return answer
     # A success whose body is no release (a proxy's, or a broken answer): the write was
     # accepted, so what it did is read from GitHub as for a lost answer.
-    unusable = ValueError("the answer to it was not a release")
-    return judge(TransportError(method, api.client.display_path(url), unusable))
+    return judge(_unusable(method, api.client.display_path(url), "a release"))
+
+
+def _unusable(method: str, shown: str, expected: str) -> TransportError:
+    """A success whose body is not what GitHub answers (``expected``)."""
+    return TransportError(method, shown, ValueError(f"the answer to it was not {expected}"))
 
 
 def _deleted(row: Mapping[str, Any], release_id: int) -> str:
@@ -263,7 +267,10 @@ def _read_release(
     """The release as GitHub has it now (None: gone), read to judge ``doing``."""
     url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
     try:
-        return api.client.get_json_or_none(url)
+        release = api.client.get_json_or_none(url)
+        if release is not None and not isinstance(release, dict):
+            raise _unusable("GET", api.client.display_path(url), "a release")
+        return release
     except (GitHubError, TransportError, SqlghError) as exc:
         raise WriteError(
             f"{TABLE}: the outcome of the {doing} is unknown: {failure}; and the release "
@@ -325,6 +332,8 @@ def _judge_create(
         response = api.client.request("GET", url, params={"per_page": 100}, fresh=True)
         received = time.monotonic()
         newest = api.client.decode(response)
+        if not isinstance(newest, list):
+            raise _unusable("GET", api.client.display_path(url), "a list of releases")
     except (GitHubError, TransportError, SqlghError) as exc:
         raise WriteError(
             f"{unknown}; and the releases could not be read afterwards to tell ({exc}). "
