@@ -21,6 +21,7 @@ from typing import Any
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.retry import is_stall
 from sqlgh.tables import keys
 from sqlgh.tables.asset_requests import answers_since, maybe_applied, sql_text
 from sqlgh.tables.asset_writes import refuse_unsettable, require_token
@@ -140,10 +141,12 @@ class ReleaseWriter:
         doing = f"DELETE of release {release_id}"
         if _read_release(api, owner, repo, release_id, doing, failure) is None:
             return _deleted(row, release_id)
+        later = _may_still_land(failure)
+        pending = ", but the DELETE may still be carried out (it had no answer in time)"
         raise WriteError(
             f"{TABLE}: could not delete release {release_id} of {owner}/{repo} ({failure}); "
-            "it is still there",
-            changed=False,
+            f"it is still there{pending if later else ''}",
+            changed=None if later else False,
         )
 
 
@@ -299,11 +302,24 @@ def _judge_update(
     if all(held):
         return release
     now = ", ".join(f"{k} = {release.get(k)!r}" for k in body if k != "make_latest")
+    unchanged = not any(held) and not _may_still_land(failure)
+    if unchanged:
+        outcome = ", so nothing was changed"
+    elif not any(held):
+        outcome = ", but the PATCH may still be carried out (it had no answer in time)"
+    else:
+        outcome = ""
     raise WriteError(
         f"{TABLE}: could not update release {release_id} ({shown}): {failure}; GitHub now "
-        f"shows {now}" + ("" if any(held) else ", so nothing was changed"),
-        changed=False if not any(held) else None,
+        f"shows {now}{outcome}",
+        changed=False if unchanged else None,
     )
+
+
+def _may_still_land(failure: Exception) -> bool:
+    """Whether GitHub may still carry out a write it gave no answer to in time (a stall):
+    a re-read made meanwhile does not tell what it will have done."""
+    return isinstance(failure, TransportError) and is_stall(failure)
 
 
 def _holds(release: Mapping[str, Any], key: str, value: Any) -> bool:
@@ -350,6 +366,12 @@ def _judge_create(
         raise WriteError(
             f"{unknown}; releases {ids} all match it and were made since, by this INSERT or "
             f"another writer, so which one is this INSERT's cannot be told. Check with: {check}",
+            changed=None,
+        )
+    if _may_still_land(failure):
+        raise WriteError(
+            f"{unknown}; GitHub shows no such release yet, but the POST may still be carried "
+            f"out. Check with: {check}",
             changed=None,
         )
     raise WriteError(
