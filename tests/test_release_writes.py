@@ -303,6 +303,17 @@ def test_a_success_whose_body_is_no_release_is_judged_by_reading_again(emu: Emul
     assert (release(emu, draft) or {}).get("draft") is False
 
 
+def unknown_insert_of_v5(db: object) -> str:
+    """The error of an INSERT of draft v5 whose outcome is reported unknown."""
+    with pytest.raises(WriteError) as failure:
+        db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
+        )
+    message = str(failure.value)
+    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    return message
+
+
 def test_a_reread_that_is_no_release_list_leaves_the_outcome_unknown(emu: Emulator) -> None:
     # The POST was carried out (answer lost); the list read to judge it is not a list.
     # Before: "GitHub shows no such release made since, so nothing was created".
@@ -311,12 +322,7 @@ def test_a_reread_that_is_no_release_list_leaves_the_outcome_unknown(emu: Emulat
         Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=lambda r: {"r": r})
     )
     db = connect_to(emu)
-    with pytest.raises(WriteError) as failure:
-        db.execute(
-            "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
-        )
-    message = str(failure.value)
-    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    message = unknown_insert_of_v5(db)
     assert "not a list of releases" in message and "Check with: SELECT" in message
     assert "nothing was created" not in message and "Nothing was changed" not in message
 
@@ -326,12 +332,7 @@ def test_a_post_that_timed_out_is_not_said_to_have_made_nothing(emu: Emulator) -
     # the release may appear afterwards. Before: "so nothing was created", then it was.
     emu.add_fault(Fault("slow", method="POST", path=r"/releases$", delay=1.0))
     db = connect_to(emu, read_timeout=0.2)
-    with pytest.raises(WriteError) as failure:
-        db.execute(
-            "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
-        )
-    message = str(failure.value)
-    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    message = unknown_insert_of_v5(db)
     assert "may still be carried out" in message and "Check with: SELECT" in message
     assert "Nothing was changed" not in message
 
