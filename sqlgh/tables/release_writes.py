@@ -21,9 +21,16 @@ from typing import Any
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
-from sqlgh.github.retry import is_stall
 from sqlgh.tables import keys
-from sqlgh.tables.asset_requests import answers_since, maybe_applied, sql_text
+from sqlgh.tables.asset_requests import (
+    STILL_PENDING,
+    answers_since,
+    changed_after,
+    may_still_land,
+    maybe_applied,
+    outcome_after,
+    sql_text,
+)
 from sqlgh.tables.asset_writes import refuse_unsettable, require_token
 from sqlgh.tables.endpoints import RELEASE, RELEASES
 from sqlgh.tables.spec import Api
@@ -141,11 +148,10 @@ class ReleaseWriter:
         doing = f"DELETE of release {release_id}"
         if _read_release(api, owner, repo, release_id, doing, failure) is None:
             return _deleted(row, release_id)
-        later = _may_still_land(failure)
-        pending = ", but the DELETE may still be carried out (it had no answer in time)"
+        later = may_still_land(failure)
         raise WriteError(
             f"{TABLE}: could not delete release {release_id} of {owner}/{repo} ({failure}); "
-            f"it is still there{pending if later else ''}",
+            f"it is still there{f', but the DELETE {STILL_PENDING}' if later else ''}",
             changed=None if later else False,
         )
 
@@ -302,24 +308,11 @@ def _judge_update(
     if all(held):
         return release
     now = ", ".join(f"{k} = {release.get(k)!r}" for k in body if k != "make_latest")
-    unchanged = not any(held) and not _may_still_land(failure)
-    if unchanged:
-        outcome = ", so nothing was changed"
-    elif not any(held):
-        outcome = ", but the PATCH may still be carried out (it had no answer in time)"
-    else:
-        outcome = ""
     raise WriteError(
         f"{TABLE}: could not update release {release_id} ({shown}): {failure}; GitHub now "
-        f"shows {now}{outcome}",
-        changed=False if unchanged else None,
+        f"shows {now}{outcome_after(held, failure, 'PATCH')}",
+        changed=changed_after(held, failure),
     )
-
-
-def _may_still_land(failure: Exception) -> bool:
-    """Whether GitHub may still carry out a write it gave no answer to in time (a stall):
-    a re-read made meanwhile does not tell what it will have done."""
-    return isinstance(failure, TransportError) and is_stall(failure)
 
 
 def _holds(release: Mapping[str, Any], key: str, value: Any) -> bool:
@@ -368,7 +361,7 @@ def _judge_create(
             f"another writer, so which one is this INSERT's cannot be told. Check with: {check}",
             changed=None,
         )
-    if _may_still_land(failure):
+    if may_still_land(failure):
         raise WriteError(
             f"{unknown}; GitHub shows no such release yet, but the POST may still be carried "
             f"out. Check with: {check}",
