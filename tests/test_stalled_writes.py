@@ -37,3 +37,21 @@ def test_a_write_that_timed_out_is_not_said_to_have_changed_nothing(
     message = str(failure.value)
     assert f"the {method} may still be carried out" in message
     assert "nothing was changed" not in message.lower()
+
+
+def test_an_upload_that_timed_out_is_not_said_to_have_left_nothing(emulator: Emulator) -> None:
+    # Each attempt stalls; GitHub makes the asset after sqlgh's last look. Before: "nothing
+    # half-uploaded was left behind. Nothing was changed on GitHub by this statement".
+    emulator.add_org("acme")
+    emulator.add_repo("acme", "tool")
+    draft = emulator.add_release("acme", "tool", "v1", draft=True)["id"]
+    emulator.add_fault(Fault("slow", method="POST", origin="uploads", delay=0.6, times=-1))
+    db = connect_to(emulator, read_timeout=0.1)
+    with pytest.raises(WriteError) as failure:
+        db.execute(
+            "INSERT INTO release_assets(owner, repo, release_id, name, data) "
+            f"VALUES ('acme', 'tool', {draft}, 'b.bin', 'y')"
+        )
+    message = str(failure.value)
+    assert "the last POST may still be carried out" in message and "Check with:" in message
+    assert "Nothing was changed" not in message and "nothing half-uploaded" not in message
