@@ -28,16 +28,18 @@ CREATE VIEW IF NOT EXISTS download_trend AS
 SELECT owner, repo, release_id, tag_name, name, asset_id,
        substr(taken_at, 1, 10) AS day,
        download_count,
-       CASE WHEN previous_count IS NULL THEN NULL
-            WHEN previous_asset <> asset_id OR download_count < previous_count
-                THEN download_count
-            ELSE download_count - previous_count END AS delta,
-       coalesce(previous_asset <> asset_id OR download_count < previous_count, 0) AS reset
+       CASE WHEN previous_count IS NOT NULL AND download_count >= previous_count
+                THEN download_count - previous_count
+            WHEN previous_count IS NOT NULL OR previous_by_name IS NOT NULL
+                THEN download_count END AS delta,
+       coalesce(download_count < previous_count,
+                previous_by_name IS NOT NULL AND previous_count IS NULL, 0) AS reset
 FROM (SELECT *,
-             lag(download_count) OVER series AS previous_count,
-             lag(asset_id) OVER series AS previous_asset
+             lag(download_count) OVER asset AS previous_count,
+             lag(download_count) OVER file AS previous_by_name
       FROM asset_downloads
-      WINDOW series AS (PARTITION BY owner, repo, release_id, name ORDER BY taken_at));
+      WINDOW asset AS (PARTITION BY asset_id ORDER BY taken_at),
+             file AS (PARTITION BY owner, repo, release_id, name ORDER BY taken_at));
 
 CREATE VIEW IF NOT EXISTS downloads_by_platform AS
 SELECT day, os, arch, packaging, sum(delta) AS downloads
@@ -66,14 +68,26 @@ FROM (SELECT day, delta, lower(name) AS n,
       WHERE delta IS NOT NULL)
 GROUP BY day, os, arch, packaging;
 
-BEGIN;
+-- The counts go to a TEMP table first (no lock on the database while the requests run),
+-- then into asset_downloads in one short transaction, all with one taken_at; another
+-- writer of the database (an overlapping run) is waited for up to a minute.
+.timeout 60000
+DROP TABLE IF EXISTS temp.snapshot_counts;
+CREATE TEMP TABLE snapshot_counts(owner, repo, release_id, tag_name, asset_id, name,
+                                  download_count, size, digest);
 
-INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
-                                       asset_id, name, download_count, size, digest)
-SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), a.owner, a.repo, a.release_id, r.tag_name,
-       a.id, a.name, a.download_count, a.size, a.digest
+INSERT INTO temp.snapshot_counts
+SELECT a.owner, a.repo, a.release_id, r.tag_name, a.id, a.name, a.download_count, a.size,
+       a.digest
 FROM release_assets AS a
 JOIN releases AS r ON r.owner = a.owner AND r.repo = a.repo AND r.id = a.release_id
 WHERE a.owner = 'acme';
 
+BEGIN IMMEDIATE;
+INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
+                                       asset_id, name, download_count, size, digest)
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), owner, repo, release_id, tag_name,
+       asset_id, name, download_count, size, digest
+FROM temp.snapshot_counts;
 COMMIT;
+DROP TABLE temp.snapshot_counts;

@@ -3,11 +3,13 @@
 Two line formats are read, as the tools that write them do:
 
 - GNU coreutils (``sha256sum``): ``HEX  FILE``, or ``HEX *FILE`` for binary mode; a line
-  starting with a backslash has ``\\\\`` and ``\\n`` escapes in its file name
+  starting with a backslash has ``\\\\``, ``\\n`` and (coreutils 9.1) ``\\r`` escapes in
+  its file name
   (coreutils manual, "md5sum invocation": https://www.gnu.org/software/coreutils/manual/
   html_node/md5sum-invocation.html).
 - BSD tagged (``sha256sum --tag``, ``shasum --tag``, ``openssl dgst``):
-  ``SHA256 (FILE) = HEX``, and ``SHA256(FILE)= HEX`` from openssl.
+  ``SHA256 (FILE) = HEX``, and ``SHA256(FILE)= HEX`` from openssl; coreutils starts a
+  tagged line with the same backslash, and escapes its file name the same way.
 
 A ``*.sha256`` or ``*.sha512`` file for one asset may hold the digest alone; its file is
 then the checksum file's own name without the suffix. Blank lines and ``#`` comments are
@@ -49,6 +51,7 @@ _BSD_TAGS = {
     "SHA2-256": "sha256",
     "SHA2-512": "sha512",
 }
+_ESCAPED = {"n": "\n", "r": "\r"}  # a GNU escape's letter -> the character
 _HEX_LENGTH = {algorithm: length for length, algorithm in ALGORITHM_BY_LENGTH.items()}
 
 
@@ -114,14 +117,17 @@ def _entries(text: str, source: str) -> Iterator[Entry]:
 
 
 def _entry(line: str, number: int, source: str) -> Entry:
-    bsd = _BSD.fullmatch(line.strip())
+    # The escape mark starts a tagged line too: coreutils 9.1's ``sha256sum --tag`` writes
+    # ``\SHA256 (a\\b.txt) = HEX`` for a file named ``a\b.txt``.
+    escaped = line.startswith("\\")
+    body = line[1:] if escaped else line
+    bsd = _BSD.fullmatch(body.strip())
     if bsd is not None:
         tag = bsd["tag"].upper()
         if tag not in _BSD_TAGS:
             raise _not_understood(source, number, line, f"unknown algorithm {bsd['tag']!r}")
-        return _checked(bsd["file"], _BSD_TAGS[tag], bsd["hex"], number, source, line)
-    escaped = line.startswith("\\")
-    body = line[1:] if escaped else line
+        file = _unescape(bsd["file"]) if escaped else bsd["file"]
+        return _checked(file, _BSD_TAGS[tag], bsd["hex"], number, source, line)
     gnu = _GNU.fullmatch(body) or _GNU_SINGLE_SPACE.fullmatch(body)
     if gnu is not None:
         file = _unescape(gnu["file"]) if escaped else gnu["file"]
@@ -164,8 +170,9 @@ def _single_file(source: str) -> tuple[str, str] | None:
 
 
 def _unescape(name: str) -> str:
-    """A GNU escaped file name: ``\\\\`` is a backslash, ``\\n`` a newline."""
-    return re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], name)
+    """A GNU escaped file name: ``\\\\`` is a backslash, ``\\n`` a newline and ``\\r`` a
+    carriage return (coreutils 9.1 writes ``\\r`` for one)."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPED.get(m[1], m[1]), name)
 
 
 def _not_understood(source: str, number: int, line: str, why: str) -> ChecksumFileError:

@@ -56,6 +56,12 @@ options:
                       fresh on every run: what a run uploads or deletes is gone after it
   --demo-state FILE   --demo, keeping the emulator's data in FILE between runs (loaded
                       when FILE exists, saved at exit)
+  --dry-run           run reads, and print the write requests INSERT, UPDATE and DELETE
+                      would send, sending none (".dryrun on|off" in the shell)
+  --yes               never ask before a large DELETE or UPDATE (for scripts)
+  --confirm-over N    in an interactive shell, ask before a DELETE or UPDATE that would
+                      touch more than N assets (default 10), or assets of several releases
+                      when it names no release
   --version           show the versions of sqlgh, SQLite and APSW
   -h, --help          show this help
   SQLite shell options such as -header, -echo, -nullvalue TEXT also work.
@@ -122,6 +128,9 @@ class Arguments:
     parameters: dict[str, object] = field(default_factory=dict)  # -p NAME=VALUE
     demo: bool = False
     demo_state: str | None = None  # --demo-state FILE
+    dry_run: bool = False
+    yes: bool = False
+    confirm_over: int | None = None
     help: bool = False
     version: bool = False
     shell_options: list[str] = field(default_factory=list)
@@ -240,6 +249,12 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
             args.demo = True
         elif name == "demo-state":
             args.demo, args.demo_state = True, value("--demo-state")
+        elif name == "dry-run":
+            args.dry_run = True
+        elif name == "yes":
+            args.yes = True
+        elif name == "confirm-over":
+            args.confirm_over = _count_of("--confirm-over", value("--confirm-over"))
         elif name == "c":
             ordered.append((True, value("-c")))
         elif name == "format":
@@ -271,6 +286,16 @@ def parse_arguments(argv: Sequence[str]) -> Arguments:
     return args
 
 
+def _count_of(option: str, text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise UsageError(f"{option} needs a whole number of assets, not {text!r}")
+    return number
+
+
 def version_text() -> str:
     """``sqlgh 0.1.0 (SQLite 3.x, APSW 3.x)``."""
     return f"sqlgh {__version__} (SQLite {apsw.sqlite_lib_version()}, APSW {apsw.apsw_version()})"
@@ -295,8 +320,12 @@ def run(args: Arguments) -> int:
         except ValueError as exc:
             print(f"sqlgh: {exc}", file=sys.stderr)
             return 2
+        session.dry_run = args.dry_run
         shell = SqlghShell(session)
         stack.callback(shell.close)
+        shell.assume_yes = args.yes
+        if args.confirm_over is not None:
+            shell.confirm_over = args.confirm_over
         return _drive(shell, args)
     return 0  # pragma: no cover - ExitStack does not swallow exceptions
 

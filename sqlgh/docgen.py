@@ -36,6 +36,30 @@ A key value that is NULL (a `LEFT JOIN` row with nothing to join, say) matches n
 in SQL, and costs no request. Any other value that cannot be a GitHub name or id (`'a/b'`,
 `'..'`, `'12'` as text, `-1`) is refused before any request, with an error that names the
 table and column.
+
+**Missing data, one rule for every table.** An owner, repository or release that GitHub
+does not have (or does not show the token: GitHub answers 404 for both) is:
+
+- an error naming it, when the query typed that key alone as a literal
+  (`owner = 'acme' AND repo = 'nope'`);
+- no rows for it, plus one warning line per statement and table on standard error naming
+  every missing one, when it is one key among many: an `IN` list, a join (a `LEFT JOIN`
+  from a local watch-list holding a renamed repository), a subquery, or a bound parameter
+  (`repo = ?`: SQLite shows a virtual table a literal's value while planning, never a
+  parameter's, so a parameter cannot be told from a join's value). The statement, and the
+  script, go on: `sqlgh: warning: release_assets: no rows for repository acme/laser: not
+  found, or it is not visible to this token (it needs Contents: read)`.
+
+A lookup of one row by its own id, tag or name (`id = 1`, `tag_name = 'v9'`, a
+repository's `name`) that GitHub answers 404 gives no row and no warning, as a filter
+does in SQL: that 404 does not tell a missing row from a missing repository, and finding
+out would cost a request more.
+
+Owner and repository names are case-insensitive on GitHub; `owner` and `repo` come back
+as GitHub spells them (read from its answer), whatever case the query used, so
+`owner = 'ACME'` and `owner = 'acme'` give the same rows and one `GROUP BY` group. A
+renamed repository keeps the name the query gave. Cursors of one statement that ask for
+the same key (a self-join) share one fetch: a release's asset list is read once.
 """
 
 

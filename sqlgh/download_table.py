@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -32,6 +33,7 @@ import apsw
 
 from sqlgh.errors import InputError, MissingKeysError, RemoteError
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.interrupts import held_interrupts
 from sqlgh.local_files import checked_path
 from sqlgh.session import Session
 from sqlgh.tables import keys
@@ -192,7 +194,7 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
         except InputError as exc:
             raise InputError(f"{exc} No file was written.") from exc
         planned[path_key(item.target)] = item
-    written = _download_all(api, list(planned.values()), placement)
+    done = _download_all(api, list(planned.values()), placement)
     earlier.update(planned)
     return [
         (
@@ -207,8 +209,9 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
             destination,
             options,
         )
-        for (release_id, _), item in zip(found, planned.values(), strict=True)
-        if item.skipped or item.target in written
+        for (release_id, _), planned_item in zip(found, planned.values(), strict=True)
+        if (item := done.get(planned_item.target, planned_item)).skipped
+        or item.target in done
     ]
 
 
@@ -238,11 +241,16 @@ def _assets(
                     yield release_id, asset
 
 
-def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set[str]:
-    """Download the files not skipped, ``max_concurrency`` at a time; return their paths.
+def _download_all(
+    api: Api, planned: list[Planned], placement: Placement
+) -> dict[str, Planned]:
+    """Download the files not skipped, ``max_concurrency`` at a time; return them by path
+    (marked skipped when ``skip`` kept a file that appeared at the path meanwhile).
 
     After a failure no new file is started; those running finish, and the error names
     every file written (they stay: each is whole and verified) and those that were not.
+    After Ctrl-C, the running downloads stop at their next bytes and remove their
+    temporary files before the KeyboardInterrupt goes on: no file appears afterwards.
     """
     todo = [item for item in planned if not item.skipped]
     client = api.client
@@ -252,13 +260,15 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
     failure: BaseException | None = None
     running: dict[Future[str], Planned] = {}
     waiting = iter(todo)
+    stop = threading.Event()
     try:
         while True:
             while failure is None and len(running) < client.max_concurrency:
                 item = next(waiting, None)
                 if item is None:
                     break
-                task = client.submit(partial(write, own_bar=False), api, item, placement, NAME)
+                download = partial(write, own_bar=False, stop=stop)
+                task = client.submit(download, api, item, placement, NAME)
                 running[task] = item
             if not running:
                 break
@@ -266,16 +276,23 @@ def _download_all(api: Api, planned: list[Planned], placement: Placement) -> set
             for task in done:
                 item = running.pop(task)
                 try:
-                    written[task.result()] = item
+                    result = task.result()  # skipped: a file appeared and was kept
+                    written[result.target] = result
                     bar.update(item.asset.get("size") or 0)
                 except BaseException as exc:  # reported below, with the rest
                     failure = failure or exc
+    except BaseException:  # Ctrl-C: the running downloads end and remove their files
+        stop.set()
+        with held_interrupts() as held:  # a second Ctrl-C does not cut that short
+            wait(running)
+        held.honour()
+        raise
     finally:
         bar.close()
     if failure is not None:
         left = [item for item in todo if item.target not in written]
         raise stopped(NAME, failure, written.values(), left) from failure
-    return set(written)
+    return written
 
 
 def register_download_table(connection: apsw.Connection, session: Session) -> None:

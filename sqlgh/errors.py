@@ -30,6 +30,15 @@ class RemoteError(SqlghError):
     """GitHub answered with an error, or could not be reached."""
 
 
+class NotFoundError(RemoteError):
+    """A key names something GitHub does not have, or does not show this token:
+    ``missing`` says what ("repository acme/laser")."""
+
+    def __init__(self, message: str, missing: str = "") -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 class WriteError(SqlghError):
     """A write could not be done (or only partly): the message says what was applied.
 

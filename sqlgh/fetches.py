@@ -32,6 +32,7 @@ or the replay cache still holds the page.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections import OrderedDict, deque
@@ -41,8 +42,9 @@ from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any, Protocol
 
-from sqlgh.errors import InputError
+from sqlgh.errors import InputError, NotFoundError
 from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.remote import not_visible
 from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 
 # The most rows the replay cache holds (a release counts with its embedded assets): about
@@ -80,6 +82,51 @@ class _Link:
     last: FetchKey = ()  # the key of the reader's last Filter
 
 
+class _Shared:
+    """One fetch read by any number of cursors: the batches pulled so far are kept for a
+    reader that is behind, up to ``REPLAY_ROWS`` rows. Past that, a fetch with one reader
+    keeps nothing (``keeping`` turns False) and takes no new readers; one that already has
+    several keeps all it pulls while they read (a self-join of a long list)."""
+
+    def __init__(self, batches: Iterator[Batch]) -> None:
+        self._source = batches
+        self.got: list[Batch] = []
+        self.rows = 0
+        self.keeping = True
+        self.done = False
+        self._readers = 0
+        self._error: BaseException | None = None
+
+    def read(self) -> Iterator[Batch]:
+        """The fetch's batches from the first, pulling from GitHub only past the kept ones."""
+        self._readers += 1
+        index = 0
+        while True:
+            if index < len(self.got):
+                batch = self.got[index]
+            elif self._error is not None:
+                raise self._error  # the reader ahead met it: this one must not see an end
+            elif self.done:
+                return
+            else:
+                try:
+                    batch = next(self._source)
+                except StopIteration:
+                    self.done = True
+                    return
+                except BaseException as exc:
+                    self._error = exc
+                    raise
+                self.rows += _rows(batch)
+                if self.keeping and self.rows > REPLAY_ROWS and self._readers == 1:
+                    self.keeping = False
+                    self.got = []
+                if self.keeping:
+                    self.got.append(batch)
+            index += 1
+            yield batch
+
+
 class StatementFetches:
     """The fetches of one statement, and what it learned (``facts``); see the module."""
 
@@ -92,6 +139,10 @@ class StatementFetches:
         self._wasted = 0  # fetches started ahead that SQLite never asked for
         self._replay: OrderedDict[FetchKey, tuple[list[Batch], int]] = OrderedDict()
         self._replay_rows = 0
+        # Fetches being read, by key, while they hold up to REPLAY_ROWS rows: a second
+        # cursor asking for the same key (a self-join) reads the same pages.
+        self._sharing: OrderedDict[FetchKey, _Shared] = OrderedDict()
+        self._missing: dict[str, dict[str, None]] = {}  # by table: what was not found
         self._readers: list[weakref.ref[Reader]] = []  # open cursors, first opened first
         self._links: weakref.WeakKeyDictionary[Reader, _Link] = weakref.WeakKeyDictionary()
 
@@ -123,13 +174,22 @@ class StatementFetches:
         return None
 
     def scan(
-        self, reader: Reader, path: AccessPath, keys: list[dict[str, Any]], guess: bool
+        self,
+        reader: Reader,
+        path: AccessPath,
+        keys: list[dict[str, Any]],
+        guess: bool,
+        tolerant: bool = False,
     ) -> Iterator[Batch]:
         """The batches of each key tuple in turn, the next ones of the list fetched ahead.
 
         With ``guess`` (and one key tuple), the keys of the reader's next ``Filter`` calls
-        are guessed from the rows its keys come from, and started ahead too.
+        are guessed from the rows its keys come from, and started ahead too. With
+        ``tolerant`` (keys from an IN list, a join, a subquery), a key GitHub does not have
+        gives no rows, and the statement warns of it when it ends (``close``).
         """
+        if path.within is not None:
+            return self._narrowed(reader, path, keys, tolerant)
         fetch_keys = [_fetch_key(reader.table, path, key) for key in keys]
         if len(keys) == 1 and fetch_keys[0] in self._replay and not guess:
             self._replay.move_to_end(fetch_keys[0])  # an inner lookup asked again
@@ -137,10 +197,36 @@ class StatementFetches:
         first = self._take(fetch_keys[0]) if keys else None
         if guess and len(keys) == 1 and self._width > 0:
             self._guess(reader, path, keys[0], fetch_keys[0])
-        return self._scan(path, keys, fetch_keys, first)
+        return self._scan(path, keys, fetch_keys, first, reader.table.name if tolerant else None)
+
+    def _narrowed(
+        self, reader: Reader, path: AccessPath, keys: list[dict[str, Any]], tolerant: bool
+    ) -> Iterator[Batch]:
+        """Each key's row, found in the statement's one fetch of the wider path (``within``):
+        a join on a release's assets by id lists the release once, not once per row."""
+        table = reader.table
+        wide = table.path_named(path.within or "")
+        extra = [(name, table.columns[table.column_index(name)].get) for name in path.keys]
+        extra = [(name, get) for name, get in extra if name not in wide.keys]
+        for key in keys:
+            wide_key = {name: key[name] for name in wide.keys}
+            for ctx, objects in self.scan(reader, wide, [wide_key], False, tolerant):
+                kept = [o for o in objects if all(get(ctx, o) == key[n] for n, get in extra)]
+                if kept:
+                    yield ctx, kept
+                    break  # the path is unique within the wider one: read no further
 
     def close(self) -> None:
-        """The statement ended: cancel what was started ahead, drop what was kept."""
+        """The statement ended: cancel what was started ahead, drop what was kept, and
+        warn, one line per table, of the keys that gave no rows because GitHub has no such
+        thing (or does not show it to this token)."""
+        for table, missing in self._missing.items():
+            print(
+                f"sqlgh: warning: {table}: no rows for {', '.join(missing)}: not found, "
+                f"{not_visible(self.api)}",
+                file=sys.stderr,
+            )
+        self._missing.clear()
         with self._lock:
             pending = list(self._ahead.values())
             self._ahead.clear()
@@ -149,6 +235,7 @@ class StatementFetches:
             future.cancel()
         self._replay.clear()
         self._replay_rows = 0
+        self._sharing.clear()
         self._links.clear()
 
     # serving keys ------------------------------------------------------------------------
@@ -158,6 +245,7 @@ class StatementFetches:
         keys: list[dict[str, Any]],
         fetch_keys: list[FetchKey],
         first: Started | None,
+        tolerant_of: str | None,
     ) -> Iterator[Batch]:
         started: dict[FetchKey, Started] = {}  # not yet taken (a taken one holds its rows)
         following = 1
@@ -172,7 +260,12 @@ class StatementFetches:
                 future = first if index == 0 else self._take(fetch_key)
                 first = None  # a future holds its rows: keep none past their key
                 started.pop(fetch_key, None)
-                yield from self._batches(path, key, fetch_key, future)
+                try:
+                    yield from self._batches(path, key, fetch_key, future)
+                except NotFoundError as exc:
+                    if tolerant_of is None:
+                        raise
+                    self._missing.setdefault(tolerant_of, {})[exc.missing] = None
         finally:
             for fetch_key, future in started.items():  # an IN list cut short (LIMIT)
                 self._drop(fetch_key, future)
@@ -187,38 +280,52 @@ class StatementFetches:
             self._replay.move_to_end(fetch_key)
             yield from hit[0]
             return
-        batches: Iterable[Batch]
-        if future is not None and not future.cancel():
-            head, rest = future.result()
-            batches = rest if head is None else chain((head,), rest)
+        shared = self._sharing.get(fetch_key)
+        if shared is not None and shared.keeping:
+            # Another cursor of the statement is reading this key (a self-join): share it.
+            if future is not None:
+                self._discard(future)
+            self._sharing.move_to_end(fetch_key)
         else:
-            batches = path.fetch(self.api, key)
-        if isinstance(batches, list):  # finished already: kept before SQLite stops reading
-            self._keep(fetch_key, batches)
-            yield from batches
-            return
-        kept: list[Batch] | None = []
-        rows = 0
-        fetched = iter(batches)
+            batches: Iterable[Batch]
+            if future is not None and not future.cancel():
+                head, rest = future.result()
+                batches = rest if head is None else chain((head,), rest)
+            else:
+                batches = path.fetch(self.api, key)
+            if isinstance(batches, list):  # finished already: kept before SQLite stops reading
+                self._keep(fetch_key, batches)
+                yield from batches
+                return
+            shared = self._share(fetch_key, _Shared(iter(batches)))
+        fetched = shared.read()
         for batch in fetched:
-            if kept is not None:
-                rows += _rows(batch)
-                kept = kept if rows <= REPLAY_ROWS else None
-                if kept is not None:
-                    kept.append(batch)
             if path.unique and batch[1]:
                 # SQLite may read no further than a unique key's row (a scalar subquery per
                 # outer row): finish the fetch (no request more when it was one GET) so
                 # that the next Filter of this key is answered from the replay cache.
                 rest = list(fetched)
-                if kept is not None:
-                    self._keep(fetch_key, kept + rest)
+                self._finished(fetch_key, shared)
                 yield batch
                 yield from rest
                 return
             yield batch
-        if kept is not None:
-            self._keep(fetch_key, kept)
+        self._finished(fetch_key, shared)
+
+    def _share(self, fetch_key: FetchKey, shared: _Shared) -> _Shared:
+        """Offer a fetch being read to the statement's other cursors; the oldest offers go
+        when those being read hold more than ``REPLAY_ROWS`` rows together."""
+        self._sharing[fetch_key] = shared
+        while sum(s.rows for s in self._sharing.values() if s.keeping) > REPLAY_ROWS:
+            self._sharing.popitem(last=False)
+        return shared
+
+    def _finished(self, fetch_key: FetchKey, shared: _Shared) -> None:
+        """A fetch was read to its end: replay it from now on, if it is small enough."""
+        if self._sharing.get(fetch_key) is shared:
+            del self._sharing[fetch_key]
+        if shared.keeping and shared.done:
+            self._keep(fetch_key, shared.got)
 
     def _keep(self, fetch_key: FetchKey, batches: list[Batch]) -> None:
         rows = sum(_rows(batch) for batch in batches)

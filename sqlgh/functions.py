@@ -197,7 +197,7 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
                 api, owner, repo, asset_id, name
             )
             item = plan(owner, repo, asset, destination, placement, name, written)
-            path = write(api, item, placement, name)
+            path = write(api, item, placement, name).target
         except (GitHubError, TransportError, SqlghError) as exc:
             raise stopped(name, exc, written.values()) from exc  # and what earlier rows wrote
         written[path_key(path)] = item

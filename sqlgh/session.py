@@ -19,6 +19,7 @@ from sqlgh.lookahead import BindingsCursor
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
 from sqlgh.tables.spec import Api, Record
+from sqlgh.write_report import Write
 
 
 class Session:
@@ -29,6 +30,13 @@ class Session:
     ``transaction_writes`` what the transaction did (no ROLLBACK undoes it: when an
     explicit transaction that wrote is rolled back, ``on_rollback`` is given that list).
     Each cursor takes the ``StatementFetches`` of its own statement (``sqlgh.statements``).
+
+    ``writes``, once a reporter (the shell) sets it to a list, records each row written
+    to GitHub (``sqlgh.write_report``) until that reporter clears it; None records
+    nothing. With ``dry_run``, writes send nothing: each row's planned requests go to
+    ``on_preview`` (and ``writes``), and ``keys_used`` collects the key columns of the
+    access paths that found the rows to write.
+
     ``statement_sql`` is the text of the running top-level statement, ``given`` what the
     last ``execute`` ran with which bindings, and ``looked_ahead`` the tables whose INSERT
     rows the statement has looked ahead at (``sqlgh.lookahead``).
@@ -43,6 +51,10 @@ class Session:
         self.applied: list[str] = []
         self.transaction_writes: list[str] = []
         self.on_rollback: Callable[[list[str]], None] | None = None
+        self.writes: list[Write] | None = None
+        self.dry_run = False
+        self.on_preview: Callable[[Write], None] | None = None
+        self.keys_used: set[tuple[str, ...]] = set()
         self.statements = StatementTracker(lambda: StatementFetches(self.api))
         self.statement_sql: str | None = None
         self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None

@@ -28,6 +28,7 @@ from sqlgh.shell_catalog import TableCatalog
 from sqlgh.shell_habits import SqliteHabits
 from sqlgh.shell_output import ReadableOutput
 from sqlgh.tables import TABLES
+from sqlgh.write_report import Write, described, summary, would
 
 # --format NAME -> the .mode arguments that select it
 FORMATS: dict[str, list[str]] = {
@@ -44,6 +45,10 @@ FORMATS: dict[str, list[str]] = {
 WITH_HEADER = frozenset({"csv", "tsv"})
 PIPED_WIDTH = 160
 ROLLBACK_SHOWN = 10  # writes listed by the warning after a ROLLBACK
+CONFIRM_OVER = 10  # an interactive DELETE or UPDATE of more assets asks first
+RELEASE_KEYS = frozenset({"release_id", "tag_name", "id"})  # keys that name what to write
+# tables whose DELETE and UPDATE are confirmed: those whose writer can preview them
+WRITABLE = frozenset(t.name for t in TABLES if hasattr(t.writer, "preview_delete"))
 REQUESTS_QUERY = (
     "SELECT started, method, path, status, elapsed_ms, from_cache, rate_remaining "
     "FROM sqlgh_requests WHERE seq > ? ORDER BY seq"
@@ -67,6 +72,10 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
     ) -> None:
         self.session = session
         session.on_rollback = self._warn_rolled_back
+        session.on_preview = self._show_preview
+        session.writes = []  # recorded for the summary line
+        self.confirm_over = CONFIRM_OVER
+        self.assume_yes = False  # --yes: never ask
         self._mark: RequestRecord | None = None
         self._read: dict[int, tuple[int, str | None]] = {}
         apsw.connection_hooks.append(self._register)
@@ -137,7 +146,99 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         if not internal:
             log = self.session.client.log
             self._mark = log[-1] if log else None
-        super().process_sql(sql, bindings, internal, summary)
+            self.session.writes = []
+        try:
+            super().process_sql(sql, bindings, internal, summary)
+        finally:
+            if not internal and self.session.writes and self.interactive:
+                self._summarize_writes()
+
+    # writes: previews, confirmation and summaries ---------------------------------------
+    def command_dryrun(self, cmd: list[str]) -> None:
+        """dryrun on|off: Show the write requests statements would send, and send none
+
+        Reads still run. Each row an INSERT, UPDATE or DELETE would write prints the
+        requests it would send to GitHub (sqlgh --dry-run starts with it on).
+        """
+        if len(cmd) != 1 or cmd[0] not in ("on", "off"):
+            raise self.Error("Usage: .dryrun on|off")
+        self.session.dry_run = cmd[0] == "on"
+
+    def _show_preview(self, write: Write) -> None:
+        asset = f"{write.name!r} " if write.name else ""
+        where = f"release {write.release_id} of " if write.release_id else ""
+        number = f"asset {write.asset_id}, " if write.asset_id else ""
+        sent = "; ".join(write.requests) or "nothing sent"
+        self.write(
+            self.stdout,
+            f"dry run: {would(write.verb)} {asset}({number}{where}{write.owner}/{write.repo}): "
+            f"{sent}\n",
+        )
+
+    def _summarize_writes(self) -> None:
+        log = list(self.session.client.log)
+        requests = len(log) - _position_after(log, self._mark)
+        self.write_error(f"{summary(self.session.writes, requests, self.session.dry_run)}\n")
+
+    def _query_details(self, sql: str, bindings: Any) -> Any:
+        """Split off the next statement (as the APSW shell does); an interactive DELETE or
+        UPDATE of GitHub assets that touches many of them is confirmed first."""
+        details = super()._query_details(sql, bindings)
+        if details.error_text is None and details.query and self._asks_first(details.query):
+            self._confirm(details.query, bindings)
+        return details
+
+    def _asks_first(self, sql: str) -> bool:
+        """Whether ``sql`` is a DELETE or UPDATE of a writable table that must be confirmed
+        (the authorizer hears of it while SQLite prepares the statement)."""
+        if not self.interactive or self.assume_yes or self.session.dry_run:
+            return False
+        writes = False
+
+        def authorizer(action: int, table: str | None, *_: Any) -> int:
+            nonlocal writes
+            if action in (apsw.SQLITE_DELETE, apsw.SQLITE_UPDATE) and table in WRITABLE:
+                writes = True
+            return apsw.SQLITE_OK
+
+        cursor = self.db.cursor()
+        cursor.exec_trace = lambda *_: False  # prepared, never run
+        previous, self.db.authorizer = self.db.authorizer, authorizer
+        try:
+            cursor.execute(sql, can_cache=False)
+        except apsw.ExecTraceAbort:
+            pass
+        except apsw.Error:
+            return False  # the statement's own run reports it
+        finally:
+            self.db.authorizer = previous
+        return writes
+
+    def _confirm(self, sql: str, bindings: Any) -> None:
+        """Run ``sql`` as a dry run to learn what it would write; ask when that is more
+        than ``confirm_over`` assets, or assets of several releases when the statement
+        named no release or asset; raise unless the answer is yes."""
+        session = self.session
+        kept, planned = session.writes, []
+        session.writes = planned
+        session.dry_run, session.on_preview = True, None
+        session.keys_used = set()
+        try:
+            self.db.execute(sql, bindings, can_cache=False).fetchall()
+        finally:
+            session.writes, session.dry_run = kept, False
+            session.on_preview = self._show_preview
+        releases = {write.release for write in planned}
+        named = any(RELEASE_KEYS & set(keys) for keys in session.keys_used)
+        if len(planned) <= self.confirm_over and (named or len(releases) <= 1):
+            return
+        what = described(planned, dry_run=True)
+        why = "" if named else " (the statement names no release)"
+        self.write(self.stdout, f"This statement {what}{why}. Go ahead? [y/N] ")
+        self.stdout.flush()
+        answer = self.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            raise self.Error("not done: nothing was sent to GitHub")
 
     def command_requests(self, cmd: list[str]) -> None:
         """requests ?all?: Show the HTTP requests the last SQL made (all: every request)

@@ -35,24 +35,27 @@ CREATE TABLE IF NOT EXISTS asset_downloads(
 CREATE UNIQUE INDEX IF NOT EXISTS asset_downloads_daily
     ON asset_downloads(asset_id, substr(taken_at, 1, 10));"""
 
-# A series is one file of one release: a replaced asset (a new id under the same name)
-# continues it. A reset is a new id or a lower count than the day before; the delta of a
-# reset day is the count itself (what the new asset gathered since it was uploaded).
+# A series is one asset, whatever its name (GitHub lets an asset be renamed: PATCH name),
+# continued by an asset that replaces it (a new id under the same name in the release).
+# A reset is a new id or a lower count than the day before; the delta of a reset day is
+# the count itself (what the new asset gathered since it was uploaded).
 TREND_VIEW = """\
 CREATE VIEW IF NOT EXISTS download_trend AS
 SELECT owner, repo, release_id, tag_name, name, asset_id,
        substr(taken_at, 1, 10) AS day,
        download_count,
-       CASE WHEN previous_count IS NULL THEN NULL
-            WHEN previous_asset <> asset_id OR download_count < previous_count
-                THEN download_count
-            ELSE download_count - previous_count END AS delta,
-       coalesce(previous_asset <> asset_id OR download_count < previous_count, 0) AS reset
+       CASE WHEN previous_count IS NOT NULL AND download_count >= previous_count
+                THEN download_count - previous_count
+            WHEN previous_count IS NOT NULL OR previous_by_name IS NOT NULL
+                THEN download_count END AS delta,
+       coalesce(download_count < previous_count,
+                previous_by_name IS NOT NULL AND previous_count IS NULL, 0) AS reset
 FROM (SELECT *,
-             lag(download_count) OVER series AS previous_count,
-             lag(asset_id) OVER series AS previous_asset
+             lag(download_count) OVER asset AS previous_count,
+             lag(download_count) OVER file AS previous_by_name
       FROM asset_downloads
-      WINDOW series AS (PARTITION BY owner, repo, release_id, name ORDER BY taken_at));"""
+      WINDOW asset AS (PARTITION BY asset_id ORDER BY taken_at),
+             file AS (PARTITION BY owner, repo, release_id, name ORDER BY taken_at));"""
 
 # A heuristic over file names (docs/history.md): the first match wins; "other" when none.
 PLATFORM_VIEW = """\
@@ -85,15 +88,35 @@ GROUP BY day, os, arch, packaging;"""
 
 SCHEMA = (TABLE, TREND_VIEW, PLATFORM_VIEW)
 
+# The counts are read into a TEMP table first, with no lock on DATABASE: the requests can
+# take minutes, and a write to DATABASE (another snapshot, a cron job overlapping this one)
+# would meanwhile fail with "database is locked". They are then stored in one short
+# transaction, all with one taken_at (one statement's 'now'), however many owners; the
+# command waits up to a minute (BUSY_TIMEOUT) for another writer to finish its own.
+BUSY_TIMEOUT = ".timeout 60000"
 # The release's tag comes from a join the statement's release listing answers (no request).
+STAGE = """\
+DROP TABLE IF EXISTS temp.snapshot_counts;
+CREATE TEMP TABLE snapshot_counts(owner, repo, release_id, tag_name, asset_id, name,
+                                  download_count, size, digest);"""
+
 INSERT = """\
-INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
-                                       asset_id, name, download_count, size, digest)
-SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), a.owner, a.repo, a.release_id, r.tag_name,
-       a.id, a.name, a.download_count, a.size, a.digest
+INSERT INTO temp.snapshot_counts
+SELECT a.owner, a.repo, a.release_id, r.tag_name, a.id, a.name, a.download_count, a.size,
+       a.digest
 FROM release_assets AS a
 JOIN releases AS r ON r.owner = a.owner AND r.repo = a.repo AND r.id = a.release_id
 WHERE {where};"""
+
+STORE = """\
+BEGIN IMMEDIATE;
+INSERT OR REPLACE INTO asset_downloads(taken_at, owner, repo, release_id, tag_name,
+                                       asset_id, name, download_count, size, digest)
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), owner, repo, release_id, tag_name,
+       asset_id, name, download_count, size, digest
+FROM temp.snapshot_counts;
+COMMIT;
+DROP TABLE temp.snapshot_counts;"""
 
 SUMMARY = """\
 SELECT owner, count(DISTINCT repo) AS repositories, count(*) AS assets,
@@ -120,9 +143,10 @@ def insert_statement(owner: str, repos: Sequence[str] = ()) -> str:
 
 
 def snapshot_statements(owners: Sequence[str], repos: Sequence[str] = ()) -> list[str]:
-    """Everything a snapshot runs: the schema, one INSERT per owner, the summary."""
+    """Everything a snapshot runs: the schema, one INSERT per owner into a TEMP table,
+    the rows stored in one transaction, the summary."""
     inserts = [insert_statement(owner, repos) for owner in owners]
-    return [*SCHEMA, "BEGIN;", *inserts, "COMMIT;", SUMMARY]
+    return [*SCHEMA, STAGE, *inserts, STORE, SUMMARY]
 
 
 def default_database() -> str:
@@ -183,7 +207,7 @@ def main(argv: Sequence[str]) -> int:
         args.database = default_database()
         if not os.path.exists(args.database):
             print(f"sqlgh: snapshot: creating {args.database}", file=sys.stderr)
-    args.commands = snapshot_statements(known.owner, known.repo)
+    args.commands = [BUSY_TIMEOUT, *snapshot_statements(known.owner, known.repo)]
     if args.demo:
         from sqlgh.snapshot_demo import DEMO_HISTORY
 

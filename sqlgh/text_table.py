@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from apsw.unicode import split_lines, text_width, text_width_substr
+from apsw.unicode import (
+    grapheme_length,
+    grapheme_substr,
+    split_lines,
+    text_width,
+    text_width_substr,
+)
 
 # top, cell separator, under the header, between rows, bottom
 UNICODE_LINES = ("╭─┬╮", "│", "╞═╪╡", "├─┼┤", "╰─┴╯")
@@ -83,7 +89,10 @@ def fit_widths(natural: Sequence[int], floors: Sequence[int], room: int) -> list
 def _cut(line: str, width: int, ellipsis: str) -> str:
     if text_width(line) <= width:
         return line
-    return text_width_substr(line, max(0, width - text_width(ellipsis)))[1] + ellipsis
+    room = width - text_width(ellipsis)
+    if room < 1:  # a column one character wide holds the ellipsis alone
+        return ellipsis
+    return text_width_substr(line, room)[1] + ellipsis
 
 
 def _pad(text: str, width: int, align: str) -> str:
@@ -99,7 +108,7 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) ->
     """The rows under their column names, drawn in ``style``."""
     texts = [[_lines(_shortened(cell_text(v, style.null), style)) for v in row] for row in rows]
     headers = [_lines(visible(name)) for name in names]
-    floors = [max(text_width(line) for line in lines) for lines in headers]
+    floors = [max(1, *(text_width(line) for line in lines)) for lines in headers]
     natural = list(floors)
     for row, values in zip(texts, rows, strict=True):
         for i, lines in enumerate(row):
@@ -137,8 +146,10 @@ def render(names: Sequence[str], rows: Sequence[Sequence[Any]], style: Style) ->
 
 
 def _shortened(text: str, style: Style) -> str:
-    if 0 < style.truncate < len(text):
-        return text[: style.truncate] + style.ellipsis
+    """``text`` cut after ``truncate`` characters as a reader counts them (grapheme
+    clusters: an accent or an emoji's joined parts stay with their letter)."""
+    if 0 < style.truncate < len(text) and grapheme_length(text) > style.truncate:
+        return grapheme_substr(text, 0, style.truncate) + style.ellipsis
     return text
 
 

@@ -26,6 +26,7 @@ from sqlgh.lookahead import rows_ahead
 from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
+from sqlgh.write_report import Write
 
 NO_PLAN = -1
 NO_PLAN_COST = 1e300
@@ -67,6 +68,7 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
         return
     index, path = min(candidates, key=lambda c: (-len(c[1].keys), c[1].cost))
     has_in = False
+    alone = True  # every key typed as one value: `repo = 'x'`, not an IN list or a join
     for position, key in enumerate(path.keys, start=1):
         constraint = available[key]
         ii.set_aConstraintUsage_argvIndex(constraint, position)
@@ -74,6 +76,9 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
         if ii.get_aConstraintUsage_in(constraint):
             ii.set_aConstraintUsage_in(constraint, True)
             has_in = True
+        # SQLite tells the value while planning only for a literal; a join's, a
+        # subquery's (or a bound parameter's) is known only when Filter runs.
+        alone = alone and not has_in and ii.get_aConstraint_rhs(constraint) is not None
     # Equalities on other columns, which SQLite still tests itself: Filter gets their
     # values too, to tell which rows a join will use (sqlgh.fetches guesses keys off those).
     position, tested = len(path.keys), []
@@ -91,10 +96,10 @@ def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
             ii.set_aConstraintUsage_argvIndex(i, position)
             tested.append(str(column))
     ii.idxNum = index
-    # Filter learns the used columns, whether WHERE tests columns beyond the keys, and the
-    # columns of the equalities above.
+    # Filter learns the used columns, whether WHERE tests columns beyond the keys, the
+    # columns of the equalities above, and whether the keys were typed alone.
     filtered = int(bool(constrained - set(path.keys)))
-    ii.idxStr = f"{col_used};{filtered};{','.join(tested)}"
+    ii.idxStr = f"{col_used};{filtered};{','.join(tested)};{int(alone)}"
     ii.estimatedCost = path.cost * 1000.0
     ii.estimatedRows = int(path.rows)
     if path.unique and not has_in:
@@ -160,10 +165,14 @@ class VirtualTable:
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
+        if self.session.dry_run:
+            self._preview(writer, "preview_insert", values, mode)
+            return 0  # nothing was uploaded: no id
         if self.table.name not in self.session.looked_ahead:
             self.session.looked_ahead.add(self.table.name)
             self._look_ahead(writer, mode)
-        new_id, _ = self._apply(lambda: writer.insert(self.session.api, values, mode))
+        new_id, done = self._apply(lambda: writer.insert(self.session.api, values, mode))
+        self._record(done or "kept", values, new_id)
         return new_id
 
     def _look_ahead(self, writer: Any, mode: str) -> None:
@@ -195,7 +204,12 @@ class VirtualTable:
                 changes[column.name] = value
             elif column.name not in keys or not _same(row.get(column.name), value):
                 raise self._cannot_change(column.name, editable)
-        self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
+        if self.session.dry_run:
+            self._preview(writer, "preview_update", row, changes)
+            return
+        _, done = self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
+        if done:
+            self._record(done, row, rowid)
 
     def _cannot_change(self, column: str, editable: tuple[str, ...]) -> InputError:
         hint = self.table.writer.CHANGE_HINT
@@ -207,7 +221,46 @@ class VirtualTable:
     def UpdateDeleteRow(self, rowid: int) -> None:
         writer = self._writer()
         row = self._visited(rowid)
-        self._apply(lambda: (None, writer.delete(self.session.api, row)))
+        if self.session.dry_run:
+            self._preview(writer, "preview_delete", row)
+            return
+        _, done = self._apply(lambda: (None, writer.delete(self.session.api, row)))
+        self._record(done, row, rowid)
+
+    def _preview(self, writer: Any, method: str, *arguments: Any) -> None:
+        """A dry run's row: what it would send, recorded and shown; nothing is sent."""
+        plan = getattr(writer, method, None)
+        if plan is None:
+            raise InputError(
+                f"{self.table.name}: a dry run cannot preview writes to {self.table.name} yet "
+                "(only release_assets); run the statement without --dry-run / .dryrun off"
+            )
+        try:
+            write = plan(self.session.api, *arguments)
+        except (GitHubError, TransportError, SqlghError) as exc:
+            raise remote_error(self.table, exc) from exc
+        if self.session.writes is not None:
+            self.session.writes.append(write)
+        if self.session.on_preview is not None:
+            self.session.on_preview(write)
+
+    def _record(self, done: str, row: Mapping[str, Any], asset_id: int) -> None:
+        """Note a row written to GitHub, for the shell's summary (its verb: done's first
+        word, "uploaded", "replaced", "updated", "deleted", or "kept")."""
+        if self.session.writes is None:
+            return
+        release_id, name = row.get("release_id"), row.get("name")
+        self.session.writes.append(
+            Write(
+                done.split(" ", 1)[0],
+                str(row.get("owner")),
+                str(row.get("repo")),
+                release_id if isinstance(release_id, int) else None,
+                asset_id,
+                name if isinstance(name, str) else None,
+                noun=self.table.row_noun,
+            )
+        )
 
     def _writer(self) -> Any:
         if self.table.writer is None:
@@ -293,6 +346,7 @@ class _Plan:
     tested: tuple[int, ...]  # columns of the equalities SQLite still tests (plan_index)
     unread: bool  # a keyed UPDATE that tests nothing but the keys: no GET before the PATCH
     guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
+    alone: bool  # keys typed as single literals: a missing one is an error, not a warning
 
 
 _NO_FILTER: tuple[None, tuple[Any, ...], tuple[type, ...]] = (None, (), ())
@@ -337,6 +391,8 @@ class Cursor:
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
         plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
         path = self._path = plan.path
+        if self.session.dry_run and self.table.writer is not None:
+            self.session.keys_used.add(path.keys)
         self.key_columns = plan.key_columns
         types = tuple(map(type, constraintargs))
         last_plan, last_args, last_types = self._last_filter
@@ -359,7 +415,7 @@ class Cursor:
             self._batches = iter([(key, (UNREAD,)) for key in keys])
         else:
             self._direct = plan.rows.direct
-            self._batches = self._fetches.scan(self, path, keys, plan.guess)
+            self._batches = self._fetches.scan(self, path, keys, plan.guess, not plan.alone)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
 
@@ -368,7 +424,7 @@ class Cursor:
             raise MissingKeysError(self.table.missing_keys_message())
         path = self.table.paths[indexnum]
         columns = [self.table.column_index(key) for key in path.keys]
-        col_used, filtered, tested = (indexname or ";;").split(";")
+        col_used, filtered, tested, alone = (indexname or ";;;").split(";")
         # An UPDATE's target is the cursor SQLite asks for every column.
         update_target = col_used == str(WHOLE_ROW)
         plan = self._plans[(indexnum, indexname)] = _Plan(
@@ -379,6 +435,7 @@ class Cursor:
             tested=tuple(int(c) for c in tested.split(",") if c),
             unread=path.unique and update_target and filtered != "1" and bool(self.table.writer),
             guess=path.ahead and not path.unique and not update_target,
+            alone=alone == "1",
         )
         return plan
 

@@ -54,3 +54,19 @@ def test_the_reports_made_for_charts_end_in_a_number(demo: Emulator, name: str) 
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 11  # a header and ten bars
     assert all("█" in line for line in result.stdout.splitlines()[1:])
+
+
+def test_labels_keep_their_text_and_wide_letters_do_not_push_the_numbers_out() -> None:
+    rows = [("日本語ラベル", 4), ("[bold]tool[/bold]", 2), ("a\nb", 1)]
+    lines = bar_chart(["name", "n"], rows, 40).splitlines()
+    assert len(lines) == 4  # a label takes one line
+    assert lines[1].startswith("日本語ラベル      4 ██")
+    assert lines[2].startswith("[bold]tool[/bold] 2 ██")  # no rich markup is read
+    assert lines[3].startswith("a^Jb              1 ██")
+
+
+def test_an_infinite_value_is_refused_with_advice() -> None:
+    result = sqlgh("--format", "chart", "-c", "SELECT 'a' AS k, 1e999 AS n")
+    assert result.returncode == 1
+    assert "chart: the last column (n) is drawn as bars, but row 1 has inf" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -132,3 +132,18 @@ def test_checksum_file_names(name: str) -> None:
 )
 def test_other_names(name: str) -> None:
     assert not is_checksum_file(name)
+
+
+def test_bsd_tagged_escaped_names_as_coreutils_writes_them() -> None:
+    # Bytes of GNU coreutils 9.1 `sha256sum --tag` for files named a\b.txt and new<LF>line.txt.
+    text = f"\\SHA256 (a\\\\b.txt) = {A}\n\\SHA256 (new\\nline.txt) = {B}\n"
+    assert entries(text) == [
+        ("a\\b.txt", "sha256", A, 1),
+        ("new\nline.txt", "sha256", B, 2),
+    ]
+
+
+def test_a_carriage_return_escaped_in_a_name_as_coreutils_writes_it() -> None:
+    # GNU coreutils 9.1 `sha256sum` for a file named cr<CR>name.txt, plain and tagged.
+    text = f"\\{A}  cr\\rname.txt\n\\SHA256 (cr\\rname.txt) = {A}\n"
+    assert [e[0] for e in entries(text)] == ["cr\rname.txt", "cr\rname.txt"]

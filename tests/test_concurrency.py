@@ -9,6 +9,7 @@ import pytest
 from conftest import connect_to
 
 from sqlgh.emulator import Emulator
+from sqlgh.emulator.faults import Fault
 
 ORG = "acme"
 
@@ -115,11 +116,13 @@ def test_limit_still_stops_early(emulator: Emulator, concurrency: int) -> None:
 
 
 def test_errors_from_a_concurrent_fetch_reach_sql(emulator: Emulator) -> None:
-    _seed(emulator, repos=2)
+    _seed(emulator, repos=3)
+    # (a repository that does not exist, among many, gives no rows: tests/test_missing_keys)
+    emulator.add_fault(Fault(path="/repos/acme/r1/releases", status=400, times=10))
     db = connect_to(emulator, max_concurrency=8, cache=False)
-    with pytest.raises(Exception, match="nope"):
+    with pytest.raises(Exception, match="r1"):
         db.execute(
-            "SELECT * FROM releases WHERE owner = 'acme' AND repo IN ('r0', 'nope', 'r1')"
+            "SELECT * FROM releases WHERE owner = 'acme' AND repo IN ('r0', 'r1', 'r2')"
         ).fetchall()
 
 

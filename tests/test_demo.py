@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import apsw
 import pytest
 
 import sqlgh
+from sqlgh.demo_mode import running_demo, start_demo
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.demo import seed_demo
 from tests.cli_helpers import ROOT
@@ -75,11 +77,12 @@ def test_demo_state_keeps_ids_deletions_and_generated_assets(tmp_path: Path) -> 
 
 def test_demo_state_that_cannot_be_read_or_written(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text("{}")
-    result = run_sqlgh("--demo-state", str(bad), "-c", "SELECT 1")
-    assert result.returncode == 2
-    assert "cannot load the emulator's data from it" in result.stderr
-    assert "Traceback" not in result.stderr
+    for content in ("{}", "[]"):  # "[]": before, an AttributeError's traceback
+        bad.write_text(content)
+        result = run_sqlgh("--demo-state", str(bad), "-c", "SELECT 1")
+        assert result.returncode == 2
+        assert "cannot load the emulator's data from it" in result.stderr
+        assert "Traceback" not in result.stderr
     nowhere = tmp_path / "missing" / "state.json"
     result = run_sqlgh("--demo-state", str(nowhere), "-c", "SELECT 1")
     assert result.returncode == 2
@@ -190,3 +193,43 @@ def test_demo_state_keeps_immutable_releases_and_their_tags(tmp_path: Path) -> N
             db.execute(
                 "INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v1.0.0')"
             )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        "null",
+        '{"format": 1, "accounts": [{"login": 5}]}',
+        '{"format": 1, "accounts": [], "repos": [{"owner": null}]}',
+    ],
+)
+def test_demo_state_of_the_wrong_shape_is_refused_with_a_message(
+    tmp_path: Path, content: str
+) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text(content)
+    with pytest.raises(ValueError, match="cannot load the emulator's data from it"):
+        start_demo(str(bad))
+    assert bad.read_text() == content  # kept as it was, for the user to look at
+
+
+def test_two_runs_on_one_demo_state_file_lose_neither_run_s_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    with running_demo(str(state)) as first:
+        first.add_repo("acme", "first-run")
+    with running_demo(str(state)) as mine, running_demo(str(state)) as other:
+        mine.add_repo("acme", "mine")
+        other.add_repo("acme", "other")
+        # ``other`` ends first (saves), then ``mine``, which started before that save.
+    saved = {repo["name"] for repo in json.loads(state.read_text())["repos"]}
+    assert {"first-run", "other"} <= saved and "mine" not in saved
+    kept = tmp_path / f"state.json.{os.getpid()}"
+    mine_saved = {repo["name"] for repo in json.loads(kept.read_text())["repos"]}
+    assert {"first-run", "mine"} <= mine_saved and "other" not in mine_saved
+    assert (
+        f"--demo-state {state}: another sqlgh run saved it while this one ran; it is kept, "
+        f"and this run's data was saved to {kept}"
+    ) in capsys.readouterr().err

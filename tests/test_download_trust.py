@@ -7,11 +7,13 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
 import termios
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -344,3 +346,59 @@ def test_download_assets_in_a_piped_script(acme: Acme, tmp_path: Path) -> None:
     assert again.stdout == "name,status\ntool-1.0.0.zip,skipped: the file exists\n"
     assert "download_assets" not in first.stderr  # no bar when standard error is a pipe
     assert files(tmp_path) == {"tool-1.0.0.zip": b"old"}
+
+
+def test_ctrl_c_in_a_batch_stops_its_downloads_and_leaves_no_file(
+    acme: Acme, tmp_path: Path
+) -> None:
+    release_storage = threading.Event()
+
+    def ctrl_c_then_answer() -> None:  # the files are downloading when Ctrl-C comes
+        os.kill(os.getpid(), signal.SIGINT)
+        release_storage.wait(0.3)
+
+    acme.emu.add_fault(Fault("meanwhile", origin="storage", call=ctrl_c_then_answer))
+    db = connect_to(acme.emu, max_concurrency=4)
+    with pytest.raises(KeyboardInterrupt):
+        db.execute(BATCH + " AND id IN (?, ?)", (acme.new, f"{tmp_path}/", acme.tar["id"],
+                                                 acme.notes["id"])).fetchall()  # fmt: skip
+    assert sorted(os.listdir(tmp_path)) == []  # no temporary file either
+    release_storage.set()
+    for _ in range(10):  # nothing appears afterwards (before: both files, once answered)
+        time.sleep(0.05)
+        assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_file_that_appears_during_a_skip_download_is_reported_skipped(
+    acme: Acme, db, tmp_path: Path
+) -> None:
+    target = tmp_path / "notes.txt"
+    appear = lambda: target.write_bytes(b"another writer's")  # noqa: E731
+    acme.emu.add_fault(Fault("meanwhile", origin="storage", call=appear))
+    rows = db.execute(
+        "SELECT name, status FROM download_assets('" + f"{tmp_path}/" + "', 'skip') "
+        "WHERE owner = 'acme' AND repo = 'tool' AND release_id = ? AND id = ?",
+        (acme.new, acme.notes["id"]),
+    ).fetchall()
+    assert rows == [("notes.txt", "skipped: the file exists")]  # before: "downloaded"
+    assert target.read_bytes() == b"another writer's"
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+def test_an_asset_name_that_climbs_out_of_the_directory_is_refused_with_advice(
+    acme: Acme, db, tmp_path: Path
+) -> None:
+    def climbing(assets: list[dict]) -> list[dict]:  # a hostile server's listing
+        return [{**asset, "name": "../escaped.txt"} for asset in assets]
+
+    acme.emu.add_fault(Fault("rewrite_json", method="GET", path="/assets", rewrite=climbing))
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    with pytest.raises(RemoteError) as caught:
+        db.execute(BATCH + " AND id = ?", (acme.new, f"{inside}/", acme.notes["id"])).fetchall()
+    assert (
+        f"download_assets: GitHub gave asset {acme.notes['id']} the name '../escaped.txt', "
+        "which is not a plain file name (it would be written outside the destination), so "
+        "it is not used; give a file path as the destination instead of a directory"
+    ) in str(caught.value)
+    assert sorted(os.listdir(tmp_path)) == ["inside"] and not os.listdir(inside)

@@ -100,3 +100,24 @@ def test_fit_widths_never_goes_below_the_floors() -> None:
 def test_render_shows_at_most_truncate_characters_of_a_value() -> None:
     lines = render(["body"], [["line one\nline two\nline three"]], Style(80, truncate=12))
     assert lines.splitlines()[3:] == ["│ line one │", "│ lin…     │", "╰──────────╯"]
+
+
+@pytest.mark.parametrize("unicode", [True, False])
+def test_wide_unicode_in_a_narrow_terminal_keeps_every_line_one_width(unicode: bool) -> None:
+    # One-letter headers let columns shrink to one character: the ellipsis alone.
+    row = ["日本語のとても長いテキスト", "🚀👩‍👩‍👧‍👦 rocket", "e\u0301" * 8, 12345678]
+    text = render(["a", "b", "c", "n"], [row], Style(width=20, unicode=unicode))
+    lines = text.splitlines()
+    assert len({text_width(line) for line in lines}) == 1, text
+    assert "12345678" in text  # a number is never cut
+    unnamed = render(["", "x"], [["abc", "é" * 30]], Style(width=8)).splitlines()
+    assert unnamed[2].startswith("│ … │"), unnamed  # a column without a name is 1 wide
+    assert len({text_width(line) for line in unnamed}) == 1
+
+
+def test_truncate_counts_letters_with_their_accents_and_emoji_whole() -> None:
+    accents = render(["a"], [["e\u0301" * 3]], Style(40, truncate=2)).splitlines()[2]
+    assert accents == "│ " + "e\u0301" * 2 + "… │"
+    family = "👩\u200d👩\u200d👧\u200d👦"
+    emoji = render(["a"], [[family * 3]], Style(40, truncate=1)).splitlines()[2]
+    assert family + "…" in emoji

@@ -4,15 +4,21 @@ the views over them (download_trend, downloads_by_platform)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import requests
-from cli_helpers import QUERIES, TOKEN, sqlgh
+from cli_helpers import QUERIES, ROOT, TOKEN, sqlgh
 from conftest import connect_to
 
 from sqlgh.emulator import Emulator
-from sqlgh.snapshot import SCHEMA, insert_statement, snapshot_statements
+from sqlgh.emulator.faults import Fault
+from sqlgh.snapshot import BUSY_TIMEOUT, SCHEMA, STAGE, STORE, insert_statement, snapshot_statements
 
 
 def seed(emu: Emulator) -> int:
@@ -121,7 +127,7 @@ def test_a_second_run_over_unchanged_data_costs_no_rate_limit_units(
 
 def test_snapshot_sql_is_the_command_s_job() -> None:
     text = (QUERIES / "snapshot.sql").read_text()
-    for statement in [*SCHEMA, insert_statement("acme")]:
+    for statement in [*SCHEMA, BUSY_TIMEOUT, STAGE, insert_statement("acme"), STORE]:
         assert statement in text
 
 
@@ -205,3 +211,78 @@ def test_a_demo_snapshot_brings_a_month_of_history(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.splitlines()[-1] == "30,30,0,0"
+
+
+def test_owners_fetched_across_a_second_boundary_share_one_taken_at(emulator: Emulator) -> None:
+    seed(emulator)
+    emulator.add_org("globex")
+    emulator.add_repo("globex", "gadget")
+    release = emulator.add_release("globex", "gadget", "v1")
+    emulator.add_asset("globex", "gadget", release["id"], "gadget.zip", content=b"g",
+                       download_count=4)
+    # globex's first request waits for the next second (under one second: 'now' has whole
+    # seconds), so the owners' counts are taken in two different seconds.
+    next_second = lambda: time.sleep(1.02 - time.time() % 1)  # noqa: E731
+    emulator.add_fault(Fault("meanwhile", path="globex", call=next_second))
+    db = connect_to(emulator, cache=False)
+    summary = db.execute("\n".join(snapshot_statements(["acme", "globex"]))).fetchall()
+    assert [row[:4] for row in summary] == [("acme", 1, 2, 7), ("globex", 1, 1, 4)]
+    assert db.execute("SELECT count(DISTINCT taken_at) FROM asset_downloads").fetchall() == [
+        (1,)
+    ]
+
+
+def test_a_snapshot_started_while_another_fetches_waits_for_it(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    seed(emulator)
+    database = str(tmp_path / "history.db")
+    db = connect_to(emulator, database=database, cache=False)
+    db.setbusytimeout(60_000)  # as the command's BUSY_TIMEOUT
+    db.execute("\n".join(SCHEMA))
+    second_fetching = threading.Event()
+    second: list[subprocess.Popen[str]] = []
+
+    def start_the_second_snapshot() -> None:
+        # Another process (an overlapping cron job) starts while this one's first request
+        # is held; this one goes on once that one fetches too, or has stopped.
+        emulator.add_fault(Fault("meanwhile", origin="api", call=second_fetching.set))
+        env = {**os.environ, "GITHUB_API_URL": emulator.api_url, "GH_TOKEN": TOKEN}
+        second.append(subprocess.Popen(
+            [sys.executable, "-m", "sqlgh.cli", "snapshot", database, "--owner", "acme",
+             "--format", "csv", "-o", "cache=false"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        ))  # fmt: skip
+        while not second_fetching.wait(0.05) and second[0].poll() is None:
+            pass
+
+    emulator.add_fault(Fault("meanwhile", origin="api", call=start_the_second_snapshot))
+    snapshot(db)
+    out, err = second[0].communicate(timeout=60)
+    assert second[0].returncode == 0, err  # not "database is locked"
+    assert out.startswith("owner,repositories,assets,downloads,taken_at\nacme,1,2,7,")
+    assert db.execute("SELECT count(*) FROM asset_downloads").fetchall() == [(2,)]
+
+
+def test_a_renamed_asset_continues_its_series(emulator: Emulator) -> None:
+    release_id = seed(emulator)
+    db = connect_to(emulator, cache=False)
+    db.execute("\n".join(SCHEMA))
+    linux = next(a for a in emulator.list_assets("acme", "tool", release_id)
+                 if a["name"] == "tool-linux-amd64.tar.gz")  # fmt: skip
+    db.execute(  # yesterday: 3 downloads under its first name
+        "INSERT INTO asset_downloads(taken_at, owner, repo, release_id, tag_name, asset_id, "
+        "name, download_count) VALUES ('2026-01-01T06:00:00Z', 'acme', 'tool', ?, 'v1', ?, "
+        "'tool-linux.tgz', 3)",
+        (release_id, linux["id"]),
+    )
+    snapshot(db)  # today: 5, under the name it has now (the asset was renamed)
+    trend = db.execute(
+        "SELECT name, download_count, delta, reset FROM download_trend WHERE asset_id = ? "
+        "ORDER BY day", (linux["id"],)
+    ).fetchall()
+    assert trend == [("tool-linux.tgz", 3, None, 0), ("tool-linux-amd64.tar.gz", 5, 2, 0)]
+    platforms = db.execute(
+        "SELECT os, sum(downloads) FROM downloads_by_platform GROUP BY os ORDER BY os"
+    ).fetchall()
+    assert platforms == [("linux", 2)]  # the .msi has no earlier day: no delta yet

@@ -107,3 +107,68 @@ def test_a_statement_word_alone_is_sql_not_a_database(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "incomplete input" in result.stderr
     assert list(tmp_path.iterdir()) == []  # no database file named SELECT
+
+
+def test_import_of_a_spreadsheet_csv_drops_its_byte_order_mark(tmp_path: Path) -> None:
+    data = tmp_path / "excel.csv"
+    data.write_bytes(b"\xef\xbb\xbfname,size\r\nx.zip,1\r\n")
+    existing = tmp_path / "rows.csv"
+    existing.write_bytes(b"\xef\xbb\xbfy.zip,2\r\n")
+    result = sqlgh(
+        "--format", "csv", "-c", f".import --csv {data} t", "-c", ".schema t",
+        "-c", "CREATE TABLE u(name, size)", "-c", f".import --csv {existing} u",
+        "-c", "SELECT name, size FROM t UNION ALL SELECT name, size FROM u",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "CREATE TABLE t(name TEXT, size TEXT);", "name,size", "x.zip,1", "y.zip,2"
+    ]
+
+
+def test_import_renames_repeated_and_empty_header_names_as_sqlite3_does(tmp_path: Path) -> None:
+    data = tmp_path / "dup.csv"
+    data.write_text("name,Name,,size\nx.zip,X,-,1\n")
+    result = sqlgh("--format", "csv", "-c", f".import --csv {data} t", "-c", ".schema t")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'CREATE TABLE t(name_1 TEXT, Name_2 TEXT, "?" TEXT, size TEXT);\n'
+    assert result.stderr == (
+        f'Columns renamed during .import {data} due to duplicates:\n'
+        '"name" to "name_1",\n"Name" to "Name_2"\n'
+    )
+
+
+def test_once_to_a_path_that_cannot_be_written_says_what_to_do(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir.csv"
+    result = sqlgh("-c", f".once {missing}", "-c", "SELECT 1")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f".once: cannot write {missing} (No such file or directory); give the path of a "
+        "file in a directory you can write"
+    ), result.stderr
+
+
+def test_parameter_set_never_runs_statements_hidden_in_a_value(tmp_path: Path) -> None:
+    database = str(tmp_path / "kept.db")
+    value = '"1); DROP TABLE t; SELECT (2"'
+    result = sqlgh(
+        database, "--format", "csv", "-c", "CREATE TABLE t(x)", "-c", "INSERT INTO t VALUES (1)",
+        "-c", f".parameter set :v {value}", "-c", "SELECT count(*), :v FROM t",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr  # before: t was dropped, then an error
+    assert result.stdout.splitlines()[1] == "1,1); DROP TABLE t; SELECT (2"  # bound as text
+
+
+def test_an_import_that_fails_leaves_no_table_so_a_rerun_reads_the_header(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "import.db")
+    data = tmp_path / "rows.csv"
+    data.write_text("name,size\nx.zip,1\ny.zip\n")  # the last row is short
+    failed = sqlgh(database, "-c", f".import --csv {data} t")
+    assert failed.returncode == 1
+    assert "row 2 has 1 columns but should have 2" in failed.stderr
+    data.write_text("name,size\nx.zip,1\ny.zip,2\n")  # fixed, and imported again
+    again = sqlgh(database, "--format", "csv", "-c", f".import --csv {data} t",
+                  "-c", "SELECT name, size FROM t")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["name,size", "x.zip,1", "y.zip,2"]

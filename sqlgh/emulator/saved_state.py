@@ -100,7 +100,7 @@ def restore_state(state: State, saved: dict[str, Any]) -> None:
     An account ``state`` already has (a token's user) keeps its object, with the saved
     fields, so that what refers to it (the token's identity) stays right.
     """
-    if saved.get("format") != FORMAT:
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise ValueError(f"not an emulator state file of format {FORMAT}")
     with state.lock:
         state.discard_all()

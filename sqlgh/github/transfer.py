@@ -34,6 +34,12 @@ def upload_answer_wait(read_timeout: float, size: int) -> float:
     return read_timeout + size / (1 << 30) * UPLOAD_ANSWER_SECONDS_PER_GIB
 
 
+def upload_target(upload_url: str, name: str, label: str | None) -> str:
+    """The URL an upload is POSTed to: the release's ``upload_url`` template, expanded."""
+    values = {"name": name} if label is None else {"name": name, "label": label}
+    return str(uritemplate.expand(upload_url, values))
+
+
 def upload(
     client: Client,
     upload_url: str,
@@ -49,8 +55,7 @@ def upload(
     The URL is GitHub's own hypermedia, never built here: on GitHub.com it is another host,
     on GitHub Enterprise Server it is ``/api/uploads``.
     """
-    values = {"name": name} if label is None else {"name": name, "label": label}
-    url = uritemplate.expand(upload_url, values)
+    url = upload_target(upload_url, name, label)
     bar = client.progress(total=size, desc=f"upload {name}", unit="B")
     wait = upload_answer_wait(client.timeout[1], size)
     try:

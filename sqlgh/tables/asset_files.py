@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO
 
 from sqlgh.errors import InputError, RemoteError, SqlghError
 from sqlgh.github.transfer import download
@@ -170,7 +171,11 @@ def _target_path(destination: str, name: Any, asset_id: Any, where: str) -> str:
             "file path as the destination instead of a directory"
         )
     elif os.path.basename(name) != name or name in (".", ".."):
-        raise RemoteError(f"{where}: GitHub gave an unsafe asset name {name!r}")
+        raise RemoteError(
+            f"{where}: GitHub gave asset {asset_id} the name {name!r}, which is not a plain "
+            "file name (it would be written outside the destination), so it is not used; give "
+            "a file path as the destination instead of a directory"
+        )
     else:
         target = os.path.join(destination, name)
     if os.path.isdir(target):
@@ -219,17 +224,52 @@ def stopped(
     return cls(text + ".")
 
 
+class DownloadStopped(SqlghError):
+    """A download of a batch stopped because the batch was interrupted (Ctrl-C)."""
+
+
+class _StoppableSink:
+    """A file that refuses further bytes once ``stop`` is set, so that a download running
+    on a worker thread ends (and removes its temporary file) when its batch is interrupted."""
+
+    def __init__(self, file: BinaryIO, stop: threading.Event, where: str) -> None:
+        self._file, self._stop, self._where = file, stop, where
+
+    def write(self, data: bytes) -> int:
+        """Write ``data``, unless the batch was stopped."""
+        if self._stop.is_set():
+            raise DownloadStopped(f"{self._where}: interrupted")
+        return self._file.write(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move like the file (a download that starts over rewinds it)."""
+        return self._file.seek(offset, whence)
+
+    def truncate(self, size: int | None = None) -> int:
+        """Cut the file like the file does."""
+        return self._file.truncate(size)
+
+
 def write(
-    api: Api, item: Planned, placement: Placement, where: str, *, own_bar: bool = True
-) -> str:
-    """Download ``item`` into place (unless it is skipped); return the path.
+    api: Api,
+    item: Planned,
+    placement: Placement,
+    where: str,
+    *,
+    own_bar: bool = True,
+    stop: threading.Event | None = None,
+) -> Planned:
+    """Download ``item`` into place (unless it is skipped); return it, marked skipped when
+    ``skip`` kept a file that appeared at its path during the download.
 
     The bytes land in a temporary file beside the target, are verified, then moved into
     place: over an existing file only with ``overwrite`` (a file that appeared meanwhile
     stops ``error`` and is kept by ``skip``). ``own_bar``: a progress bar of its own.
+    ``stop``: once set (the batch was interrupted), the download ends with DownloadStopped
+    at its next bytes, or before its move, and leaves no file.
     """
     if item.skipped:
-        return item.target
+        return item
     asset, target = item.asset, item.target
     url = api.client.url(ASSET, owner=item.owner, repo=item.repo, asset_id=asset["id"])
     directory = os.path.dirname(target) or "."
@@ -241,25 +281,29 @@ def write(
             "a destination in a directory you can write (a file's path, or a directory)"
         ) from exc
     try:
-        with os.fdopen(handle, "wb") as sink:
+        with os.fdopen(handle, "wb") as file:
+            sink = file if stop is None else _StoppableSink(file, stop, where)
             name = str(asset.get("name", ""))
             written, sha256_hex = download(api.client, url, sink, name=name, own_bar=own_bar)
         verify(asset, written, sha256_hex)
         refuse_to_replace(target, where)  # again: something may have taken its place
-        _move_into_place(temporary, target, placement, where)
+        if stop is not None and stop.is_set():
+            raise DownloadStopped(f"{where}: interrupted")
+        moved = _move_into_place(temporary, target, placement, where)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
-    return target
+    return item if moved else replace(item, skipped=True)
 
 
-def _move_into_place(temporary: str, target: str, placement: Placement, where: str) -> None:
+def _move_into_place(temporary: str, target: str, placement: Placement, where: str) -> bool:
+    """Whether the file was moved into place (False: ``skip`` kept one that appeared)."""
     if placement.if_exists == "overwrite":
         os.replace(temporary, target)
-        return
+        return True
     try:
         os.link(temporary, target)  # fails if the target exists: no file is replaced
-        return
+        return True
     except FileExistsError:
         pass
     except OSError as exc:
@@ -267,9 +311,10 @@ def _move_into_place(temporary: str, target: str, placement: Placement, where: s
             raise
         if not os.path.lexists(target):  # a file system without hard links
             os.replace(temporary, target)
-            return
+            return True
     if placement.if_exists == "error":
         raise InputError(
             f"{where}: {target!r} appeared while the asset was downloading; it was kept. "
             "Give 'overwrite' to replace it"
         )
+    return False

@@ -9,17 +9,20 @@ clean-up: ``asset_uploads``; replacing an asset: ``asset_replace``; names GitHub
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.auth import where_tokens_come_from
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.transfer import upload_target
 from sqlgh.local_files import open_regular
 from sqlgh.tables import asset_requests as requests_
 from sqlgh.tables import keys
@@ -35,6 +38,7 @@ from sqlgh.tables.asset_requests import (
     FAILURES,
     TABLE,
     answers_since,
+    asset_url,
     check_query,
     maybe_applied,
 )
@@ -42,6 +46,7 @@ from sqlgh.tables.asset_uploads import NameTaken, Payload, Uploader
 from sqlgh.tables.content_types import guess_content_type
 from sqlgh.tables.endpoints import ASSETS, RELEASE
 from sqlgh.tables.spec import Api
+from sqlgh.write_report import Write
 
 INSERTABLE = frozenset(
     {"owner", "repo", "release_id", "name", "label", "content_type", "data", "path"}
@@ -94,11 +99,8 @@ class AssetWriter:
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
-        owner, repo, release_id, payload = _target(values, api.unread_files)
-        label = _optional_text("label", values.get("label"))
-        content_type = _optional_text("content_type", values.get("content_type")) or (
-            guess_content_type(payload.name)
-        )
+        arguments = _insert_arguments(values, api.unread_files)
+        owner, repo, release_id, payload, label, content_type = arguments
         require_token(api, "INSERT")
         refuse_archived(api, owner, repo, "INSERT")
         upload_url = self._upload_url(api, owner, repo, release_id)
@@ -132,14 +134,7 @@ class AssetWriter:
     def update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
         """PATCH the changed fields of one asset; return what was done."""
         require_token(api, "UPDATE")
-        body: dict[str, Any] = {}
-        for column, value in changes.items():
-            if column == "label":
-                body["label"] = "" if value is None else _optional_text("label", value)
-            else:
-                body[column] = _required_text(column, value)
-            if column == "state":
-                refuse_unknown_state(body["state"])
+        body = _patch_body(changes)
         if not body:
             return ""
         owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
@@ -179,6 +174,59 @@ class AssetWriter:
         api.memo.forget_asset(asset_id)
         return f"deleted asset {asset_id}"
 
+    # dry runs: what a write would send; reads run as usual --------------------------------
+    def preview_insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> Write:
+        """What ``insert`` would do: the upload (after the same checks and reads)."""
+        arguments = _insert_arguments(values, api.unread_files)
+        owner, repo, release_id, payload, label, content_type = arguments
+        require_token(api, "INSERT")
+        refuse_archived(api, owner, repo, "INSERT")
+        upload_url = self._upload_url(api, owner, repo, release_id)
+        existing = self._find(api, owner, repo, release_id, payload.name)
+        if existing is None or conflict == "REPLACE":
+            check_release(api, owner, repo, release_id, adding=1 if existing is None else 0)
+        post = f"POST {upload_target(upload_url, payload.name, label)}"
+        post += f"  ({payload.size} bytes, {content_type})"
+        planned = Write("uploaded", owner, repo, release_id, None, payload.name, (post,))
+        if existing is None:
+            return planned
+        old_id = int(existing["id"])
+        old = asset_url(api, owner, repo, old_id)
+        if conflict == "IGNORE":
+            return replace(planned, verb="kept", asset_id=old_id, requests=())
+        if conflict == "REPLACE":
+            steps = (
+                f"{post.partition('?')[0]}?name=...  (the new bytes, under a temporary name)",
+                f"PATCH {old}  (the old asset renamed aside)",
+                f"PATCH (the new asset)  (renamed to {payload.name!r})",
+                f"DELETE {old}  (the old asset)",
+            )
+            return replace(planned, verb="replaced", asset_id=old_id, requests=steps)
+        raise WriteError(
+            f"{TABLE}: release {release_id} of {owner}/{repo} already has an asset named "
+            f"{payload.name!r}; use INSERT OR REPLACE to replace it or INSERT OR IGNORE to "
+            "keep it (dry run: nothing was sent)"
+        )
+
+    def preview_update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> Write:
+        """What ``update`` would send: one PATCH of the changed fields."""
+        require_token(api, "UPDATE")
+        body = _patch_body(changes)
+        if body:
+            _check_mutable(api, row, f"update asset {row['id']}")
+            refuse_archived(api, row["owner"], row["repo"], "UPDATE")
+        url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
+        patch = f"PATCH {url}  {json.dumps(body)}"
+        return _planned("updated", row, (patch,) if body else ())
+
+    def preview_delete(self, api: Api, row: Mapping[str, Any]) -> Write:
+        """What ``delete`` would send: one DELETE."""
+        require_token(api, "DELETE")
+        refuse_archived(api, row["owner"], row["repo"], "DELETE")
+        _check_mutable(api, row, f"delete asset {row['id']}")
+        url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
+        return _planned("deleted", row, (f"DELETE {url}",))
+
     def _upload_url(self, api: Api, owner: str, repo: str, release_id: int) -> str:
         known = api.memo.upload_url(owner, repo, release_id)
         if known:
@@ -199,6 +247,44 @@ class AssetWriter:
         # a conditional read from the cache, as current as a fresh one.
         url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
         return holding(api.client.paginate(url), names_for(api, name))
+
+
+def _planned(verb: str, row: Mapping[str, Any], requests: tuple[str, ...]) -> Write:
+    release_id, name = row.get("release_id"), row.get("name")
+    return Write(
+        verb,
+        row["owner"],
+        row["repo"],
+        release_id if isinstance(release_id, int) else None,
+        int(row["id"]),
+        name if isinstance(name, str) else None,
+        requests,
+    )
+
+
+def _insert_arguments(
+    values: Mapping[str, Any], unread_files: Mapping[str, str]
+) -> tuple[str, str, int, Payload, str | None, str]:
+    """An INSERT's owner, repo, release id, payload, label and content type, checked."""
+    owner, repo, release_id, payload = _target(values, unread_files)
+    label = _optional_text("label", values.get("label"))
+    content_type = _optional_text("content_type", values.get("content_type")) or (
+        guess_content_type(payload.name)
+    )
+    return owner, repo, release_id, payload, label, content_type
+
+
+def _patch_body(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH body of an UPDATE's changed columns (a NULL label clears it)."""
+    body: dict[str, Any] = {}
+    for column, value in changes.items():
+        if column == "label":
+            body["label"] = "" if value is None else _optional_text("label", value)
+        else:
+            body[column] = _required_text(column, value)
+        if column == "state":
+            refuse_unknown_state(body["state"])
+    return body
 
 
 def _left_behind(uploader: Uploader, name: str, refusal: WriteError) -> WriteError:

@@ -159,6 +159,11 @@ class StatementFacts:
             for index, item in enumerate(listing):
                 if isinstance(item, Mapping):
                     for name in names(item):
+                        # A page still in use knows it already: were a newer page to
+                        # take it over, it would take it along when it goes first.
+                        known = self._known.get(name)
+                        if known is not None and known[0]() is not None:
+                            continue
                         self._known[name] = (ref, index)
                         held.append(name)
             self._pages[id(ref)] = held

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -12,7 +12,7 @@ from sqlgh.github.parallel import head_start
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
-from sqlgh.tables.endpoints import ASSET, ASSETS, RELEASE_BY_TAG, RELEASES
+from sqlgh.tables.endpoints import ASSET, ASSETS, RELEASE, RELEASE_BY_TAG, RELEASES
 from sqlgh.tables.memo import (
     EMBEDDED_ASSETS_TRUSTED_BELOW,
     Listing,
@@ -20,8 +20,10 @@ from sqlgh.tables.memo import (
     embedded_asset_array,
 )
 from sqlgh.tables.owner_scan import per_repository
+from sqlgh.tables.releases import fetch_by_tag as release_by_tag
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
+from sqlgh.tables.spelling import spelled
 
 NAME = "release_assets"
 
@@ -42,6 +44,15 @@ COLUMNS = (
         "reads this column (NULL for an asset of a draft release not listed yet).",
     ),
     Column("id", "$.id", "INTEGER", validate=keys.positive_id, doc="Asset id (the rowid)."),
+    Column(
+        "tag_name",
+        hidden=True,  # named when wanted: SELECT * stays as wide as it was
+        validate=keys.tag_name,
+        doc="Tag of the release the asset belongs to (a draft's intended tag; drafts are "
+        "seen with push access). Read for free from a release list or a by-tag lookup; "
+        "otherwise it costs one GET of the release per statement when a query reads it. "
+        "Hidden: name it (SELECT *, tag_name ...).",
+    ),
     Column("name", "$.name", doc="File name as stored by GitHub."),
     Column("label", "$.label", doc="Display label shown instead of the name, or NULL."),
     Column("state", "$.state", doc="'uploaded' once complete; other values mark broken uploads."),
@@ -82,11 +93,23 @@ COLUMNS = (
 
 
 def _context(
-    owner: str, repo: str, release_id: int | None, listing: Listing | None = None
+    owner: str,
+    repo: str,
+    release_id: int | None,
+    tag: str | Deferred | None,
+    assets: Sequence[Any],
+    listing: Listing | None = None,
 ) -> dict[str, Any]:
     # The page of the release list the rows come from, when there is one: the statement
     # knows its releases (a join to releases by id) while their rows are read.
-    return {"owner": owner, "repo": repo, "release_id": release_id, "listing": listing}
+    owner, repo = spelled(owner, repo, assets)
+    return {
+        "owner": owner,
+        "repo": repo,
+        "release_id": release_id,
+        "tag_name": tag,
+        "listing": listing,
+    }
 
 
 def _parent(owner: str, repo: str, release_id: int) -> str:
@@ -104,7 +127,8 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
         release_id: int | Deferred | None = api.memo.release_of(key["id"])
         if release_id is None:
             release_id = Deferred(partial(_release_id_of, api, facts, owner, repo, asset))
-        yield {"owner": owner, "repo": repo, "release_id": release_id}, [asset]
+        tag = Deferred(partial(_tag_of_asset, api, facts, owner, repo, asset))
+        yield _context(owner, repo, release_id, tag, [asset]), [asset]
 
 
 def _release_id_of(
@@ -135,6 +159,27 @@ def _release_id_of(
     return release_id
 
 
+def _tag_of_asset(
+    api: Api, facts: StatementFacts, owner: str, repo: str, asset: Mapping[str, Any]
+) -> str | None:
+    """The tag of an asset's published release: the one in its download URL, once the
+    release lookup by that tag confirms it (None for a draft's asset not listed yet)."""
+    if _release_id_of(api, facts, owner, repo, asset) is None:
+        return None
+    return _download_tag(asset.get("browser_download_url"))
+
+
+def _tag_of_release(api: Api, owner: str, repo: str, release_id: int) -> str | None:
+    """A release's tag, by one GET of the release."""
+    url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
+    release = api.client.get_json_or_none(url)
+    if not isinstance(release, dict):
+        return None
+    api.memo.remember_release(owner, repo, release)
+    tag = release.get("tag_name")
+    return tag if isinstance(tag, str) else None
+
+
 def _download_tag(url: Any) -> str | None:
     """The tag in ``https://host/{owner}/{repo}/releases/download/{tag}/{name}`` (a tag
     may hold slashes, a file name cannot)."""
@@ -151,11 +196,16 @@ def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     embedded asset array, checked once when it is long (see ``_whole``)."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
     release = api.statement.release(owner, repo, release_id)
+    tag: str | Deferred | None
+    if release is not None:
+        tag = release.get("tag_name")
+    else:
+        tag = Deferred(partial(_tag_of_release, api, owner, repo, release_id))
     whole, first = _checked(api, api.statement, owner, repo, release_id, release)
     if whole is None:
-        yield from _release_assets(api, owner, repo, release_id, first)
+        yield from _release_assets(api, owner, repo, release_id, tag, first)
     else:
-        yield _context(owner, repo, release_id), whole
+        yield _context(owner, repo, release_id, tag, whole), whole
 
 
 def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -165,6 +215,17 @@ def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]
             if asset.get("id") == key["id"]:
                 yield context, [asset]
                 return
+
+
+def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
+    """The assets of the release(s) of a tag: the by-tag release lookup (``releases``),
+    with its embedded assets (paged only for a release of 100 or more)."""
+    owner, repo = key["owner"], key["repo"]
+    facts = api.statement  # taken before the first request
+    for _, found in release_by_tag(api, key):
+        for release in found:
+            if isinstance(release, dict) and isinstance(release.get("id"), int):
+                yield from _assets_of(api, facts, owner, repo, (found, release))
 
 
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -198,10 +259,11 @@ def _assets_of(
     page, release = listed
     api.memo.remember_release(owner, repo, release)
     release_id = release["id"]
+    tag = release.get("tag_name")
     whole, first = _checked(api, facts, owner, repo, release_id, release)
     if whole is None:
-        return head_start(_release_assets(api, owner, repo, release_id, first, page))
-    return iter([(_context(owner, repo, release_id, page), whole)])
+        return head_start(_release_assets(api, owner, repo, release_id, tag, first, page))
+    return iter([(_context(owner, repo, release_id, tag, whole, page), whole)])
 
 
 def _checked(
@@ -254,13 +316,15 @@ def _release_assets(
     owner: str,
     repo: str,
     release_id: int,
+    tag: str | Deferred | None,
     first: Page | None = None,
     listed: Listing | None = None,
 ) -> Iterator[Batch]:
     url = api.client.url(ASSETS, owner=owner, repo=repo, release_id=release_id)
-    context = _context(owner, repo, release_id, listed)
+    context = None
     for page in listing(api, url, _parent(owner, repo, release_id), first=first):
         api.memo.remember_assets(page, release_id)
+        context = context or _context(owner, repo, release_id, tag, page, listed)
         yield context, page
 
 
@@ -283,11 +347,12 @@ TABLE = Table(
             "by_release_and_id",
             ("owner", "repo", "release_id", "id"),
             fetch_by_release_and_id,
-            "1 per 100 assets of the release, up to the one asked for (and up to "
-            "max_concurrency pages fetched ahead); in a statement that listed the release, as "
-            "for by_release (a long array checked once for all ids)",
+            "as for by_release, up to the page of the one asked for (and up to "
+            "max_concurrency pages fetched ahead), once per statement: the ids of one release "
+            "share its list (a long embedded array is checked once for all ids)",
             cost=2,
             rows=1,
+            within="by_release",
         ),
         AccessPath(
             "by_release",
@@ -296,6 +361,16 @@ TABLE = Table(
             "1 per 100 assets of the release; in a statement that listed the release, its "
             "embedded assets serve: none under 100 assets, else 1 to check they are all there "
             "(paging follows when they are not)",
+            cost=2,
+            rows=50,
+        ),
+        AccessPath(
+            "by_tag",
+            ("owner", "repo", "tag_name"),
+            fetch_by_tag,
+            "as for releases by_tag (1 for a published release; none when the statement holds "
+            "a listing of it), +1 per 100 assets for a release of 100 or more (as for "
+            "by_release)",
             cost=2,
             rows=50,
         ),
@@ -322,4 +397,5 @@ TABLE = Table(
     ),
     needs="owner (with repo, and release_id or id, to be cheap)",
     writer=AssetWriter(),
+    row_noun="asset",
 )

@@ -12,6 +12,7 @@ from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.release_writes import ReleaseWriter
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
+from sqlgh.tables.spelling import spelled
 
 
 def _columns() -> tuple[Column, ...]:
@@ -88,7 +89,8 @@ def _remembered(
 ) -> Batch:
     for release in releases:
         api.memo.remember_release(owner, repo, release)
-    return {"owner": owner, "repo": repo}, facts.releases_listed(owner, repo, releases)
+    spelling = dict(zip(("owner", "repo"), spelled(owner, repo, releases), strict=True))
+    return spelling, facts.releases_listed(owner, repo, releases)
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
@@ -102,9 +104,14 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
     """The release from a listing the statement holds; else GET it by id."""
     listed = api.statement.release(key["owner"], key["repo"], key["id"])
     if listed is not None:
-        return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]  # finished
+        return [_listed_batch(key, listed)]  # finished
     url = api.client.url(RELEASE, owner=key["owner"], repo=key["repo"], release_id=key["id"])
     return _one(api, key, url)
+
+
+def _listed_batch(key: Mapping[str, Any], release: dict[str, Any]) -> Batch:
+    owner, repo = spelled(key["owner"], key["repo"], [release])
+    return {"owner": owner, "repo": repo}, [release]
 
 
 def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
@@ -117,7 +124,7 @@ def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
     """
     listed = api.statement.published_release(key["owner"], key["repo"], key["tag_name"])
     if listed is not None:
-        return [({"owner": key["owner"], "repo": key["repo"]}, [listed])]
+        return [_listed_batch(key, listed)]
     url = api.client.url(
         RELEASE_BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"]
     )
@@ -201,6 +208,7 @@ TABLE = Table(
     ),
     needs="owner (with repo to be cheap)",
     writer=ReleaseWriter(),
+    row_noun="release",
 )
 
 LATEST_TABLE = Table(

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlgh.errors import RemoteError
+from sqlgh.errors import NotFoundError
 from sqlgh.github.errors import AccessError, GitHubError
 from sqlgh.tables.spec import Api
 
@@ -28,8 +28,8 @@ def _parent_must_exist(api: Api, parent: str) -> Iterator[None]:
         yield
     except GitHubError as exc:
         if exc.status == 404 and not isinstance(exc, AccessError):  # not SSO's 404
-            raise RemoteError(
-                f"{parent} does not exist, {not_visible(api)} ({exc.describe()})"
+            raise NotFoundError(
+                f"{parent} does not exist, {not_visible(api)} ({exc.describe()})", parent
             ) from exc
         raise
 

@@ -10,6 +10,7 @@ from sqlgh.tables import keys
 from sqlgh.tables.asset_requests import token_login
 from sqlgh.tables.remote import listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Table
+from sqlgh.tables.spelling import spelled_owner
 
 ORG_REPOS = "/orgs/{owner}/repos"
 USER_REPOS = "/users/{owner}/repos"
@@ -37,7 +38,7 @@ def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
     """The repository from a listing the statement holds; else GET it."""
     listed = api.statement.repository(key["owner"], key["name"])
     if listed is not None:
-        return [({"owner": key["owner"]}, [listed])]  # finished
+        return [({"owner": spelled_owner(key["owner"], [listed])}, [listed])]  # finished
     return _get(api, key)
 
 
@@ -46,21 +47,20 @@ def _get(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     repository = api.client.get_json_or_none(url)
     if repository is not None:
         api.memo.remember_repositories([repository])
-        yield {"owner": key["owner"]}, [repository]
+        yield {"owner": spelled_owner(key["owner"], [repository])}, [repository]
 
 
 def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """An organization's repositories (those the token may see); for a user, the user's
     public repositories, or all of them when the user is the token's own account."""
     owner = key["owner"]
-    context = {"owner": owner}
     facts = api.statement  # taken before the first request
     yielded = False
     try:
         for page in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
             yielded = True
             api.memo.remember_repositories(page)
-            yield context, facts.repositories_listed(owner, page)
+            yield {"owner": spelled_owner(owner, page)}, facts.repositories_listed(owner, page)
         return
     except RemoteError:
         if yielded:
@@ -71,7 +71,7 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
         url, params = api.client.url(MY_REPOS), {"affiliation": "owner"}
     for page in listing(api, url, f"owner {owner}", params):
         api.memo.remember_repositories(page)
-        yield context, facts.repositories_listed(owner, page)
+        yield {"owner": spelled_owner(owner, page)}, facts.repositories_listed(owner, page)
 
 
 def _is_token_owner(api: Api, owner: str) -> bool:

@@ -123,7 +123,9 @@ class AccessPath:
     ``requests`` is the cost in words, for the docs; ``cost`` and ``rows`` are the
     planner's estimates. A ``unique`` path returns at most one row per key tuple. An
     ``ahead`` path lists: when its keys come from another table's rows (a join), the keys
-    of the next rows are fetched before SQLite asks for them (``sqlgh.fetches``).
+    of the next rows are fetched before SQLite asks for them (``sqlgh.fetches``). A path
+    ``within`` another (by name) finds its rows in the wider path's rows, which a statement
+    then fetches once for all the keys that share them.
     """
 
     name: str
@@ -134,6 +136,7 @@ class AccessPath:
     rows: float
     unique: bool = False
     ahead: bool = False
+    within: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class Table:
     needs: str
     rowid: str | None = "id"
     writer: Any = None
+    row_noun: str = "row"  # what a row is, in write summaries ("deleted 3 assets")
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -166,6 +170,13 @@ class Table:
         for i, column in enumerate(self.columns):
             if column.name == name:
                 return i
+        raise KeyError(name)
+
+    def path_named(self, name: str) -> AccessPath:
+        """An access path by name."""
+        for path in self.paths:
+            if path.name == name:
+                return path
         raise KeyError(name)
 
     def missing_keys_message(self) -> str:

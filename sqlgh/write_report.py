@@ -1,0 +1,68 @@
+"""What writes did (or, in a dry run, would do) to GitHub, row by row, and the one-line
+summary the shell prints: ``deleted 12 assets in 3 releases; 13 requests``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Write:
+    """One row's write: ``verb`` in the past tense (uploaded, replaced, kept, updated,
+    deleted), the asset's release and its id and name where known, and in a dry run the
+    requests it would send (``METHOD URL  note``)."""
+
+    verb: str
+    owner: str
+    repo: str
+    release_id: int | None
+    asset_id: int | None = None
+    name: str | None = None
+    requests: tuple[str, ...] = ()
+    noun: str = "asset"  # what the row is: "asset", "release"
+
+    @property
+    def release(self) -> tuple[str, str, int | None]:
+        """The release, case-insensitively (a NULL release id: one unknown release)."""
+        return self.owner.lower(), self.repo.lower(), self.release_id
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def described(writes: Sequence[Write], dry_run: bool = False) -> str:
+    """``deleted 12 assets in 3 releases`` (verbs in the order first seen; the releases
+    counted are those of the assets written); ``would delete ...`` for a dry run."""
+    verbs = Counter((write.verb, write.noun) for write in writes)
+    done = ", ".join(
+        f"{would(verb) if dry_run else verb} {_count(n, noun)}" for (verb, noun), n in verbs.items()
+    )
+    releases = {write.release for write in writes if write.noun == "asset"}
+    return f"{done} in {_count(len(releases), 'release')}" if releases else done
+
+
+def summary(writes: Sequence[Write], requests: int, dry_run: bool = False) -> str:
+    """``deleted 12 assets in 3 releases; 13 requests``; a dry run's counts the write
+    requests it did not send, and the reads it did."""
+    if dry_run:
+        planned = sum(len(write.requests) for write in writes)
+        sent = f"{_count(planned, 'write request')} not sent ({_count(requests, 'read')})"
+        return f"dry run: {described(writes, True)}; {sent}"
+    return f"{described(writes)}; {_count(requests, 'request')}"
+
+
+_PRESENT = {
+    "uploaded": "upload",
+    "replaced": "replace",
+    "kept": "keep",
+    "updated": "update",
+    "deleted": "delete",
+}
+
+
+def would(verb: str) -> str:
+    """``deleted`` -> ``would delete``."""
+    return f"would {_PRESENT.get(verb, verb)}"

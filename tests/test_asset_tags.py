@@ -1,0 +1,120 @@
+"""``release_assets.tag_name``: pushed down to the by-tag release lookup, free from release
+lists, and joinable."""
+
+from __future__ import annotations
+
+import apsw
+import pytest
+from conftest import connect_to
+from helpers import Acme, paths, seed_acme
+
+from sqlgh.emulator import Emulator
+from sqlgh.errors import InputError
+
+BY_TAG = "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND tag_name = ?"
+
+TAG_JOIN = (
+    "SELECT r.tag_name, count(a.id) FROM releases r LEFT JOIN release_assets a "
+    "ON a.owner = r.owner AND a.repo = r.repo AND a.tag_name = r.tag_name "
+    "WHERE r.owner = 'acme' AND r.repo = 'tool' GROUP BY r.tag_name ORDER BY r.tag_name"
+)
+
+
+@pytest.fixture
+def acme(emulator: Emulator) -> Acme:
+    return seed_acme(emulator)
+
+
+def test_a_tag_costs_what_the_by_tag_release_lookup_costs(acme: Acme, db: apsw.Connection) -> None:
+    rows = sorted(name for (name,) in db.execute(BY_TAG, ("v1.1.0",)))
+    assert rows == ["broken.bin", "notes.txt", "tool-1.1.0.tar.gz"]
+    assert paths(acme.emu) == ["GET /repos/acme/tool/releases/tags/v1.1.0"]
+
+
+def test_a_tag_no_release_has_gives_no_rows(acme: Acme) -> None:
+    anonymous = connect_to(acme.emu, token=None)  # no drafts to look for without a token
+    assert anonymous.execute(BY_TAG, ("v9.9.9",)).fetchall() == []
+    assert paths(acme.emu) == ["GET /repos/acme/tool/releases/tags/v9.9.9"]
+
+
+def test_a_draft_is_found_by_its_tag_with_a_token(acme: Acme, db: apsw.Connection) -> None:
+    draft = acme.emu.add_release("acme", "tool", "v3.0.0", draft=True)
+    acme.emu.add_asset("acme", "tool", draft["id"], "draft.bin", content=b"d")
+    rows = db.execute(
+        "SELECT name, release_id, tag_name FROM release_assets "
+        "WHERE owner = 'acme' AND repo = 'tool' AND tag_name = 'v3.0.0'"
+    ).fetchall()
+    assert rows == [("draft.bin", draft["id"], "v3.0.0")]
+
+
+def test_tag_name_is_read_from_the_release_list_for_free(acme: Acme, db: apsw.Connection) -> None:
+    rows = db.execute(
+        "SELECT tag_name, count(*) FROM release_assets WHERE owner = 'acme' AND repo = 'tool' "
+        "GROUP BY tag_name ORDER BY tag_name"
+    ).fetchall()
+    assert rows == [("v1.0.0", 1), ("v1.1.0", 3)]
+    assert paths(acme.emu) == ["GET /repos/acme/tool/releases"]
+
+
+def test_tag_name_of_a_release_read_by_id_costs_one_get(acme: Acme, db: apsw.Connection) -> None:
+    sql = "SELECT DISTINCT tag_name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' "
+    assert db.execute(sql + "AND release_id = ?", (acme.new,)).fetchall() == [("v1.1.0",)]
+    assert paths(acme.emu) == [
+        f"GET /repos/acme/tool/releases/{acme.new}/assets",
+        f"GET /repos/acme/tool/releases/{acme.new}",
+    ]
+    fresh = connect_to(acme.emu)  # knows no release of the asset yet
+    acme.emu.clear_log()
+    assert fresh.execute(sql + "AND id = ?", (acme.tar["id"],)).fetchall() == [("v1.1.0",)]
+    assert paths(acme.emu) == [
+        f"GET /repos/acme/tool/releases/assets/{acme.tar['id']}",
+        "GET /repos/acme/tool/releases/tags/v1.1.0",
+    ]
+
+
+def test_a_join_on_tag_name_from_releases_needs_no_request_per_release(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    rows = db.execute(TAG_JOIN).fetchall()
+    assert rows == [("v1.0.0", 1), ("v1.1.0", 3), ("v2.0.0-rc.1", 0)]
+    assert paths(acme.emu) == ["GET /repos/acme/tool/releases"]
+
+
+@pytest.mark.parametrize("join", ["JOIN", "CROSS JOIN"])
+def test_a_join_on_tag_name_from_a_local_table(
+    acme: Acme, db: apsw.Connection, join: str
+) -> None:
+    db.execute("CREATE TEMP TABLE wanted(tag TEXT); INSERT INTO wanted VALUES ('v1.0.0')")
+    rows = db.execute(
+        f"SELECT a.name FROM wanted w {join} release_assets a "
+        "ON a.owner = 'acme' AND a.repo = 'tool' AND a.tag_name = w.tag"
+    ).fetchall()
+    assert rows == [("tool-1.0.0.zip",)]
+    # SQLite may scan the repository once (one request) or look the tag up per row
+    expected = {
+        "JOIN": ["GET /repos/acme/tool/releases"],
+        "CROSS JOIN": ["GET /repos/acme/tool/releases/tags/v1.0.0"],
+    }
+    assert paths(acme.emu) == expected[join]
+
+
+def test_a_bad_tag_is_refused_naming_the_column(acme: Acme, db: apsw.Connection) -> None:
+    with pytest.raises(InputError, match=r"release_assets\.tag_name"):
+        db.execute(BY_TAG, ("v1..0",)).fetchall()
+    assert paths(acme.emu) == []
+
+
+def test_a_draft_looked_up_in_a_join_leaves_the_outer_listing_known(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # The draft's tag is looked up by GET (404) and the list; that inner list goes when
+    # the lookup ends, and must not take what the outer list taught the statement along.
+    acme.emu.add_release("acme", "tool", "v3.0.0", draft=True, created_at="2024-07-01T00:00:00Z")
+    acme.emu.clear_log()
+    rows = db.execute(TAG_JOIN).fetchall()
+    assert rows == [("v1.0.0", 1), ("v1.1.0", 3), ("v2.0.0-rc.1", 0), ("v3.0.0", 0)]
+    assert paths(acme.emu) == [
+        "GET /repos/acme/tool/releases",
+        "GET /repos/acme/tool/releases/tags/v3.0.0",
+        "GET /repos/acme/tool/releases",
+    ]

@@ -1,0 +1,267 @@
+"""Writes you can preview and confirm, through the real ``sqlgh`` command: ``--dry-run``
+and ``.dryrun``, the question before a large interactive DELETE or UPDATE, ``--yes``, and
+the one-line summary on a terminal."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import apsw
+import pytest
+from helpers import Acme, seed_acme
+
+from sqlgh.emulator import Emulator
+from sqlgh.write_report import Write, summary
+from tests.cli_helpers import sqlgh, under_terminal
+
+PROMPT = "sqlgh> "
+BATCH = 12  # assets of the release `many`: more than the default of 10
+
+
+@pytest.fixture
+def acme(emulator: Emulator) -> Acme:
+    return seed_acme(emulator)
+
+
+@pytest.fixture
+def many(acme: Acme) -> int:
+    """The id of release v3.0.0 of acme/tool, with BATCH assets."""
+    release = acme.emu.add_release("acme", "tool", "v3.0.0")
+    for n in range(BATCH):
+        acme.emu.add_asset("acme", "tool", release["id"], f"part-{n:02}.bin", content=b"p")
+    acme.emu.clear_log()
+    return int(release["id"])
+
+
+def _writes(emu: Emulator) -> list[str]:
+    return [f"{r.method} {r.path}" for r in emu.log if r.method in ("POST", "PATCH", "DELETE")]
+
+
+def _asset_count(acme: Acme, release_id: int) -> int:
+    return len(acme.emu.list_assets("acme", "tool", release_id))
+
+
+DELETE_MANY = (
+    "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND release_id = {}"
+)
+
+
+def test_dry_run_prints_each_request_and_sends_none(acme: Acme) -> None:
+    result = sqlgh(
+        "--dry-run",
+        "-c",
+        "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND name = 'notes.txt'",
+        "-c",
+        f"UPDATE release_assets SET label = 'Notes' WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND id = {acme.notes['id']}",
+        api_url=acme.emu.api_url,
+    )
+    assert result.returncode == 0, result.stderr
+    api, notes = acme.emu.api_url, acme.notes["id"]
+    assert result.stdout.splitlines() == [
+        f"dry run: would delete 'notes.txt' (asset {acme.notes['id']}, release {acme.new} of "
+        f"acme/tool): DELETE {api}/repos/acme/tool/releases/assets/{acme.notes['id']}",
+        # a keyed UPDATE reads no row: its name and release are not known
+        f"dry run: would update (asset {notes}, acme/tool): PATCH "
+        f"{api}/repos/acme/tool/releases/assets/{notes}  " + '{"label": "Notes"}',
+    ]
+    assert _writes(acme.emu) == []
+    assert acme.emu.list_assets("acme", "tool", acme.new)  # all still there
+
+
+def test_dryrun_dot_command_previews_inserts(acme: Acme) -> None:
+    insert = (
+        "INSERT {} INTO release_assets (owner, repo, release_id, name, data) "
+        f"VALUES ('acme', 'tool', {acme.new}, '{{}}', 'hello');"
+    )
+    result = sqlgh(
+        stdin="\n".join(
+            [
+                ".dryrun on",
+                insert.format("", "new.txt"),
+                insert.format("OR IGNORE", "notes.txt"),
+                insert.format("OR REPLACE", "notes.txt"),
+                ".dryrun off",
+                "SELECT count(*) AS n FROM release_assets WHERE owner = 'acme' AND repo = 'tool';",
+            ]
+        ),
+        api_url=acme.emu.api_url,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"dry run: would upload 'new.txt' (release {acme.new} of acme/tool)")
+    assert lines[0].endswith("/assets?name=new.txt  (5 bytes, text/plain)")
+    assert lines[1] == (
+        f"dry run: would keep 'notes.txt' (asset {acme.notes['id']}, release {acme.new} of "
+        "acme/tool): nothing sent"
+    )
+    assert lines[2].startswith("dry run: would replace 'notes.txt'")
+    assert " DELETE " in lines[2]
+    assert _writes(acme.emu) == []
+    assert "│ 4 │" in result.stdout  # nothing was uploaded
+
+
+def test_dry_run_still_refuses_an_insert_github_would_refuse(acme: Acme) -> None:
+    result = sqlgh(
+        "--dry-run",
+        "-c",
+        "INSERT INTO release_assets (owner, repo, release_id, name, data) "
+        f"VALUES ('acme', 'tool', {acme.new}, 'notes.txt', 'x')",
+        api_url=acme.emu.api_url,
+    )
+    assert result.returncode == 1
+    assert "already has an asset named 'notes.txt'" in result.stderr
+    assert "dry run: nothing was sent" in result.stderr
+
+
+def test_a_large_interactive_delete_asks_and_no_keeps_everything(
+    acme: Acme, many: int, tmp_path: Path
+) -> None:
+    shown, status = under_terminal(
+        acme.emu.api_url,
+        tmp_path,
+        [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "n"), (PROMPT, ".quit")],
+    )
+    assert status == 0
+    assert f"This statement would delete {BATCH} assets in 1 release. Go ahead? [y/N]" in shown
+    assert "not done: nothing was sent to GitHub" in shown
+    assert _writes(acme.emu) == []
+    assert _asset_count(acme, many) == BATCH
+
+
+def test_yes_to_the_question_deletes_and_summarizes(acme: Acme, many: int, tmp_path: Path) -> None:
+    shown, status = under_terminal(
+        acme.emu.api_url,
+        tmp_path,
+        [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "y"), (PROMPT, ".quit")],
+    )
+    assert status == 0
+    assert _asset_count(acme, many) == 0
+    assert len(_writes(acme.emu)) == BATCH
+    assert re.search(rf"deleted {BATCH} assets in 1 release; \d+ requests", shown)
+
+
+def test_a_delete_across_releases_naming_none_asks_even_when_small(
+    acme: Acme, tmp_path: Path
+) -> None:
+    acme.emu.add_asset("acme", "tool", acme.old, "notes.txt", content=b"old notes")
+    sql = "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND name = 'notes.txt'"
+    shown, status = under_terminal(
+        acme.emu.api_url, tmp_path, [(PROMPT, sql + ";"), ("[y/N]", ""), (PROMPT, ".quit")]
+    )
+    assert status == 0
+    assert (
+        "This statement would delete 2 assets in 2 releases (the statement names no release)"
+        in shown
+    )
+    assert _writes(acme.emu) == []
+
+
+def test_yes_option_and_small_deletes_do_not_ask_and_summary_counts_requests(
+    acme: Acme, many: int, tmp_path: Path
+) -> None:
+    acme.emu.clear_log()
+    shown, status = under_terminal(
+        acme.emu.api_url,
+        tmp_path,
+        [(PROMPT, DELETE_MANY.format(many) + ";"), (PROMPT, ".quit")],
+        "--yes",
+    )
+    assert status == 0
+    assert "Go ahead?" not in shown
+    assert f"deleted {BATCH} assets in 1 release; {len(acme.emu.log)} requests" in shown
+
+
+def test_confirm_over_sets_the_threshold(acme: Acme, tmp_path: Path) -> None:
+    sql = DELETE_MANY.replace("release_id", "id").format(acme.notes["id"]) + ";"
+    shown, status = under_terminal(
+        acme.emu.api_url,
+        tmp_path,
+        [(PROMPT, sql), ("[y/N]", "no"), (PROMPT, ".quit")],
+        "--confirm-over",
+        "0",
+    )
+    assert status == 0
+    assert "This statement would delete 1 asset in 1 release. Go ahead? [y/N]" in shown
+    assert _writes(acme.emu) == []
+
+
+def test_a_piped_script_neither_asks_nor_summarizes(acme: Acme, many: int) -> None:
+    result = sqlgh(stdin=DELETE_MANY.format(many) + ";\n", api_url=acme.emu.api_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "Go ahead?" not in result.stderr and "deleted" not in result.stderr
+    assert _asset_count(acme, many) == 0
+
+
+def test_an_ignored_insert_is_summarized_as_kept(acme: Acme, tmp_path: Path) -> None:
+    sql = (
+        "INSERT OR IGNORE INTO release_assets (owner, repo, release_id, name, data) "
+        f"VALUES ('acme', 'tool', {acme.new}, 'notes.txt', 'x');"
+    )
+    shown, status = under_terminal(acme.emu.api_url, tmp_path, [(PROMPT, sql), (PROMPT, ".quit")])
+    assert status == 0
+    assert re.search(r"kept 1 asset in 1 release; \d+ requests", shown)
+    assert _writes(acme.emu) == []
+
+
+def test_apsw_cannot_skip_a_row_under_or_ignore_without_raising() -> None:
+    """Why changes() counts an ignored INSERT (docs/writing.md): SQLite skips a row, and
+    does not count it, when xUpdate answers SQLITE_CONSTRAINT under OR IGNORE; through
+    APSW that answer is a raised exception, which aborts the statement. Should APSW ever
+    allow it, this test fails and sqlgh can count 0."""
+    reached: list[tuple] = []
+
+    class Table:
+        def BestIndexObject(self, ii: apsw.IndexInfo) -> bool:
+            return True
+
+        def Disconnect(self) -> None:
+            pass
+
+        def UpdateInsertRow(self, rowid: int | None, fields: tuple) -> int:
+            reached.append(fields)
+            if fields[0] == 1:
+                raise apsw.ConstraintError("kept")
+            return int(fields[0])
+
+    class Module:
+        def Connect(self, connection: apsw.Connection, *args: str) -> tuple[str, Table]:
+            connection.vtab_config(apsw.SQLITE_VTAB_CONSTRAINT_SUPPORT, 1)
+            return "CREATE TABLE x(a, b)", Table()
+
+    db = apsw.Connection(":memory:")
+    db.create_module("t", Module(), use_bestindex_object=True, eponymous_only=True)
+    with pytest.raises(apsw.ConstraintError):
+        db.execute("INSERT OR IGNORE INTO t VALUES (1, 2), (3, 4)")
+    assert reached == [(1, 2)]  # the second row never reached the table
+
+
+def test_writing_md_warns_at_its_top_that_github_changes_cannot_be_rolled_back() -> None:
+    top = (Path(__file__).parent.parent / "docs" / "writing.md").read_text().split("\n## ")[0]
+    assert "GitHub changes cannot be rolled back" in top
+    assert "`BEGIN ... ROLLBACK`" in top
+
+
+def test_a_dry_run_refuses_writes_it_cannot_preview_and_sends_nothing(acme: Acme) -> None:
+    result = sqlgh(
+        "--dry-run",
+        "-c",
+        f"DELETE FROM releases WHERE owner = 'acme' AND repo = 'tool' AND id = {acme.old}",
+        api_url=acme.emu.api_url,
+    )
+    assert result.returncode == 1
+    assert "releases: a dry run cannot preview writes to releases yet" in result.stderr
+    assert _writes(acme.emu) == []
+
+
+def test_summary_counts_releases_only_for_assets() -> None:
+    writes = [
+        Write("deleted", "acme", "tool", 1, 11),
+        Write("deleted", "ACME", "Tool", 1, 12),
+        Write("deleted", "acme", "tool", 2, 21),
+        Write("created", "acme", "tool", None, 3, noun="release"),
+    ]
+    assert summary(writes, 5) == "deleted 3 assets, created 1 release in 2 releases; 5 requests"
+    assert summary(writes[3:], 1) == "created 1 release; 1 request"
