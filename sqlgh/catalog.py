@@ -10,16 +10,25 @@ import difflib
 import textwrap
 from collections.abc import Iterable
 
+from sqlgh import download_table
 from sqlgh.tables import TABLES, Table
 from sqlgh.tables.spec import AccessPath
 
+# Every table a connection has: the specs', and download_assets (a module of its own)
+SHOWN_TABLES: tuple[Table, ...] = (*TABLES, download_table.SPEC)
 # A value for a key column in an example query, by column name; else by SQL type
-EXAMPLE_VALUES = {"owner": "'OWNER'", "repo": "'REPO'", "name": "'REPO'", "tag_name": "'v1.0.0'"}
+EXAMPLE_VALUES = {
+    "owner": "'OWNER'",
+    "repo": "'REPO'",
+    "name": "'REPO'",
+    "tag_name": "'v1.0.0'",
+    "destination": "'downloads/'",
+}
 
 
 def table_named(name: str) -> Table | None:
     """sqlgh's table of that name (case-insensitive, as SQLite's names are)."""
-    for table in TABLES:
+    for table in SHOWN_TABLES:
         if table.name.lower() == name.lower():
             return table
     return None
@@ -71,6 +80,7 @@ def access_paths(table: Table, width: int = 80) -> str:
     """Each access path of ``table``: its key columns, what it costs, an example; the
     cost wrapped to ``width`` columns."""
     lines = [f"{table.name}: the ways a query is answered, cheapest first"]
+    lines += textwrap.wrap(f"It needs {table.needs}.", width, subsequent_indent="  ")
     for path in sorted(table.paths, key=lambda p: p.cost):
         given = ", ".join(path.keys) or "nothing"
         cost = textwrap.fill(
@@ -82,15 +92,15 @@ def access_paths(table: Table, width: int = 80) -> str:
 
 def tables_help() -> str:
     """One line per table, for ``.help``."""
-    width = max(len(table.name) for table in TABLES)
+    width = max(len(table.name) for table in SHOWN_TABLES)
     lines = ["sqlgh's tables (.schema TABLE for columns, .keys TABLE for what queries cost):"]
-    lines += [f"  {t.name.ljust(width)}  {first_sentence(t.doc)}" for t in TABLES]
+    lines += [f"  {t.name.ljust(width)}  {first_sentence(t.doc)}" for t in SHOWN_TABLES]
     return "\n".join(lines) + "\n"
 
 
 def did_you_mean(name: str, others: Iterable[str] = ()) -> str:
     """A hint for ``no such table: NAME``: the closest table name, if one is close."""
-    names = [table.name for table in TABLES] + list(others)
+    names = [table.name for table in SHOWN_TABLES] + list(others)
     close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]}? (.tables lists the tables)"

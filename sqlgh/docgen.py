@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sqlgh.catalog import key_columns
-from sqlgh.tables import TABLES, Table
+from sqlgh.catalog import SHOWN_TABLES, key_columns
+from sqlgh.tables import Table
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
 HEADER = """\
@@ -89,7 +89,7 @@ def table_markdown(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(tables: tuple[Table, ...] = TABLES) -> str:
+def render(tables: tuple[Table, ...] = SHOWN_TABLES) -> str:
     """The whole docs/tables.md text."""
     sections = "\n".join(table_markdown(table) for table in tables)
     return f"{HEADER}\n{sections}"

@@ -48,36 +48,80 @@ from sqlgh.tables.asset_files import (
 )
 from sqlgh.tables.memo import StatementFacts
 from sqlgh.tables.release_assets import fetch_by_release
-from sqlgh.tables.spec import Api
+from sqlgh.tables.spec import AccessPath, Api, Batch, Column
+from sqlgh.tables.spec import Table as SpecTable
 
 NAME = "download_assets"
-COLUMNS = (
-    "owner",
-    "repo",
-    "release_id",
-    "id",
-    "name",
-    "size",
-    "path",
-    "status",
-    "destination",
-    "options",
-)
-SCHEMA = (
-    f"CREATE TABLE {NAME}(owner TEXT, repo TEXT, release_id INTEGER, id INTEGER, name TEXT, "
-    "size INTEGER, path TEXT, status TEXT, destination TEXT HIDDEN, options TEXT HIDDEN)"
-)
-# The conditions the table applies itself; owner, repo, destination and one of the ids
-# are needed.
-KEYS = ("owner", "repo", "release_id", "id", "destination", "options")
-SETS = frozenset({"release_id", "id"})  # IN lists arrive whole
-NO_PLAN_COST = 1e300
+DOWNLOADS = "then 2 per file (the API's redirect, then storage), up to max_concurrency at once"
 NEEDS = (
     f"{NAME} needs owner, repo and destination, and release_id or id (= or IN), in WHERE; "
     "it downloads every row it finds, so it takes no other condition: filter in a "
     "subquery, e.g. AND id IN (SELECT id FROM release_assets WHERE owner = ... AND "
     "name LIKE '%.tar.gz'), and leave out LIMIT"
 )
+
+
+def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
+    """The asset of one id: one GET."""
+    yield {}, [fetch_asset(api, key["owner"], key["repo"], key["id"], NAME)]
+
+
+# What the table is, for SQLite (its schema), the shell (.tables, .schema, .keys) and
+# docs/tables.md. BestIndexObject below plans with these keys; its paths' fetches are
+# the ones _assets makes.
+SPEC = SpecTable(
+    name=NAME,
+    doc="A release's assets saved as files, many at once: one row per file written or kept.",
+    columns=(
+        Column("owner", doc="Repository owner."),
+        Column("repo", doc="Repository name."),
+        Column("release_id", sql_type="INTEGER", doc="Release whose assets to download."),
+        Column("id", sql_type="INTEGER", doc="Asset id: only these assets (= or IN)."),
+        Column("name", doc="Asset name."),
+        Column("size", sql_type="INTEGER", doc="Size in bytes."),
+        Column("path", doc="The file written (or kept)."),
+        Column("status", doc="'downloaded', or 'skipped: the file exists'."),
+        Column(
+            "destination",
+            hidden=True,
+            doc="A directory (ending in / to have it made with the mkdir option) or a file "
+            "path, as download() takes it; also the first argument: download_assets('dir/').",
+        ),
+        Column(
+            "options",
+            hidden=True,
+            doc="download()'s options ('skip', 'overwrite', 'error', 'mkdir'); also the "
+            "second argument.",
+        ),
+    ),
+    paths=(
+        AccessPath(
+            "by_release",
+            ("owner", "repo", "release_id", "destination"),
+            fetch_by_release,
+            f"1 per 100 assets of each release (its asset list), {DOWNLOADS}",
+            cost=1,
+            rows=100,
+        ),
+        AccessPath(
+            "by_id",
+            ("owner", "repo", "id", "destination"),
+            fetch_by_id,
+            f"1 per id (the asset), {DOWNLOADS}",
+            cost=1,
+            rows=1,
+        ),
+    ),
+    needs="owner, repo and destination, and release_id or id (= or IN), and no other "
+    "condition (filter in a subquery: id IN (SELECT id FROM release_assets WHERE ...))",
+)
+COLUMNS = tuple(column.name for column in SPEC.columns)
+SCHEMA = SPEC.schema
+# The conditions the table applies itself; owner, repo, destination and one of the ids
+# are needed.
+KEYS = ("owner", "repo", "release_id", "id", "destination", "options")
+SETS = frozenset({"release_id", "id"})  # IN lists arrive whole
+NO_PLAN_COST = 1e300
 
 
 class Module:
@@ -230,8 +274,8 @@ def _assets(
     id."""
     if releases is None:
         for asset_id in sorted(ids or ()):
-            asset = fetch_asset(api, owner, repo, asset_id, NAME)
-            yield api.memo.release_of(asset_id), asset
+            for _, objects in fetch_by_id(api, {"owner": owner, "repo": repo, "id": asset_id}):
+                yield api.memo.release_of(asset_id), objects[0]
         return
     for release_id in sorted(releases):
         key = {"owner": owner, "repo": repo, "release_id": release_id}

@@ -19,6 +19,7 @@ import apsw
 import apsw.shell
 
 from sqlgh import __version__
+from sqlgh.catalog import SHOWN_TABLES
 from sqlgh.chart import bar_chart
 from sqlgh.connection import register_all
 from sqlgh.github.client import RequestRecord
@@ -28,7 +29,7 @@ from sqlgh.shell_catalog import TableCatalog
 from sqlgh.shell_habits import SqliteHabits
 from sqlgh.shell_output import ReadableOutput
 from sqlgh.tables import TABLES
-from sqlgh.write_report import Write, described, summary, would
+from sqlgh.write_report import Write, assets_along, described, summary, would
 
 # --format NAME -> the .mode arguments that select it
 FORMATS: dict[str, list[str]] = {
@@ -167,7 +168,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
     def _show_preview(self, write: Write) -> None:
         asset = f"{write.name!r} " if write.name else ""
         where = f"release {write.release_id} of " if write.release_id else ""
-        number = f"asset {write.asset_id}, " if write.asset_id else ""
+        number = f"{write.noun} {write.asset_id}, " if write.asset_id else ""
         sent = "; ".join(write.requests) or "nothing sent"
         self.write(
             self.stdout,
@@ -216,8 +217,9 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
 
     def _confirm(self, sql: str, bindings: Any) -> None:
         """Run ``sql`` as a dry run to learn what it would write; ask when that is more
-        than ``confirm_over`` assets, or assets of several releases when the statement
-        named no release or asset; raise unless the answer is yes."""
+        than ``confirm_over`` assets (a deleted release's assets included), assets of
+        several releases when the statement named no release or asset, or the deletion of
+        more than one release; raise unless the answer is yes."""
         session = self.session
         kept, planned = session.writes, []
         session.writes = planned
@@ -228,12 +230,13 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         finally:
             session.writes, session.dry_run = kept, False
             session.on_preview = self._show_preview
-        releases = {write.release for write in planned}
         named = any(RELEASE_KEYS & set(keys) for keys in session.keys_used)
-        if len(planned) <= self.confirm_over and (named or len(releases) <= 1):
+        spread = not named and len({w.release for w in planned if w.noun == "asset"}) > 1
+        releases = sum(w.noun == "release" and w.verb == "deleted" for w in planned)
+        if assets_along(planned) <= self.confirm_over and not spread and releases <= 1:
             return
         what = described(planned, dry_run=True)
-        why = "" if named else " (the statement names no release)"
+        why = " (the statement names no release)" if spread else ""
         self.write(self.stdout, f"This statement {what}{why}. Go ahead? [y/N] ")
         self.stdout.flush()
         answer = self.stdin.readline().strip().lower()
@@ -305,7 +308,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         return (
             f"sqlgh {__version__} (SQLite {apsw.sqlite_lib_version()}) on {client.api_url} "
             f"{auth}\n"
-            f"Tables: {', '.join(table.name for table in TABLES)}.\n"
+            f"Tables: {', '.join(table.name for table in SHOWN_TABLES)}.\n"
             '".help" for commands, ".requests" for what the last query cost.\n'
         )
 

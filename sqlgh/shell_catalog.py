@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlgh import catalog
 from sqlgh.shell_output import MIN_WIDTH
-from sqlgh.tables import TABLES
 
 # The database's own tables and views (as APSW's .tables lists them)
 OWN_TABLES = (
@@ -34,13 +33,14 @@ class TableCatalog:
     def command_tables(self, cmd: list[str]) -> None:
         """tables ?PATTERN?: Lists names of tables matching LIKE pattern
 
-        sqlgh's tables (release_assets, releases, ...) and the database's own tables and
-        views. SQLite keeps sqlgh's tables out of sqlite_schema, so only this command,
-        .schema and .keys list them.
+        sqlgh's tables (release_assets, releases, download_assets, ...) and the
+        database's own tables and views. SQLite keeps sqlgh's tables out of
+        sqlite_schema, so only this command, .schema and .keys list them.
         """
         own = [row[0] for row in self.db.execute(OWN_TABLES)]  # type: ignore[attr-defined]
         own = [name for name in own if not name.startswith("sqlite_")]
-        names = self._matching([table.name for table in TABLES] + own, cmd or ["%"])
+        sqlgh_names = [table.name for table in catalog.SHOWN_TABLES]
+        names = self._matching(sqlgh_names + own, cmd or ["%"])
         self.write(self.stdout, "".join(f"{name}\n" for name in sorted(set(names))))  # type: ignore[attr-defined]
 
     def command_schema(self, cmd: list[str]) -> None:
@@ -52,7 +52,7 @@ class TableCatalog:
         marking their key columns and HIDDEN columns (read only when a query names them).
         """
         super().command_schema(cmd)  # type: ignore[misc]
-        names = self._matching([table.name for table in TABLES], cmd or ["%"])
+        names = self._matching([table.name for table in catalog.SHOWN_TABLES], cmd or ["%"])
         for name in names:
             table = catalog.table_named(name)
             assert table is not None
@@ -66,7 +66,7 @@ class TableCatalog:
         """
         table = catalog.table_named(cmd[0]) if len(cmd) == 1 else None
         if table is None:
-            names = ", ".join(t.name for t in TABLES)
+            names = ", ".join(t.name for t in catalog.SHOWN_TABLES)
             raise self.Error(f"Usage: .keys TABLE, where TABLE is one of {names}")  # type: ignore[attr-defined]
         width = self._terminal_width(MIN_WIDTH)  # type: ignore[attr-defined]
         self.write(self.stdout, catalog.access_paths(table, width))  # type: ignore[attr-defined]

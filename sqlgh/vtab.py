@@ -233,7 +233,8 @@ class VirtualTable:
         if plan is None:
             raise InputError(
                 f"{self.table.name}: a dry run cannot preview writes to {self.table.name} yet "
-                "(only release_assets); run the statement without --dry-run / .dryrun off"
+                "(only to release_assets and releases); run the statement without --dry-run / "
+                ".dryrun off"
             )
         try:
             write = plan(self.session.api, *arguments)
@@ -250,17 +251,18 @@ class VirtualTable:
         if self.session.writes is None:
             return
         release_id, name = row.get("release_id"), row.get("name")
-        self.session.writes.append(
-            Write(
-                done.split(" ", 1)[0],
-                str(row.get("owner")),
-                str(row.get("repo")),
-                release_id if isinstance(release_id, int) else None,
-                asset_id,
-                name if isinstance(name, str) else None,
-                noun=self.table.row_noun,
-            )
+        write = Write(
+            done.split(" ", 1)[0],
+            str(row.get("owner")),
+            str(row.get("repo")),
+            release_id if isinstance(release_id, int) else None,
+            asset_id,
+            name if isinstance(name, str) else None,
+            noun=self.table.row_noun,
         )
+        # what the write took along (a release's assets), where the writer tells
+        taken_along = getattr(self.table.writer, "taken_along", None)
+        self.session.writes.append(taken_along(write, row) if taken_along else write)
 
     def _writer(self) -> Any:
         if self.table.writer is None:

@@ -22,6 +22,8 @@ class Write:
     name: str | None = None
     requests: tuple[str, ...] = ()
     noun: str = "asset"  # what the row is: "asset", "release"
+    assets: int | None = None  # a release's DELETE: the assets that go with it
+    assets_exact: bool = True  # False: at least ``assets`` (a cut-short embedded list)
 
     @property
     def release(self) -> tuple[str, str, int | None]:
@@ -35,13 +37,30 @@ def _count(number: int, noun: str) -> str:
 
 def described(writes: Sequence[Write], dry_run: bool = False) -> str:
     """``deleted 12 assets in 3 releases`` (verbs in the order first seen; the releases
-    counted are those of the assets written); ``would delete ...`` for a dry run."""
+    counted are those of the assets written), ``deleted 2 releases (14 assets)`` (the
+    assets that went with them); ``would delete ...`` for a dry run."""
     verbs = Counter((write.verb, write.noun) for write in writes)
     done = ", ".join(
-        f"{would(verb) if dry_run else verb} {_count(n, noun)}" for (verb, noun), n in verbs.items()
+        f"{would(verb) if dry_run else verb} {_count(n, noun)}{_along(writes, verb, noun)}"
+        for (verb, noun), n in verbs.items()
     )
     releases = {write.release for write in writes if write.noun == "asset"}
     return f"{done} in {_count(len(releases), 'release')}" if releases else done
+
+
+def _along(writes: Sequence[Write], verb: str, noun: str) -> str:
+    """`` (14 assets)``: the assets the writes of ``verb`` and ``noun`` took along."""
+    along = [w for w in writes if (w.verb, w.noun) == (verb, noun) and w.assets is not None]
+    if not along:
+        return ""
+    least = "" if all(w.assets_exact for w in along) else "at least "
+    return f" ({least}{_count(sum(w.assets or 0 for w in along), 'asset')})"
+
+
+def assets_along(writes: Sequence[Write]) -> int:
+    """All the assets the writes touch: each asset row, and each release's assets."""
+    return sum((w.assets or 0) if w.noun == "release" else 1 for w in writes)
+
 
 
 def summary(writes: Sequence[Write], requests: int, dry_run: bool = False) -> str:
@@ -55,6 +74,8 @@ def summary(writes: Sequence[Write], requests: int, dry_run: bool = False) -> st
 
 
 _PRESENT = {
+    "created": "create",
+    "published": "publish",
     "uploaded": "upload",
     "replaced": "replace",
     "kept": "keep",

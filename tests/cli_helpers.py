@@ -23,13 +23,16 @@ def sqlgh(
     cwd: Path | None = None,
     stdin: str | None = None,
     timeout: float = 60,
+    token: str | None = TOKEN,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m sqlgh.cli ARGS``; with ``api_url`` (and ``uploads_url``), against
-    that emulator."""
+    that emulator, with ``token`` (None: none)."""
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
     env.update({"NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"})
     if api_url is not None:
-        env.update({"GITHUB_API_URL": api_url, "GH_TOKEN": TOKEN})
+        env["GITHUB_API_URL"] = api_url
+        if token is not None:
+            env["GH_TOKEN"] = token
     if uploads_url is not None:
         env["SQLGH_UPLOADS_URL"] = uploads_url
     return subprocess.run(
@@ -82,47 +85,3 @@ def demo_repositories(api_url: str, owner: str) -> list[dict]:
     """An organization's repositories, read without sqlgh."""
     return list(_pages(f"{api_url}/orgs/{owner}/repos", type="all"))
 
-
-def under_terminal(
-    api_url: str, home: Path, script: list[tuple[str, str]], *args: str, timeout: float = 30
-) -> tuple[str, int]:
-    """Run ``sqlgh ARGS`` on a pseudo-terminal against an emulator: for each (prompt, line)
-    of ``script``, wait until the output ends with ``prompt``, then type ``line``. Returns
-    everything shown (CR LF as LF) and the exit status."""
-    import pty
-    import select
-    import time
-
-    pid, fd = pty.fork()
-    if pid == 0:  # child: a clean environment with the emulator's URL and token
-        env = {**os.environ, "HOME": str(home), "NO_COLOR": "1", "TERM": "dumb"}
-        env.update({"GITHUB_API_URL": api_url, "GH_TOKEN": TOKEN})
-        os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "-m", "sqlgh.cli", *args], env)
-    shown, steps = b"", list(script)
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    ends = time.monotonic() + timeout
-    while time.monotonic() < ends:
-        if poller.poll(100):
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # the child exited
-                break
-            if not chunk:
-                break
-            shown += chunk
-        if steps and shown.rstrip().endswith(steps[0][0].rstrip().encode()):
-            os.write(fd, steps.pop(0)[1].encode() + b"\r")
-            shown += b"\n"
-    os.close(fd)
-    grace = time.monotonic() + 5
-    finished, status = os.waitpid(pid, os.WNOHANG)
-    while not finished and time.monotonic() < grace:
-        time.sleep(0.05)
-        finished, status = os.waitpid(pid, os.WNOHANG)
-    if not finished:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        raise AssertionError(f"sqlgh did not exit; it showed {shown!r}")
-    return shown.decode(errors="replace").replace("\r\n", "\n"), os.waitstatus_to_exitcode(status)

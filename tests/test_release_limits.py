@@ -200,14 +200,24 @@ def test_rows_that_cannot_be_seen_ahead_meet_githubs_refusal_explained(emu: Emul
     assert len(emu.list_assets("acme", "tool", draft)) == 1000
 
 
+@pytest.mark.parametrize(
+    ("second", "refusal"),
+    [
+        (None, r"release_assets\.path: '.*second.txt' cannot be read"),
+        (b"", r"release_assets\.path: '.*second.txt' is an empty file \(0 bytes\)"),
+    ],
+    ids=["missing", "empty"],
+)
 def test_a_bad_row_stops_a_multi_row_insert_before_its_first_upload(
-    emu: Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path, second: bytes | None, refusal: str
 ) -> None:
     draft = full_draft(emu, 0)
     (tmp_path / "a.txt").write_text("a")
+    if second is not None:
+        (tmp_path / "second.txt").write_bytes(second)
     db = connect_to(emu)
-    files = [str(tmp_path / "a.txt"), str(tmp_path / "missing.txt")]
-    with pytest.raises(InputError, match=r"release_assets\.path: '.*missing.txt' cannot be read"):
+    files = [str(tmp_path / "a.txt"), str(tmp_path / "second.txt")]
+    with pytest.raises(InputError, match=refusal):
         db.execute(
             "INSERT INTO release_assets(owner, repo, release_id, path) "
             "SELECT 'acme', 'tool', :id, value FROM json_each(:files)",
@@ -237,19 +247,3 @@ def test_a_draft_cannot_be_published_under_a_tag_an_immutable_release_used(
             f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
         )
 
-
-def test_an_empty_file_stops_a_multi_row_insert_before_its_first_upload(
-    emu: Emulator, tmp_path: Path
-) -> None:
-    draft = full_draft(emu, 0)
-    (tmp_path / "a.txt").write_text("a")
-    (tmp_path / "empty.txt").write_bytes(b"")
-    db = connect_to(emu)
-    files = [str(tmp_path / "a.txt"), str(tmp_path / "empty.txt")]
-    with pytest.raises(InputError, match=r"release_assets\.path: .*0 bytes"):
-        db.execute(
-            "INSERT INTO release_assets(owner, repo, release_id, path) "
-            "SELECT 'acme', 'tool', :id, value FROM json_each(:files)",
-            {"id": draft, "files": json.dumps(files)},
-        )
-    assert uploads(emu) == []

@@ -8,7 +8,8 @@ from sqlgh.emulator import Emulator
 from sqlgh.tables import TABLES
 from tests.cli_helpers import sqlgh
 
-NAMES = sorted(table.name for table in TABLES)
+NAMES = sorted([*(table.name for table in TABLES), "download_assets"])
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_tables_lists_sqlghs_tables_beside_the_databases_own(tmp_path: Path) -> None:
@@ -53,7 +54,8 @@ def test_help_ends_with_the_tables() -> None:
     assert result.returncode == 0
     tail = result.stderr[result.stderr.index("sqlgh's tables (") :]
     assert [line.split()[0] for line in tail.splitlines()[1:] if line.strip()] == [
-        table.name for table in TABLES
+        *(table.name for table in TABLES),
+        "download_assets",
     ]
     assert ".keys TABLE" in result.stderr
 
@@ -73,3 +75,40 @@ def test_keys_shows_each_access_path_with_its_cost_and_an_example() -> None:
     wrong = sqlgh("-c", ".keys release_asset")
     assert wrong.returncode == 1
     assert "Usage: .keys TABLE, where TABLE is one of release_assets, releases" in wrong.stderr
+
+
+def test_tables_and_schema_show_download_assets_and_its_columns() -> None:
+    result = sqlgh("-c", ".tables down%", "-c", ".schema download_assets")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "download_assets"
+    assert "CREATE TABLE download_assets(" in lines
+    for column in ("owner", "repo", "release_id"):
+        assert any(line.startswith(f'  "{column}" ') and "-- key" in line for line in lines)
+    assert '  "id" INTEGER,  -- key, rowid' in lines
+    assert '  "status" TEXT,' in lines
+    assert '  "destination" TEXT HIDDEN,  -- key' in lines
+    assert lines[-2:] == ['  "options" TEXT HIDDEN', ");"]
+
+
+def test_keys_download_assets_says_how_it_is_used() -> None:
+    result = sqlgh("-c", ".keys download_assets")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "by_release: WHERE gives owner, repo, release_id, destination" in text
+    assert "by_id: WHERE gives owner, repo, id, destination" in text
+    assert "no other condition (filter in a subquery" in text
+    assert "2 per file (the API's redirect, then storage)" in text
+    assert (
+        "example: SELECT * FROM download_assets WHERE owner = 'OWNER' AND repo = 'REPO' "
+        "AND release_id = 123 AND destination = 'downloads/';"
+    ) in text
+
+
+def test_tables_md_documents_download_assets() -> None:
+    text = (ROOT / "docs" / "tables.md").read_text()
+    section = text[text.index("## download_assets\n") :]
+    for column in ("owner", "repo", "release_id", "id", "name", "size", "path", "status"):
+        assert f"| `{column}`" in section
+    assert "| `destination` | TEXT HIDDEN |" in section
+    assert "| by_release | `owner` AND `repo` AND `release_id` AND `destination` |" in section

@@ -77,6 +77,24 @@ def test_write_to_a_repository_listed_as_archived_is_refused(
     assert acme.emu.get_asset(acme.notes["id"]) is not None
 
 
+
+def test_release_writes_to_a_repository_listed_as_archived_are_refused(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    acme.emu.set_archived("acme", "tool")
+    db.execute(LIST_REPOS).fetchall()
+    acme.emu.clear_log()
+    where = f"owner = 'acme' AND repo = 'tool' AND id = {acme.new}"
+    for verb, sql in [
+        ("INSERT", "INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v9')"),
+        ("UPDATE", f"UPDATE releases SET body = 'x' WHERE {where}"),
+        ("DELETE", f"DELETE FROM releases WHERE {where}"),
+    ]:
+        with pytest.raises(WriteError, match=rf"^releases: cannot {verb} in acme/tool: .*archived"):
+            db.execute(sql)
+    assert {r.method for r in acme.emu.log} == {"GET"}
+
+
 def test_a_repository_unarchived_since_it_was_listed_is_written(
     acme: Acme, db: apsw.Connection
 ) -> None:

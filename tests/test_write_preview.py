@@ -9,13 +9,16 @@ from pathlib import Path
 
 import apsw
 import pytest
+import requests
 from helpers import Acme, seed_acme
 
 from sqlgh.emulator import Emulator
 from sqlgh.write_report import Write, summary
-from tests.cli_helpers import sqlgh, under_terminal
+from tests.cli_helpers import TOKEN, sqlgh
+from tests.pty_helpers import sqlgh_tty
 
 PROMPT = "sqlgh> "
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BATCH = 12  # assets of the release `many`: more than the default of 10
 
 
@@ -115,42 +118,33 @@ def test_dry_run_still_refuses_an_insert_github_would_refuse(acme: Acme) -> None
     assert "dry run: nothing was sent" in result.stderr
 
 
-def test_a_large_interactive_delete_asks_and_no_keeps_everything(
-    acme: Acme, many: int, tmp_path: Path
-) -> None:
-    shown, status = under_terminal(
-        acme.emu.api_url,
-        tmp_path,
-        [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "n"), (PROMPT, ".quit")],
+def test_a_large_interactive_delete_asks_and_no_keeps_everything(acme: Acme, many: int) -> None:
+    shown = sqlgh_tty(
+        typed=[(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "n"), (PROMPT, ".quit")],
+        api_url=acme.emu.api_url,
     )
-    assert status == 0
     assert f"This statement would delete {BATCH} assets in 1 release. Go ahead? [y/N]" in shown
     assert "not done: nothing was sent to GitHub" in shown
     assert _writes(acme.emu) == []
     assert _asset_count(acme, many) == BATCH
 
 
-def test_yes_to_the_question_deletes_and_summarizes(acme: Acme, many: int, tmp_path: Path) -> None:
-    shown, status = under_terminal(
-        acme.emu.api_url,
-        tmp_path,
-        [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "y"), (PROMPT, ".quit")],
+def test_yes_to_the_question_deletes_and_summarizes(acme: Acme, many: int) -> None:
+    shown = sqlgh_tty(
+        typed=[(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "y"), (PROMPT, ".quit")],
+        api_url=acme.emu.api_url,
     )
-    assert status == 0
     assert _asset_count(acme, many) == 0
     assert len(_writes(acme.emu)) == BATCH
     assert re.search(rf"deleted {BATCH} assets in 1 release; \d+ requests", shown)
 
 
-def test_a_delete_across_releases_naming_none_asks_even_when_small(
-    acme: Acme, tmp_path: Path
-) -> None:
+def test_a_delete_across_releases_naming_none_asks_even_when_small(acme: Acme) -> None:
     acme.emu.add_asset("acme", "tool", acme.old, "notes.txt", content=b"old notes")
     sql = "DELETE FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND name = 'notes.txt'"
-    shown, status = under_terminal(
-        acme.emu.api_url, tmp_path, [(PROMPT, sql + ";"), ("[y/N]", ""), (PROMPT, ".quit")]
+    shown = sqlgh_tty(
+        typed=[(PROMPT, sql + ";"), ("[y/N]", ""), (PROMPT, ".quit")], api_url=acme.emu.api_url
     )
-    assert status == 0
     assert (
         "This statement would delete 2 assets in 2 releases (the statement names no release)"
         in shown
@@ -159,30 +153,26 @@ def test_a_delete_across_releases_naming_none_asks_even_when_small(
 
 
 def test_yes_option_and_small_deletes_do_not_ask_and_summary_counts_requests(
-    acme: Acme, many: int, tmp_path: Path
+    acme: Acme, many: int
 ) -> None:
     acme.emu.clear_log()
-    shown, status = under_terminal(
-        acme.emu.api_url,
-        tmp_path,
-        [(PROMPT, DELETE_MANY.format(many) + ";"), (PROMPT, ".quit")],
+    shown = sqlgh_tty(
         "--yes",
+        typed=[(PROMPT, DELETE_MANY.format(many) + ";"), (PROMPT, ".quit")],
+        api_url=acme.emu.api_url,
     )
-    assert status == 0
     assert "Go ahead?" not in shown
     assert f"deleted {BATCH} assets in 1 release; {len(acme.emu.log)} requests" in shown
 
 
-def test_confirm_over_sets_the_threshold(acme: Acme, tmp_path: Path) -> None:
+def test_confirm_over_sets_the_threshold(acme: Acme) -> None:
     sql = DELETE_MANY.replace("release_id", "id").format(acme.notes["id"]) + ";"
-    shown, status = under_terminal(
-        acme.emu.api_url,
-        tmp_path,
-        [(PROMPT, sql), ("[y/N]", "no"), (PROMPT, ".quit")],
+    shown = sqlgh_tty(
         "--confirm-over",
         "0",
+        typed=[(PROMPT, sql), ("[y/N]", "no"), (PROMPT, ".quit")],
+        api_url=acme.emu.api_url,
     )
-    assert status == 0
     assert "This statement would delete 1 asset in 1 release. Go ahead? [y/N]" in shown
     assert _writes(acme.emu) == []
 
@@ -195,13 +185,12 @@ def test_a_piped_script_neither_asks_nor_summarizes(acme: Acme, many: int) -> No
     assert _asset_count(acme, many) == 0
 
 
-def test_an_ignored_insert_is_summarized_as_kept(acme: Acme, tmp_path: Path) -> None:
+def test_an_ignored_insert_is_summarized_as_kept(acme: Acme) -> None:
     sql = (
         "INSERT OR IGNORE INTO release_assets (owner, repo, release_id, name, data) "
         f"VALUES ('acme', 'tool', {acme.new}, 'notes.txt', 'x');"
     )
-    shown, status = under_terminal(acme.emu.api_url, tmp_path, [(PROMPT, sql), (PROMPT, ".quit")])
-    assert status == 0
+    shown = sqlgh_tty(typed=[(PROMPT, sql), (PROMPT, ".quit")], api_url=acme.emu.api_url)
     assert re.search(r"kept 1 asset in 1 release; \d+ requests", shown)
     assert _writes(acme.emu) == []
 
@@ -244,16 +233,137 @@ def test_writing_md_warns_at_its_top_that_github_changes_cannot_be_rolled_back()
     assert "`BEGIN ... ROLLBACK`" in top
 
 
-def test_a_dry_run_refuses_writes_it_cannot_preview_and_sends_nothing(acme: Acme) -> None:
+RELEASE = "releases WHERE owner = 'acme' AND repo = 'tool'"
+
+
+def test_a_dry_run_previews_release_writes_and_sends_nothing(acme: Acme) -> None:
+    draft = acme.emu.add_release("acme", "tool", "v3.0.0", draft=True)["id"]
+    acme.emu.clear_log()
     result = sqlgh(
         "--dry-run",
         "-c",
-        f"DELETE FROM releases WHERE owner = 'acme' AND repo = 'tool' AND id = {acme.old}",
+        "INSERT INTO releases (owner, repo, tag_name, name, draft) "
+        "VALUES ('acme', 'tool', 'v4.0.0', 'Four', 1)",
+        "-c",
+        f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}",
+        "-c",
+        "UPDATE releases SET body = 'New notes' WHERE owner = 'acme' AND repo = 'tool' "
+        "AND tag_name = 'v1.1.0'",
+        "-c",
+        f"DELETE FROM {RELEASE} AND tag_name = 'v1.0.0'",
         api_url=acme.emu.api_url,
     )
-    assert result.returncode == 1
-    assert "releases: a dry run cannot preview writes to releases yet" in result.stderr
+    assert result.returncode == 0, result.stderr
+    base = f"{acme.emu.api_url}/repos/acme/tool/releases"
+    assert result.stdout.splitlines() == [
+        "dry run: would create 'v4.0.0' (acme/tool): POST "
+        f"{base}  " + '{"tag_name": "v4.0.0", "name": "Four", "draft": true}',
+        # a keyed UPDATE reads no row: its tag is not known
+        f"dry run: would publish (release {draft}, acme/tool): PATCH {base}/{draft}  "
+        + '{"draft": false}',
+        f"dry run: would update 'v1.1.0' (release {acme.new}, acme/tool): PATCH "
+        f"{base}/{acme.new}  " + '{"body": "New notes"}',
+        f"dry run: would delete 'v1.0.0' (release {acme.old}, acme/tool): DELETE "
+        f"{base}/{acme.old}",
+    ]
     assert _writes(acme.emu) == []
+    listed = requests.get(f"{base}?per_page=100", headers=AUTH, timeout=10).json()
+    tags = {release["tag_name"]: release["draft"] for release in listed}
+    assert tags == {"v1.0.0": False, "v1.1.0": False, "v2.0.0-rc.1": False, "v3.0.0": True}
+
+
+def test_a_dry_run_refuses_release_writes_github_would_refuse(emulator: Emulator) -> None:
+    emulator.add_org("acme")
+    emulator.add_repo("acme", "tool", immutable_releases=True)
+    draft = emulator.add_release("acme", "tool", "v1.0.0", draft=True)["id"]
+    emulator.add_release("acme", "tool", "v0.9.0")
+    url = f"{emulator.api_url}/repos/acme/tool/releases/{draft}"
+    answer = requests.patch(url, json={"draft": False}, headers=AUTH, timeout=10)
+    assert answer.json()["immutable"] is True
+    emulator.clear_log()
+    retag = (
+        "UPDATE releases SET tag_name = 'v1.0.1' WHERE owner = 'acme' AND repo = 'tool' "
+        "AND tag_name = 'v1.0.0'"
+    )
+    locked = sqlgh("--dry-run", "-c", retag, api_url=emulator.api_url)
+    assert locked.returncode == 1
+    assert f"releases: cannot change its tag: release {draft} of acme/tool is immutable" in (
+        locked.stderr
+    )
+    insert = "INSERT INTO releases (owner, repo, tag_name) VALUES ('acme', 'tool', 'v2')"
+    tokenless = sqlgh("--dry-run", "-c", insert, api_url=emulator.api_url, token=None)
+    assert tokenless.returncode == 1
+    assert 'releases: INSERT needs a token with the "Contents: write" permission' in (
+        tokenless.stderr
+    )
+    ignore = insert.replace("INTO", "OR IGNORE INTO")
+    ignored = sqlgh("--dry-run", "-c", ignore, api_url=emulator.api_url)
+    assert "releases: INSERT OR IGNORE is not supported" in ignored.stderr
+    set_id = sqlgh(
+        "--dry-run",
+        "-c",
+        "INSERT INTO releases (owner, repo, tag_name, published_at) "
+        "VALUES ('acme', 'tool', 'v2', '2025-01-01')",
+        api_url=emulator.api_url,
+    )
+    assert "releases: INSERT cannot set published_at (GitHub sets them)" in set_id.stderr
+    assert [r.method for r in emulator.log if r.method != "GET"] == []
+
+
+DELETE_TWO = f"DELETE FROM {RELEASE} AND tag_name IN ('v1.0.0', 'v1.1.0');"
+
+
+def _tags(acme: Acme) -> set[str]:
+    url = f"{acme.emu.api_url}/repos/acme/tool/releases?per_page=100"
+    return {release["tag_name"] for release in requests.get(url, headers=AUTH, timeout=10).json()}
+
+
+def test_deleting_several_releases_asks_and_no_keeps_them(acme: Acme) -> None:
+    shown = sqlgh_tty(
+        typed=[(PROMPT, DELETE_TWO), ("[y/N]", "n"), (PROMPT, ".quit")], api_url=acme.emu.api_url
+    )
+    # v1.0.0 holds 1 asset, v1.1.0 holds 3: GitHub deletes them with their releases
+    assert "This statement would delete 2 releases (4 assets). Go ahead? [y/N]" in shown
+    assert "not done: nothing was sent to GitHub" in shown
+    assert _writes(acme.emu) == []
+    assert {"v1.0.0", "v1.1.0"} <= _tags(acme)
+
+
+def test_yes_deletes_the_releases_and_the_summary_counts_their_assets(acme: Acme) -> None:
+    shown = sqlgh_tty(
+        typed=[(PROMPT, DELETE_TWO), ("[y/N]", "y"), (PROMPT, ".quit")], api_url=acme.emu.api_url
+    )
+    assert _tags(acme) == {"v2.0.0-rc.1"}
+    assert len(_writes(acme.emu)) == 2
+    assert re.search(r"deleted 2 releases \(4 assets\); \d+ requests", shown), shown
+
+
+def test_one_release_of_many_assets_asks_unless_yes(acme: Acme, many: int) -> None:
+    sql = f"DELETE FROM {RELEASE} AND id = {many};"
+    asked = sqlgh_tty(
+        typed=[(PROMPT, sql), ("[y/N]", "n"), (PROMPT, ".quit")], api_url=acme.emu.api_url
+    )
+    assert f"This statement would delete 1 release ({BATCH} assets). Go ahead? [y/N]" in asked
+    assert _asset_count(acme, many) == BATCH
+    acme.emu.clear_log()
+    shown = sqlgh_tty("--yes", typed=[(PROMPT, sql), (PROMPT, ".quit")], api_url=acme.emu.api_url)
+    assert "Go ahead?" not in shown
+    assert f"deleted 1 release ({BATCH} assets); {len(acme.emu.log)} requests" in shown
+    assert "v3.0.0" not in _tags(acme)
+
+
+def test_one_small_release_is_deleted_without_asking(acme: Acme) -> None:
+    sql = f"DELETE FROM {RELEASE} AND id = {acme.old};"
+    shown = sqlgh_tty(typed=[(PROMPT, sql), (PROMPT, ".quit")], api_url=acme.emu.api_url)
+    assert "Go ahead?" not in shown
+    assert re.search(r"deleted 1 release \(1 asset\); \d+ requests", shown), shown
+
+
+def test_a_piped_script_deletes_releases_without_asking(acme: Acme) -> None:
+    result = sqlgh(stdin=DELETE_TWO + "\n", api_url=acme.emu.api_url)
+    assert result.returncode == 0, result.stderr
+    assert "Go ahead?" not in result.stdout + result.stderr
+    assert _tags(acme) == {"v2.0.0-rc.1"}
 
 
 def test_summary_counts_releases_only_for_assets() -> None:
@@ -265,3 +375,9 @@ def test_summary_counts_releases_only_for_assets() -> None:
     ]
     assert summary(writes, 5) == "deleted 3 assets, created 1 release in 2 releases; 5 requests"
     assert summary(writes[3:], 1) == "created 1 release; 1 request"
+    deleted = [
+        Write("deleted", "acme", "tool", None, 4, noun="release", assets=14),
+        Write("deleted", "acme", "tool", None, 5, noun="release", assets=100, assets_exact=False),
+    ]
+    assert summary(deleted[:1], 2) == "deleted 1 release (14 assets); 2 requests"
+    assert summary(deleted, 3, True).startswith("dry run: would delete 2 releases (at least 114")

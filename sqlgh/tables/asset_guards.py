@@ -60,7 +60,7 @@ def refuse_unknown_state(state: str) -> None:
 ARCHIVED_MESSAGE = "Repository was archived so is read-only."
 
 
-def refuse_archived(api: Api, owner: str, repo: str, verb: str) -> None:
+def refuse_archived(api: Api, owner: str, repo: str, verb: str, table: str = TABLE) -> None:
     """Refuse a write to a repository this connection has read as archived.
 
     Only what the connection already read is used (``repositories`` rows, a repository
@@ -74,7 +74,7 @@ def refuse_archived(api: Api, owner: str, repo: str, verb: str) -> None:
     api.memo.remember_repositories([repository])
     if repository.get("archived") is True:
         raise WriteError(
-            f"{TABLE}: cannot {verb} in {owner}/{repo}: the repository is archived, and "
+            f"{table}: cannot {verb} in {owner}/{repo}: the repository is archived, and "
             f'GitHub refuses writes to it ("{ARCHIVED_MESSAGE}"); unarchive it in its '
             "settings first, or write to another repository"
         )

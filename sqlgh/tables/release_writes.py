@@ -13,8 +13,10 @@ same way when it was not known yet.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.tables import keys
+from sqlgh.tables.asset_guards import refuse_archived
 from sqlgh.tables.asset_requests import (
     STILL_PENDING,
     answers_since,
@@ -33,7 +36,9 @@ from sqlgh.tables.asset_requests import (
 )
 from sqlgh.tables.asset_writes import refuse_unsettable, require_token
 from sqlgh.tables.endpoints import RELEASE, RELEASES
+from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW
 from sqlgh.tables.spec import Api
+from sqlgh.write_report import Write
 
 TABLE = "releases"
 TEXT = ("target_commitish", "name", "body", "discussion_category_name")
@@ -56,22 +61,8 @@ class ReleaseWriter:
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """POST one release; return (release id, what was done in words)."""
-        optional = ", ".join(sorted(INSERTABLE - {"owner", "repo", "tag_name"}))
-        give = f"owner, repo, tag_name and optionally {optional}"
-        refuse_unsettable(TABLE, values, INSERTABLE, give)
-        if conflict in ("IGNORE", "REPLACE"):
-            raise InputError(
-                f"{TABLE}: INSERT OR {conflict} is not supported; to change a release, UPDATE it "
-                "(UPDATE releases SET ... WHERE owner = ... AND repo = ... AND tag_name = ...)"
-            )
-        owner = keys.owner_name(TABLE, "owner", values.get("owner"))
-        repo = keys.repo_name(TABLE, "repo", values.get("repo"))
-        tag = keys.tag_name(TABLE, "tag_name", values.get("tag_name"))
-        body: dict[str, Any] = {"tag_name": tag, **_fields(values)}
-        notes = values.get("generate_release_notes")
-        if notes is not None:
-            body["generate_release_notes"] = _flag("generate_release_notes", notes)
-        require_token(api, "INSERT", TABLE)
+        owner, repo, body = _insert_arguments(api, values, conflict)
+        tag = body["tag_name"]
         url = api.client.url(RELEASES, owner=owner, repo=repo)
         started = time.monotonic()
         release = _sent(
@@ -88,15 +79,10 @@ class ReleaseWriter:
 
     def update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
         """PATCH the changed fields of one release, in one request; return what was done."""
-        body = _fields(changes)
-        if "tag_name" in changes and changes["tag_name"] != row.get("tag_name"):
-            body["tag_name"] = keys.tag_name(TABLE, "tag_name", changes["tag_name"])
+        body = _patch_body(api, row, changes)
         if not body:
             return ""
-        require_token(api, "UPDATE", TABLE)
         owner, repo, release_id = row["owner"], row["repo"], int(row["id"])
-        if _known_immutable(api, row) and ("tag_name" in body or body.get("draft") is True):
-            raise _immutable(owner, repo, release_id, body)
         url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
 
         def refused(exc: GitHubError) -> SqlghError | None:
@@ -117,7 +103,7 @@ class ReleaseWriter:
             lambda exc: _judge_update(api, owner, repo, release_id, body, exc),
         )
         api.memo.remember_release(owner, repo, release)
-        if body.get("draft") is False and row.get("draft") is not False:
+        if _publishes(row, body):
             locked = " (immutable now)" if release.get("immutable") else ""
             return f"published release {release.get('tag_name')!r} (id {release_id}){locked}"
         return f"updated {', '.join(body)} of release {release_id}"
@@ -126,6 +112,7 @@ class ReleaseWriter:
         """DELETE one release (its assets go with it, its tag stays); one already gone
         counts as deleted (a DELETE reads its rows first)."""
         require_token(api, "DELETE", TABLE)
+        refuse_archived(api, row["owner"], row["repo"], "DELETE", TABLE)
         owner, repo, release_id = row["owner"], row["repo"], int(row["id"])
         url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
         since = time.time()
@@ -154,6 +141,97 @@ class ReleaseWriter:
             f"it is still there{f', but the DELETE {STILL_PENDING}' if later else ''}",
             changed=None if later else False,
         )
+
+    # dry runs: what a write would send, after the same checks; reads run as usual -------
+    def preview_insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> Write:
+        """What ``insert`` would send: one POST of the release."""
+        owner, repo, body = _insert_arguments(api, values, conflict)
+        url = api.client.url(RELEASES, owner=owner, repo=repo)
+        post = f"POST {url}  {json.dumps(body)}"
+        return Write("created", owner, repo, None, None, body["tag_name"], (post,), noun="release")
+
+    def preview_update(self, api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> Write:
+        """What ``update`` would send: one PATCH of the changed fields (none: nothing)."""
+        body = _patch_body(api, row, changes)
+        url = _release_url(api, row)
+        verb = "published" if _publishes(row, body) else "updated"
+        return _planned(verb, row, (f"PATCH {url}  {json.dumps(body)}",) if body else ())
+
+    def preview_delete(self, api: Api, row: Mapping[str, Any]) -> Write:
+        """What ``delete`` would send: one DELETE, which takes the release's assets along."""
+        require_token(api, "DELETE", TABLE)
+        refuse_archived(api, row["owner"], row["repo"], "DELETE", TABLE)
+        url = _release_url(api, row)
+        return self.taken_along(_planned("deleted", row, (f"DELETE {url}",)), row)
+
+    def taken_along(self, write: Write, row: Mapping[str, Any]) -> Write:
+        """``write`` with the assets a deleted release took with it: its row's
+        ``assets_count`` (an embedded list of 100 or more may be cut short: at least)."""
+        count = row.get("assets_count")
+        if write.verb != "deleted" or not isinstance(count, int):
+            return write
+        return replace(write, assets=count, assets_exact=count < EMBEDDED_ASSETS_TRUSTED_BELOW)
+
+
+def _publishes(row: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    return body.get("draft") is False and row.get("draft") is not False
+
+
+def _release_url(api: Api, row: Mapping[str, Any]) -> str:
+    return api.client.url(RELEASE, owner=row["owner"], repo=row["repo"], release_id=int(row["id"]))
+
+
+def _planned(verb: str, row: Mapping[str, Any], requests: tuple[str, ...]) -> Write:
+    tag = row.get("tag_name")
+    return Write(
+        verb,
+        row["owner"],
+        row["repo"],
+        None,
+        int(row["id"]),
+        tag if isinstance(tag, str) else None,
+        requests,
+        noun="release",
+    )
+
+
+def _insert_arguments(
+    api: Api, values: Mapping[str, Any], conflict: str
+) -> tuple[str, str, dict[str, Any]]:
+    """An INSERT's owner, repo and POST body, checked; refused without a token."""
+    optional = ", ".join(sorted(INSERTABLE - {"owner", "repo", "tag_name"}))
+    give = f"owner, repo, tag_name and optionally {optional}"
+    refuse_unsettable(TABLE, values, INSERTABLE, give)
+    if conflict in ("IGNORE", "REPLACE"):
+        raise InputError(
+            f"{TABLE}: INSERT OR {conflict} is not supported; to change a release, UPDATE it "
+            "(UPDATE releases SET ... WHERE owner = ... AND repo = ... AND tag_name = ...)"
+        )
+    owner = keys.owner_name(TABLE, "owner", values.get("owner"))
+    repo = keys.repo_name(TABLE, "repo", values.get("repo"))
+    tag = keys.tag_name(TABLE, "tag_name", values.get("tag_name"))
+    body: dict[str, Any] = {"tag_name": tag, **_fields(values)}
+    notes = values.get("generate_release_notes")
+    if notes is not None:
+        body["generate_release_notes"] = _flag("generate_release_notes", notes)
+    require_token(api, "INSERT", TABLE)
+    refuse_archived(api, owner, repo, "INSERT", TABLE)
+    return owner, repo, body
+
+
+def _patch_body(api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """An UPDATE's PATCH body (empty: nothing changes), checked; refused without a token,
+    or when it would change what an immutable release locks."""
+    body = _fields(changes)
+    if "tag_name" in changes and changes["tag_name"] != row.get("tag_name"):
+        body["tag_name"] = keys.tag_name(TABLE, "tag_name", changes["tag_name"])
+    if not body:
+        return body
+    require_token(api, "UPDATE", TABLE)
+    refuse_archived(api, row["owner"], row["repo"], "UPDATE", TABLE)
+    if _known_immutable(api, row) and ("tag_name" in body or body.get("draft") is True):
+        raise _immutable(row["owner"], row["repo"], int(row["id"]), body)
+    return body
 
 
 def _sent(
