@@ -12,7 +12,8 @@ upload, as always):
 - a statement run with ``executemany``, or with positional bindings alongside other
   statements in the same ``execute`` (which bindings are its own cannot be told);
 - a statement whose text does not name the table plainly after ``INSERT [OR ...] INTO``,
-  or that has RETURNING, or whose source calls a function with side effects
+  or whose column list names other than the table's columns (comments in it are
+  skipped), or that has RETURNING, or whose source calls a function with side effects
   (``download()``, ``writefile()``): they would run twice;
 - a source that fails on its own (its error comes again from the real run).
 The source is run twice: requests it makes are made again (often answered from the
@@ -39,6 +40,7 @@ _TARGET = re.compile(
     r"(?:\((?P<columns>[^()]*)\))?",
     re.IGNORECASE,
 )
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|$)", re.DOTALL)
 _READS_FILES = re.compile(r"\breadfile\s*\(", re.IGNORECASE)
 _TWICE_UNSAFE = re.compile(r"\b(?:download|writefile)\s*\(|\bRETURNING\b", re.IGNORECASE)
 MANY = object()  # the bindings of an executemany: which one is running is not known
@@ -85,7 +87,10 @@ def rows_ahead(
     if target is None or _name(target["table"]).lower() != table.name:
         return None
     if target["columns"] is not None:
-        columns = [_name(c.strip()).lower() for c in target["columns"].split(",")]
+        listed = _COMMENT.sub(" ", target["columns"])
+        columns = [_name(c.strip()).lower() for c in listed.split(",")]
+        if not set(columns) <= {c.name for c in table.columns}:
+            return None  # not read as SQLite reads it: no look-ahead, rather than a wrong one
     else:
         columns = [c.name for c in table.columns if not c.hidden]
     source = (statement[: target.start()] + statement[target.end() :]).rstrip().rstrip(";")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -293,6 +294,11 @@ class VirtualTable:
             deadline.check()
             with deadline.held():
                 result, done = write()
+        except KeyboardInterrupt:
+            # No error message will carry the statement's note: say it before leaving.
+            self.session.transaction_writes.append("a write that was interrupted")
+            print(interrupted_note(self.table.name, self.session.applied), file=sys.stderr)
+            raise
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
             applied = self.session.applied
@@ -314,6 +320,20 @@ class VirtualTable:
             self.session.applied.append(done)
             self.session.transaction_writes.append(done)
         return result, done
+
+
+def interrupted_note(table: str, applied: Sequence[str]) -> str:
+    """What a statement interrupted (Ctrl-C) while writing a row of ``table`` did on GitHub."""
+    done = (
+        f"Already applied on GitHub by this statement (not undone): {'; '.join(applied)}"
+        if applied
+        else "Nothing was applied on GitHub by this statement before that row"
+    )
+    return (
+        f"sqlgh: interrupted while writing a row of {table}. {done}. The row being written "
+        "may or may not have been applied, and the remaining rows were not attempted: read "
+        f"{table} again before running the statement again."
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,3 +71,19 @@ def test_a_single_row_file_is_not_read_twice(connection: apsw.Connection) -> Non
     assert calls == []
     two = ahead(connection, sql + "('a', 'b', 1, 'n', readfile('f')), ('a', 'b', 1, 'm', 'y')")
     assert two is not None and len(two) == 2 and calls == ["f"]
+
+
+def test_comments_in_the_column_list_are_not_column_names(connection: apsw.Connection) -> None:
+    # Before: "-- the repo\n release_id" was taken for a column, and a valid INSERT was
+    # refused ("INSERT cannot set -- the repo release_id") before its first upload.
+    sql = (
+        "INSERT INTO release_assets(owner, repo, -- the repo, by name\n"
+        " release_id, /* bytes: a, b */ path) VALUES ('a', 'b', 1, 'x'), ('a', 'b', 2, 'y')"
+    )
+    assert ahead(connection, sql) == [
+        {"owner": "a", "repo": "b", "release_id": 1, "path": "x"},
+        {"owner": "a", "repo": "b", "release_id": 2, "path": "y"},
+    ]
+    # a list not read as SQLite reads it gives no look-ahead, never a wrong one
+    odd = INSERT.replace("path)", "[path])").replace("release_id", '"release id"')
+    assert ahead(connection, odd + "VALUES ('a', 'b', 1, 'x'), ('a', 'b', 2, 'y')") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import apsw
@@ -27,6 +28,18 @@ def dist(tmp_path: Path, count: int) -> list[str]:
     for number, name in enumerate(names):
         (tmp_path / name).write_bytes(f"rocket part {number}\n".encode() * (number + 1))
     return names
+
+
+def publish(emulator: Emulator, tmp_path: Path, files: list[str]) -> subprocess.CompletedProcess:
+    """Run the publish script on ``files`` against ``emulator``, in tmp_path."""
+    return sqlgh(
+        "-p",
+        f"files={json.dumps(files)}",
+        SCRIPT,
+        api_url=emulator.api_url,
+        uploads_url=emulator.uploads_url,
+        cwd=tmp_path,
+    )
 
 
 def test_the_publish_script_runs_on_the_demo_in_n_plus_3_requests(tmp_path: Path) -> None:
@@ -67,14 +80,7 @@ def test_a_mismatch_stops_the_script_before_publishing(emulator: Emulator, tmp_p
         return assets
 
     emulator.add_fault(Fault("rewrite_json", method="GET", path=r"/assets$", rewrite=tampered))
-    result = sqlgh(
-        "-p",
-        f"files={json.dumps(files)}",
-        SCRIPT,
-        api_url=emulator.api_url,
-        uploads_url=emulator.uploads_url,
-        cwd=tmp_path,
-    )
+    result = publish(emulator, tmp_path, files)
     assert result.returncode == 1
     assert (
         "publish_release.sql: dist/rocket-1.tar.gz: no uploaded asset of the draft" in result.stderr
@@ -160,3 +166,43 @@ def test_an_upload_to_a_draft_and_its_deletion(emulator: Emulator) -> None:
         "WHERE owner = 'acme' AND repo = 'tool' AND tag_name = 'v1' AND draft = 1"
     )
     assert emulator.get_asset(db.last_insert_rowid()) is None
+
+
+@pytest.mark.parametrize("given", [["-p", "files=[]"], []], ids=["empty-list", "no-list"])
+def test_no_files_stops_the_script_before_anything_is_made(
+    emulator: Emulator, tmp_path: Path, given: list[str]
+) -> None:
+    # Before: files=[] published an empty release (exit 0), which an immutable release
+    # can never fill; no -p at all left a stray draft.
+    emulator.add_org("acme")
+    emulator.add_repo("acme", "rocket")
+    result = sqlgh(
+        *given, SCRIPT, api_url=emulator.api_url, uploads_url=emulator.uploads_url, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "files" in result.stderr
+    if given:
+        assert "publish_release.sql: files: no file given" in result.stderr
+        assert "nothing was created" in result.stderr
+    assert not any(r.method in ("POST", "PATCH") for r in emulator.log)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    listed = requests.get(f"{emulator.api_url}/repos/acme/rocket/releases", headers=auth).json()
+    assert listed == []
+
+
+def test_an_asset_without_a_digest_is_named_as_such(emulator: Emulator, tmp_path: Path) -> None:
+    # Before: "no uploaded asset of the draft has its size (N) and digest (sha256:...)",
+    # as if the bytes differed, when GitHub gave no digest to compare with.
+    emulator.add_org("acme")
+    emulator.add_repo("acme", "rocket")
+    files = dist(tmp_path, 2)
+
+    def undigested(assets: list[dict]) -> list[dict]:
+        return [{**asset, "digest": None} for asset in assets]
+
+    emulator.add_fault(Fault("rewrite_json", method="GET", path=r"/assets$", rewrite=undigested))
+    result = publish(emulator, tmp_path, files)
+    assert result.returncode == 1
+    assert "publish_release.sql: rocket-0.tar.gz: GitHub gave asset" in result.stderr
+    assert "no digest" in result.stderr and "the release was left a draft" in result.stderr
+    assert not any(r.method == "PATCH" for r in emulator.log)

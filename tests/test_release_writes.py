@@ -3,6 +3,10 @@ what changed on GitHub (issue 15, part 1)."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
+from email.utils import formatdate
+
 import pytest
 import requests
 
@@ -145,8 +149,9 @@ def test_read_only_columns_are_refused_by_name(emu: Emulator) -> None:
     assert not any(p.startswith(("POST", "PATCH")) for p in paths(emu))
 
 
-def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> None:
-    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+def inserted_draft_is_the_one_made(emu: Emulator) -> int:
+    """INSERT a draft v5; GitHub then holds one v5, whose id is last_insert_rowid()
+    (returned)."""
     db = connect_to(emu)
     db.execute(
         "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
@@ -154,6 +159,12 @@ def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> 
     listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
     made = [r for r in listed if r["tag_name"] == "v5"]
     assert len(made) == 1 and db.last_insert_rowid() == made[0]["id"]
+    return made[0]["id"]
+
+
+def test_a_lost_answer_to_the_post_is_judged_by_reading_again(emu: Emulator) -> None:
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    inserted_draft_is_the_one_made(emu)
 
 
 def test_a_post_refused_by_a_5xx_says_nothing_was_made(emu: Emulator) -> None:
@@ -195,3 +206,132 @@ def test_publishing_a_draft_whose_tag_is_taken_says_so(emu: Emulator) -> None:
     assert paths(emu) == [f"PATCH /repos/acme/tool/releases/{draft}"]
     still = release(emu, draft)
     assert still is not None and still["draft"] is True
+
+
+def test_another_writers_draft_of_the_tag_is_not_taken_for_a_failed_post(emu: Emulator) -> None:
+    # Another job made a draft of v5 a moment ago (drafts may share a tag: two release
+    # objects of one tag, basbruss/adaptive-cover#493); this POST is refused with a 503.
+    theirs = emu.add_release("acme", "tool", "v5", draft=True, name="nightly")["id"]
+    emu.add_fault(Fault("status", method="POST", path=r"/releases$", status=503))
+    db = connect_to(emu)
+    with pytest.raises(WriteError, match="no such release made since, so nothing was created"):
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, name, draft) "
+            "VALUES ('acme', 'tool', 'v5', 'v5 final', 1)"
+        )
+    assert db.last_insert_rowid() != theirs
+
+
+def test_a_lost_post_with_two_matching_releases_is_reported_unknown(emu: Emulator) -> None:
+    # Another job made the same draft a moment ago; this POST is carried out but its
+    # answer is lost: which of the two is this INSERT's cannot be told.
+    emu.add_release("acme", "tool", "v5", draft=True, name="v5 final")
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    db = connect_to(emu)
+    with pytest.raises(WriteError) as failure:
+        db.execute(
+            "INSERT INTO releases(owner, repo, tag_name, name, draft) "
+            "VALUES ('acme', 'tool', 'v5', 'v5 final', 1)"
+        )
+    message = str(failure.value)
+    listed = requests.get(f"{emu.api_url}/repos/acme/tool/releases", headers=AUTH).json()
+    ids = [r["id"] for r in listed if r["tag_name"] == "v5"]
+    assert len(ids) == 2
+    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    assert all(str(i) in message for i in ids)
+    assert "Nothing was changed" not in message
+
+
+def test_a_newly_published_release_becomes_the_latest(emu: Emulator) -> None:
+    # make_latest "Defaults to true for newly published releases" (REST docs, "Create a
+    # release" and "Update a release"); before, the emulator kept an earlier explicit mark.
+    db = connect_to(emu, cache=False)
+    latest = "SELECT tag_name FROM latest_releases WHERE owner = 'acme' AND repo = 'tool'"
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v3', 1)"
+    )
+    draft = db.last_insert_rowid()
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, make_latest) "
+        "VALUES ('acme', 'tool', 'v2', 'true')"
+    )
+    assert db.execute(latest).fetchall() == [("v2",)]
+    db.execute(
+        f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+    )
+    assert db.execute(latest).fetchall() == [("v3",)]  # published last, though made first
+    db.execute("INSERT INTO releases(owner, repo, tag_name) VALUES ('acme', 'tool', 'v4')")
+    assert db.execute(latest).fetchall() == [("v4",)]
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, prerelease) VALUES ('acme', 'tool', 'v5', 1)"
+    )
+    db.execute(
+        "INSERT INTO releases(owner, repo, tag_name, make_latest) "
+        "VALUES ('acme', 'tool', 'v6', 'false')"
+    )
+    assert db.execute(latest).fetchall() == [("v4",)]
+
+
+def test_a_lost_post_is_judged_by_githubs_clock_not_the_local_one(emu: Emulator) -> None:
+    # GitHub's clock an hour behind this machine's (its Date header says so); before, the
+    # release the lost POST made was judged older than the POST: "nothing was created".
+    def an_hour_earlier(stamp: str) -> str:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) - timedelta(hours=1)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def behind(releases: list[dict]) -> list[dict]:
+        return [{**r, "created_at": an_hour_earlier(r["created_at"])} for r in releases]
+
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    date = {"Date": formatdate(time.time() - 3600, usegmt=True)}
+    emu.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=behind, headers=date)
+    )
+    inserted_draft_is_the_one_made(emu)
+
+
+def test_a_success_whose_body_is_no_release_is_judged_by_reading_again(emu: Emulator) -> None:
+    # Before: KeyError 'id' (POST) and AttributeError (PATCH), with no word of what GitHub did.
+    emu.add_fault(Fault("rewrite_json", method="POST", path=r"/releases$", rewrite=lambda _: {}))
+    draft = inserted_draft_is_the_one_made(emu)
+    emu.add_fault(
+        Fault("rewrite_json", method="PATCH", path=r"/releases/\d+$", rewrite=lambda r: [r])
+    )
+    connect_to(emu).execute(
+        f"UPDATE releases SET draft = 0 WHERE owner = 'acme' AND repo = 'tool' AND id = {draft}"
+    )
+    assert (release(emu, draft) or {}).get("draft") is False
+
+
+def unknown_insert_of_v5(db: object) -> str:
+    """The error of an INSERT of draft v5 whose outcome is reported unknown."""
+    with pytest.raises(WriteError) as failure:
+        db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO releases(owner, repo, tag_name, draft) VALUES ('acme', 'tool', 'v5', 1)"
+        )
+    message = str(failure.value)
+    assert "the outcome of the INSERT of release 'v5' is unknown" in message
+    return message
+
+
+def test_a_reread_that_is_no_release_list_leaves_the_outcome_unknown(emu: Emulator) -> None:
+    # The POST was carried out (answer lost); the list read to judge it is not a list.
+    # Before: "GitHub shows no such release made since, so nothing was created".
+    emu.add_fault(Fault("lost", method="POST", path=r"/releases$"))
+    emu.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases$", rewrite=lambda r: {"r": r})
+    )
+    db = connect_to(emu)
+    message = unknown_insert_of_v5(db)
+    assert "not a list of releases" in message and "Check with: SELECT" in message
+    assert "nothing was created" not in message and "Nothing was changed" not in message
+
+
+def test_a_post_that_timed_out_is_not_said_to_have_made_nothing(emu: Emulator) -> None:
+    # GitHub is still working on the POST when sqlgh stops waiting and reads the list:
+    # the release may appear afterwards. Before: "so nothing was created", then it was.
+    emu.add_fault(Fault("slow", method="POST", path=r"/releases$", delay=1.0))
+    db = connect_to(emu, read_timeout=0.2)
+    message = unknown_insert_of_v5(db)
+    assert "may still be carried out" in message and "Check with: SELECT" in message
+    assert "Nothing was changed" not in message

@@ -67,7 +67,13 @@ def _check_tag(
             raise HTTPError(422, release_invalid("already_exists", "tag_name", documentation))
 
 
-def _mark_latest(repo: Repo, release: Release, make_latest: str | None) -> None:
+def _mark_latest(
+    repo: Repo, release: Release, make_latest: str | None, newly_published: bool
+) -> None:
+    """make_latest "Defaults to true for newly published releases. Drafts and prereleases
+    cannot be set as latest" (REST docs, "Create a release", "Update a release")."""
+    if make_latest is None and newly_published:
+        make_latest = "true"
     if make_latest == "true" and not release.draft and not release.prerelease:
         repo.latest_id = release.id
     elif make_latest in ("false", "legacy") and repo.latest_id == release.id:
@@ -99,7 +105,7 @@ def create_release(ctx: Context, repo: Repo) -> Response:
             prerelease=bool(body.get("prerelease", False)),
             target_commitish=body.get("target_commitish") or repo.default_branch,
         )
-        _mark_latest(repo, release, body.get("make_latest"))
+        _mark_latest(repo, release, body.get("make_latest"), not draft)
         response = Response(201, ctx.shapes.release_bytes(release, ctx.embedded_assets_cap))
     url = f"{ctx.shapes.api}/repos/{repo.full_name}/releases/{release.id}"
     response.headers.append(("Location", url))
@@ -131,8 +137,9 @@ def update_release(ctx: Context, repo: Repo, release_id: str) -> Response:
             changes["prerelease"] = body["prerelease"]
         if body.get("target_commitish"):
             changes["target_commitish"] = body["target_commitish"]
+        published = release.draft and not draft
         ctx.state.update_release(release, **changes)
-        _mark_latest(repo, release, body.get("make_latest"))
+        _mark_latest(repo, release, body.get("make_latest"), published)
         return ctx.ok(ctx.shapes.release_bytes(release, ctx.embedded_assets_cap))
 
 

@@ -79,13 +79,15 @@ class Handler(BaseHTTPRequestHandler):
         status = response.status
         if response.drop or response.close:
             self.close_connection = True
-        lines = [
-            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-            f"Server: {self.server_version}",
-            f"Date: {self.date_time_string()}",
+        # A header the answer carries itself (a fault's ``headers``) replaces the default.
+        own = {name.lower() for name, _ in response.headers}
+        defaults = [
+            ("Server", self.server_version),
+            ("Date", self.date_time_string()),
+            ("Content-Type", response.content_type),
         ]
-        if response.content_type:
-            lines.append(f"Content-Type: {response.content_type}")
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+        lines += [f"{k}: {v}" for k, v in defaults if v and k.lower() not in own]
         if status not in (204, 304):
             declared = response.size if response.declared is None else response.declared
             lines.append(f"Content-Length: {declared}")

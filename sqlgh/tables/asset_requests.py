@@ -17,6 +17,7 @@ from sqlgh.errors import RemoteError, SqlghError, WriteError
 from sqlgh.github.client import MAX_PER_PAGE
 from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
+from sqlgh.github.retry import is_stall
 from sqlgh.tables.endpoints import ASSET, ASSETS, USER
 from sqlgh.tables.spec import Api
 
@@ -76,6 +77,30 @@ def maybe_applied(answers: list[int | None]) -> bool:
     return any(status is None or status >= 500 for status in answers)
 
 
+def may_still_land(failure: Exception) -> bool:
+    """Whether GitHub may still carry out a write it gave no answer to in time (a stall):
+    a re-read made meanwhile does not tell what it will have done."""
+    return isinstance(failure, TransportError) and is_stall(failure)
+
+
+STILL_PENDING = "may still be carried out (it had no answer in time)"
+
+
+def changed_after(held: list[bool], failure: Exception) -> bool | None:
+    """What a failed write changed, by which of its fields a re-read shows (``held``):
+    False (nothing) only when none is shown and the write cannot still land."""
+    return False if not any(held) and not may_still_land(failure) else None
+
+
+def outcome_after(held: list[bool], failure: Exception, method: str) -> str:
+    """The end of the error of a failed write, by ``changed_after``."""
+    if any(held):
+        return ""
+    if may_still_land(failure):
+        return f", but the {method} {STILL_PENDING}"
+    return ", so nothing was changed"
+
+
 def read_asset(api: Api, owner: str, repo: str, asset_id: int, doing: str, failure: Exception):
     """The asset as GitHub has it now (None: gone), read to judge ``doing``, whose outcome
     ``failure`` left unclear; Unreadable when GitHub cannot be read either."""
@@ -131,6 +156,12 @@ def delete(api: Api, owner: str, repo: str, asset_id: int) -> None:
         failure = exc
     if read_asset(api, owner, repo, asset_id, f"DELETE of asset {asset_id}", failure) is None:
         return
+    if may_still_land(failure):
+        raise WriteError(
+            f"{TABLE}: could not delete asset {asset_id} ({failure}); it is still there, but "
+            f"the DELETE {STILL_PENDING}. Check with: {check_query(owner, repo, id=asset_id)}",
+            changed=None,
+        )
     raise failure
 
 

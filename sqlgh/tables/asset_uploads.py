@@ -147,10 +147,15 @@ class Uploader:
             if attempt + 1 < attempts:
                 time.sleep(backoff * 2**attempt)
         else:
-            raise WriteError(
-                f"{TABLE}: upload of {name!r} to {self.release} failed {attempts} times "
-                f"({failure}); nothing half-uploaded was left behind"
-            )
+            failed = f"{TABLE}: upload of {name!r} to {self.release} failed {attempts} times"
+            if failure is not None and requests_.may_still_land(failure):
+                raise WriteError(
+                    f"{failed} ({failure}); no asset of that name is there yet, but the last "
+                    f"POST {requests_.STILL_PENDING}. Check with: "
+                    f"{check_query(self.owner, self.repo, release_id=self.release_id)}",
+                    changed=None,
+                )
+            raise WriteError(f"{failed} ({failure}); nothing half-uploaded was left behind")
         stored = str(asset.get("name"))
         learn_stored_name(self.api, name, stored)
         if isinstance(asset.get("id"), int):

@@ -350,8 +350,8 @@ def _judge_update(
     now = ", ".join(f"{k} = {asset.get(k)!r}" for k in body)
     raise WriteError(
         f"{TABLE}: could not update asset {asset_id} ({shown}): {failure}; GitHub now shows "
-        f"{now}" + ("" if any(matches) else ", so nothing was changed"),
-        changed=False if not any(matches) else None,
+        f"{now}{requests_.outcome_after(matches, failure, 'PATCH')}",
+        changed=requests_.changed_after(matches, failure),
     )
 
 

@@ -3,7 +3,8 @@
 "Delete a release").
 
 No GET comes before a keyed write. Every error says what the write changed on GitHub: a
-request whose answer was lost (or came as a 5xx) is judged by reading the release again,
+request whose answer was lost (or came as a 5xx, or as a success with no release in it) is
+judged by reading the release again,
 and when even that fails the error says the outcome is unknown and which query tells.
 Immutable releases: a change GitHub refuses (a new tag, back to draft) is refused before
 sending when the row shows the release immutable, and GitHub's refusal is explained the
@@ -20,10 +21,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
+from sqlgh.github.dates import http_date
 from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.tables import keys
 from sqlgh.tables.asset_guards import refuse_archived
-from sqlgh.tables.asset_requests import answers_since, maybe_applied, sql_text
+from sqlgh.tables.asset_requests import (
+    STILL_PENDING,
+    answers_since,
+    changed_after,
+    may_still_land,
+    maybe_applied,
+    outcome_after,
+    sql_text,
+)
 from sqlgh.tables.asset_writes import refuse_unsettable, require_token
 from sqlgh.tables.endpoints import RELEASE, RELEASES
 from sqlgh.tables.memo import EMBEDDED_ASSETS_TRUSTED_BELOW
@@ -39,7 +49,7 @@ INSERTABLE = frozenset(
 EDITABLE = ("tag_name", *TEXT, "draft", "prerelease", "make_latest")
 MAKE_LATEST = {"true": "true", "false": "false", "legacy": "legacy", 1: "true", 0: "false"}
 # How far before the POST a release found by a re-read may have been made and still be
-# taken as the POST's: created_at carries whole seconds, and clocks differ a little.
+# taken as the POST's: created_at and the Date header carry whole seconds.
 CREATED_SLACK = 5.0
 
 
@@ -54,14 +64,14 @@ class ReleaseWriter:
         owner, repo, body = _insert_arguments(api, values, conflict)
         tag = body["tag_name"]
         url = api.client.url(RELEASES, owner=owner, repo=repo)
-        started = time.time()
+        started = time.monotonic()
         release = _sent(
             api,
             "POST",
             url,
             body,
             lambda exc: _tag_refusal(exc, owner, repo, tag),
-            lambda exc: _judge_create(api, owner, repo, tag, started, exc),
+            lambda exc: _judge_create(api, owner, repo, body, started, exc),
         )
         api.memo.remember_release(owner, repo, release)
         kind = "draft release" if release.get("draft") else "release"
@@ -125,10 +135,11 @@ class ReleaseWriter:
         doing = f"DELETE of release {release_id}"
         if _read_release(api, owner, repo, release_id, doing, failure) is None:
             return _deleted(row, release_id)
+        later = may_still_land(failure)
         raise WriteError(
             f"{TABLE}: could not delete release {release_id} of {owner}/{repo} ({failure}); "
-            "it is still there",
-            changed=False,
+            f"it is still there{f', but the DELETE {STILL_PENDING}' if later else ''}",
+            changed=None if later else False,
         )
 
     # dry runs: what a write would send, after the same checks; reads run as usual -------
@@ -236,7 +247,7 @@ def _sent(
     write may have been done, is ``judge``d by reading again."""
     since = time.time()
     try:
-        return api.client.decode(api.client.request(method, url, json=dict(body)))
+        answer = api.client.decode(api.client.request(method, url, json=dict(body)))
     except GitHubError as exc:
         refusal = refused(exc)
         if refusal is not None:
@@ -246,6 +257,16 @@ def _sent(
         return judge(exc)
     except TransportError as exc:
         return judge(exc)
+    if isinstance(answer, dict) and type(answer.get("id")) is int:
+        return answer
+    # A success whose body is no release (a proxy's, or a broken answer): the write was
+    # accepted, so what it did is read from GitHub as for a lost answer.
+    return judge(_unusable(method, api.client.display_path(url), "a release"))
+
+
+def _unusable(method: str, shown: str, expected: str) -> TransportError:
+    """A success whose body is not what GitHub answers (``expected``)."""
+    return TransportError(method, shown, ValueError(f"the answer to it was not {expected}"))
 
 
 def _deleted(row: Mapping[str, Any], release_id: int) -> str:
@@ -333,7 +354,10 @@ def _read_release(
     """The release as GitHub has it now (None: gone), read to judge ``doing``."""
     url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
     try:
-        return api.client.get_json_or_none(url)
+        release = api.client.get_json_or_none(url)
+        if release is not None and not isinstance(release, dict):
+            raise _unusable("GET", api.client.display_path(url), "a release")
+        return release
     except (GitHubError, TransportError, SqlghError) as exc:
         raise WriteError(
             f"{TABLE}: the outcome of the {doing} is unknown: {failure}; and the release "
@@ -364,8 +388,8 @@ def _judge_update(
     now = ", ".join(f"{k} = {release.get(k)!r}" for k in body if k != "make_latest")
     raise WriteError(
         f"{TABLE}: could not update release {release_id} ({shown}): {failure}; GitHub now "
-        f"shows {now}" + ("" if any(held) else ", so nothing was changed"),
-        changed=False if not any(held) else None,
+        f"shows {now}{outcome_after(held, failure, 'PATCH')}",
+        changed=changed_after(held, failure),
     )
 
 
@@ -375,28 +399,52 @@ def _holds(release: Mapping[str, Any], key: str, value: Any) -> bool:
 
 
 def _judge_create(
-    api: Api, owner: str, repo: str, tag: str, started: float, failure: Exception
+    api: Api, owner: str, repo: str, body: Mapping[str, Any], started: float, failure: Exception
 ) -> dict:
     """A POST whose answer was lost or a 5xx: the release it made, found on the newest page
-    of the list (a draft is not served by tag) by its tag and a creation time no earlier
-    than the POST (less ``CREATED_SLACK``); else an error saying nothing was created."""
+    of the list (a draft is not served by tag) by its tag, what was sent, and a creation
+    time no earlier than the POST (less ``CREATED_SLACK``) by GitHub's clock (the list's
+    ``Date``; ``started`` is ``time.monotonic()``); else an error saying nothing was
+    created. Another writer may make a release of the same tag at the same time (drafts
+    may share a tag: basbruss/adaptive-cover#493): when two releases fit, which one is this
+    POST's cannot be told, and the outcome is reported unknown."""
+    tag = body["tag_name"]
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     check = (
         f"SELECT id, tag_name, draft, created_at FROM {TABLE} WHERE owner = {sql_text(owner)} "
         f"AND repo = {sql_text(repo)} AND tag_name = {sql_text(tag)}"
     )
+    unknown = f"{TABLE}: the outcome of the INSERT of release {tag!r} is unknown: {failure}"
     try:
         response = api.client.request("GET", url, params={"per_page": 100}, fresh=True)
+        received = time.monotonic()
         newest = api.client.decode(response)
+        if not isinstance(newest, list):
+            raise _unusable("GET", api.client.display_path(url), "a list of releases")
     except (GitHubError, TransportError, SqlghError) as exc:
         raise WriteError(
-            f"{TABLE}: the outcome of the INSERT of release {tag!r} is unknown: {failure}; "
-            f"and the releases could not be read afterwards to tell ({exc}). Check with: {check}",
+            f"{unknown}; and the releases could not be read afterwards to tell ({exc}). "
+            f"Check with: {check}",
             changed=None,
         ) from exc
-    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, tag, started)]
-    if made:
+    github_now = http_date(response.headers.get("Date")) or time.time()
+    posted = github_now - (received - started)
+    made = [r for r in newest if isinstance(r, dict) and _made_by_post(r, body, posted)]
+    if len(made) == 1:
         return made[0]
+    if made:
+        ids = ", ".join(str(r.get("id")) for r in made)
+        raise WriteError(
+            f"{unknown}; releases {ids} all match it and were made since, by this INSERT or "
+            f"another writer, so which one is this INSERT's cannot be told. Check with: {check}",
+            changed=None,
+        )
+    if may_still_land(failure):
+        raise WriteError(
+            f"{unknown}; GitHub shows no such release yet, but the POST may still be carried "
+            f"out. Check with: {check}",
+            changed=None,
+        )
     raise WriteError(
         f"{TABLE}: could not create release {tag!r} in {owner}/{repo}: {failure}; GitHub shows "
         "no such release made since, so nothing was created",
@@ -404,12 +452,17 @@ def _judge_create(
     )
 
 
-def _made_by_post(release: Mapping[str, Any], tag: str, started: float) -> bool:
+def _made_by_post(release: Mapping[str, Any], body: Mapping[str, Any], posted: float) -> bool:
     created = str(release.get("created_at")).replace("Z", "+00:00")
     try:
         when = datetime.fromisoformat(created).timestamp()
     except ValueError:
         return False
-    return release.get("tag_name") == tag and when >= int(started - CREATED_SLACK)
-
-
+    if release.get("tag_name") != body["tag_name"] or when < int(posted - CREATED_SLACK):
+        return False
+    # What GitHub keeps as sent; generated notes change the body (and name, when none).
+    sent = {"draft": False, "prerelease": False, **body}
+    kept = ["draft", "prerelease", "name"] if "name" in body else ["draft", "prerelease"]
+    if "body" in body and not body.get("generate_release_notes"):
+        kept.append("body")
+    return all(release.get(key) == sent[key] for key in kept)
