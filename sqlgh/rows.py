@@ -51,6 +51,12 @@ class RowBuilder:
         wanted = set(range(len(columns))) if used is None else used
         self.width = len(columns)
         cells: list[str] = []
+        # The context keys the row reads: a Deferred among them makes the row indirect.
+        self.from_context = frozenset(
+            column.name
+            for index, column in enumerate(columns)
+            if index in wanted and column.path is None and column.load is None
+        )
         namespace: dict[str, Any] = {
             "LATER": LATER,
             "to_sql": to_sql,

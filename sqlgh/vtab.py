@@ -583,7 +583,9 @@ class Cursor:
                 if obj is not _END_OF_BATCH:
                     self._batch = objects
                     self._ctx = ctx
-                    self._deferred = any(type(v) is Deferred for v in ctx.values())
+                    self._deferred = any(
+                        type(ctx.get(name)) is Deferred for name in self._rows.from_context
+                    )
                     if self._deferred and self._direct:  # its cells are computed on demand
                         self._direct = False
                         self.__dict__.pop("Column", None)

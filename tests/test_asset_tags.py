@@ -8,6 +8,7 @@ import pytest
 from conftest import connect_to
 from helpers import Acme, paths, seed_acme
 
+from sqlgh import vtab
 from sqlgh.emulator import Emulator
 from sqlgh.errors import InputError
 
@@ -118,3 +119,25 @@ def test_a_draft_looked_up_in_a_join_leaves_the_outer_listing_known(
         "GET /repos/acme/tool/releases/tags/v3.0.0",
         "GET /repos/acme/tool/releases",
     ]
+
+
+def test_a_tag_name_left_unread_keeps_rows_handed_over_whole(
+    acme: Acme, db: apsw.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # By release_id, tag_name waits for a request; a query that does not name it must still
+    # hand SQLite each row as it is, not through Cursor.Column cell by cell (the hot path).
+    cells = []
+    column = vtab.Cursor.Column
+
+    def counted(self: vtab.Cursor, number: int) -> object:
+        cells.append(number)
+        return column(self, number)
+
+    monkeypatch.setattr(vtab.Cursor, "Column", counted)
+    where = f"WHERE owner = 'acme' AND repo = 'tool' AND release_id = {acme.new}"
+    assert len(db.execute(f"SELECT * FROM release_assets {where}").fetchall()) == 3
+    assert cells == []
+    assert {t for (t,) in db.execute(f"SELECT tag_name FROM release_assets {where}")} == {
+        "v1.1.0"
+    }
+    assert cells  # the tag is computed on demand, through Column
