@@ -24,6 +24,7 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.lookahead import rows_ahead
 from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
+from sqlgh.tables import keys as key_checks
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
 from sqlgh.write_report import Write
 
@@ -36,6 +37,7 @@ ROWIDS = range(-(2**63), 2**63)  # what SQLite holds as a rowid: a 64-bit signed
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
 _END_OF_BATCH: Any = object()
+CASELESS = (key_checks.owner_name, key_checks.repo_name)  # checks of case-insensitive keys
 
 
 def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
@@ -527,7 +529,17 @@ class Cursor:
             choices.append(
                 [check(self.table.name, key, v) if check else v for v in values if v is not None]
             )
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
+        # GitHub's names are case-insensitive and rows carry its spelling: an IN list
+        # naming one repository twice ('tool', 'TOOL') must not give its rows twice.
+        caseless = [check in CASELESS for check in plan.checks]
+        combos: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for combo in itertools.product(*choices):
+            folded = tuple(
+                v.lower() if fold and isinstance(v, str) else v
+                for v, fold in zip(combo, caseless, strict=False)
+            )
+            combos.setdefault(folded, combo)
+        return [dict(zip(names, combo, strict=True)) for combo in combos.values()]
 
     def _advance(self) -> None:
         obj = next(self._objects, _END_OF_BATCH)
