@@ -73,6 +73,19 @@ def test_a_renamed_repository_keeps_the_name_the_query_gave(emulator: Emulator) 
     assert rows == {("acme", "tool")}
 
 
+def test_a_renamed_repository_still_gets_its_owner_as_github_spells_it(
+    emulator: Emulator,
+) -> None:
+    seed_acme(emulator)
+    emulator.rename_repo("acme", "tool", "gadget")
+    db = connect_to(emulator)
+    sql = "SELECT DISTINCT owner, repo FROM releases WHERE owner = 'ACME' AND repo = '{}'"
+    # The repository as the query named it, its owner as GitHub spells it (before: 'ACME',
+    # which a GROUP BY owner split from the owner's other repositories).
+    assert db.execute(sql.format("tool")).fetchall() == [("acme", "tool")]
+    assert db.execute(sql.format("GADGET")).fetchall() == [("acme", "gadget")]
+
+
 def _asset_lists(emu: Emulator, release_id: int) -> list[str]:
     return [r.path for r in emu.log if r.path.endswith(f"/releases/{release_id}/assets")]
 
