@@ -166,12 +166,12 @@ class VirtualTable:
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
+        if self.table.name not in self.session.looked_ahead:
+            self.session.looked_ahead.add(self.table.name)
+            self._look_ahead(writer, mode)  # reads only: a dry run checks as a real run
         if self.session.dry_run:
             self._preview(writer, "preview_insert", values, mode)
             return 0  # nothing was uploaded: no id
-        if self.table.name not in self.session.looked_ahead:
-            self.session.looked_ahead.add(self.table.name)
-            self._look_ahead(writer, mode)
         new_id, done = self._apply(lambda: writer.insert(self.session.api, values, mode))
         self._record(done or "kept", values, new_id)
         return new_id

@@ -115,6 +115,27 @@ def test_dry_run_still_refuses_an_insert_github_would_refuse(acme: Acme) -> None
     assert "dry run: nothing was sent" in result.stderr
 
 
+@pytest.mark.parametrize("options", [("--dry-run",), ()])
+def test_two_rows_uploading_one_name_are_refused_before_any_upload(
+    acme: Acme, options: tuple[str, ...]
+) -> None:
+    row = f"('acme', 'tool', {acme.new}, 'x.txt', '{{}}')"
+    result = sqlgh(
+        *options,
+        "-c",
+        "INSERT INTO release_assets (owner, repo, release_id, name, data) VALUES "
+        f"{row.format('a')}, {row.format('b')}",
+        api_url=acme.emu.api_url,
+        uploads_url=acme.emu.uploads_url,
+    )
+    # before: the dry run showed two uploads, the real run uploaded the first and failed
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "release_assets: two rows upload 'x.txt' to release" in result.stderr
+    assert "Nothing was changed on GitHub by this statement" in result.stderr
+    assert _writes(acme.emu) == []
+
+
 def test_a_large_interactive_delete_asks_and_no_keeps_everything(
     acme: Acme, many: int, tmp_path: Path
 ) -> None:

@@ -86,9 +86,19 @@ class AssetWriter:
         assets together, immutability and the 1000-asset limit (``asset_limits``). Rows
         that may replace or keep an asset (OR REPLACE, OR IGNORE) are not counted."""
         adding: Counter[tuple[str, str, int]] = Counter()
+        named: set[tuple[str, str, int, str]] = set()
         for values in rows:
-            owner, repo, release_id, _ = _target(values, api.unread_files)
+            owner, repo, release_id, payload = _target(values, api.unread_files)
             adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
+            upload = (owner.lower(), repo.lower(), release_id, payload.name)
+            if upload in named and conflict not in ("IGNORE", "REPLACE"):
+                # the second upload would meet the first's asset: refused before either
+                raise WriteError(
+                    f"{TABLE}: two rows upload {payload.name!r} to release {release_id} of "
+                    f"{owner}/{repo}; give each asset of a release its own name, or use "
+                    "INSERT OR REPLACE to let the later row replace the earlier"
+                )
+            named.add(upload)
         require_token(api, "INSERT")
         for owner, repo in {(owner, repo) for owner, repo, _ in adding}:
             refuse_archived(api, owner, repo, "INSERT")
