@@ -100,5 +100,6 @@ class Session:
             self.looked_ahead.clear()
             self.api.unread_files.clear()
             self.api.written_files.clear()
+            self.api.planned_names.clear()
             self.statements.started(event["id"])
             deadline.start()

@@ -136,6 +136,51 @@ def test_two_rows_uploading_one_name_are_refused_before_any_upload(
     assert _writes(acme.emu) == []
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        "id = {tar}",  # a keyed UPDATE: the release is found by one read of the asset
+        "release_id = {new} AND name = 'tool-1.1.0.tar.gz'",
+    ],
+)
+def test_a_dry_run_refuses_a_rename_to_a_taken_name_as_github_would(
+    acme: Acme, where: str
+) -> None:
+    where = where.format(tar=acme.tar["id"], new=acme.new)
+    result = sqlgh(
+        "--dry-run",
+        "-c",
+        f"UPDATE release_assets SET name = 'notes.txt' WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND {where}",
+        api_url=acme.emu.api_url,
+    )
+    # before: 'would update ... PATCH', and the real run met GitHub's 422 already_exists
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"release_assets: cannot rename asset {acme.tar['id']} to 'notes.txt': that name is "
+        "taken in its release (dry run: nothing was sent)"
+    )
+    assert _writes(acme.emu) == []
+
+
+def test_a_dry_run_refuses_two_rows_renamed_to_one_name_and_allows_a_freed_name(
+    acme: Acme,
+) -> None:
+    rename = (
+        "UPDATE release_assets SET name = {} WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND release_id = {acme.new} AND state = 'uploaded'"
+    )
+    same = sqlgh("--dry-run", "-c", rename.format("'same.txt'"), api_url=acme.emu.api_url)
+    assert same.returncode == 1
+    assert "to 'same.txt': that name is taken in its release (dry run" in same.stderr
+    # notes.txt -> tool-1.1.0.tar.gz is free once the tar is renamed away first
+    swap = "CASE name WHEN 'notes.txt' THEN 'tool-1.1.0.tar.gz' ELSE 'tool.tgz' END"
+    moved = sqlgh("--dry-run", "-c", rename.format(swap), api_url=acme.emu.api_url)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.count("dry run: would update") == 2
+    assert _writes(acme.emu) == []
+
+
 def test_a_large_interactive_delete_asks_and_no_keeps_everything(
     acme: Acme, many: int, tmp_path: Path
 ) -> None:

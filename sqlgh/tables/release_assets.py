@@ -159,6 +159,12 @@ def _release_id_of(
     return release_id
 
 
+def release_id_of_asset(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> int | None:
+    """The id of the release ``asset`` (GitHub's asset object) belongs to, as
+    ``_release_id_of`` finds it; for a writer that holds only the asset."""
+    return _release_id_of(api, api.statement, owner, repo, asset)
+
+
 def _tag_of_asset(
     api: Api, facts: StatementFacts, owner: str, repo: str, asset: Mapping[str, Any]
 ) -> str | None:
