@@ -184,6 +184,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         """Split off the next statement (as the APSW shell does); an interactive DELETE or
         UPDATE of GitHub assets that touches many of them is confirmed first."""
         details = super()._query_details(sql, bindings)
+        self.session.confirmed = None
         if details.error_text is None and details.query and self._asks_first(details.query):
             self._confirm(details.query, bindings)
         return details
@@ -230,7 +231,10 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
             session.on_preview = self._show_preview
         releases = {write.release for write in planned}
         named = any(RELEASE_KEYS & set(keys) for keys in session.keys_used)
+        # the real run writes only the rows counted here (sqlgh.vtab: _check_confirmed)
+        counted = frozenset((w.noun, w.asset_id) for w in planned if w.asset_id is not None)
         if len(planned) <= self.confirm_over and (named or len(releases) <= 1):
+            session.confirmed = counted
             return
         what = described(planned, dry_run=True)
         why = "" if named else " (the statement names no release)"
@@ -239,6 +243,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         answer = self.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             raise self.Error("not done: nothing was sent to GitHub")
+        session.confirmed = counted
 
     def command_requests(self, cmd: list[str]) -> None:
         """requests ?all?: Show the HTTP requests the last SQL made (all: every request)

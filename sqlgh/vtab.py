@@ -208,6 +208,7 @@ class VirtualTable:
         if self.session.dry_run:
             self._preview(writer, "preview_update", row, changes)
             return
+        self._check_confirmed(rowid, row, "update")
         _, done = self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
         if done:
             self._record(done, row, rowid)
@@ -225,8 +226,29 @@ class VirtualTable:
         if self.session.dry_run:
             self._preview(writer, "preview_delete", row)
             return
+        self._check_confirmed(rowid, row, "delete")
         _, done = self._apply(lambda: (None, writer.delete(self.session.api, row)))
         self._record(done, row, rowid)
+
+    def _check_confirmed(self, rowid: int, row: Mapping[str, Any], verb: str) -> None:
+        """Stop before writing a row the shell's dry-run count did not include: it appeared
+        on GitHub between that count (and the user's answer) and this run."""
+        confirmed = self.session.confirmed
+        noun = self.table.row_noun
+        if confirmed is None or (noun, rowid) in confirmed:
+            return
+        name = row.get("name")
+        shown = f"{noun} {rowid}" + (f" ({name!r})" if isinstance(name, str) else "")
+        counted = f"{len(confirmed)} {noun}{'' if len(confirmed) == 1 else 's'}"
+
+        def refuse() -> tuple[None, str]:
+            raise InputError(
+                f"{self.table.name}: {shown} appeared after the statement was counted "
+                f"({counted}), so it was not {verb}d; run the statement again to see what it "
+                "would do now"
+            )
+
+        self._apply(refuse)
 
     def _preview(self, writer: Any, method: str, *arguments: Any) -> None:
         """A dry run's row: what it would send, recorded and shown; nothing is sent."""

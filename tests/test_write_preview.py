@@ -12,6 +12,7 @@ import pytest
 from helpers import Acme, seed_acme
 
 from sqlgh.emulator import Emulator
+from sqlgh.emulator.faults import Fault
 from sqlgh.write_report import Write, summary
 from tests.cli_helpers import sqlgh, under_terminal
 
@@ -181,14 +182,16 @@ def test_a_dry_run_refuses_two_rows_renamed_to_one_name_and_allows_a_freed_name(
     assert _writes(acme.emu) == []
 
 
+def _delete_many_answering(acme: Acme, many: int, home: Path, answer: str) -> tuple[str, int]:
+    """Delete the release `many`'s assets on a terminal, answering the question."""
+    script = [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", answer), (PROMPT, ".quit")]
+    return under_terminal(acme.emu.api_url, home, script)
+
+
 def test_a_large_interactive_delete_asks_and_no_keeps_everything(
     acme: Acme, many: int, tmp_path: Path
 ) -> None:
-    shown, status = under_terminal(
-        acme.emu.api_url,
-        tmp_path,
-        [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "n"), (PROMPT, ".quit")],
-    )
+    shown, status = _delete_many_answering(acme, many, tmp_path, "n")
     assert status == 0
     assert f"This statement would delete {BATCH} assets in 1 release. Go ahead? [y/N]" in shown
     assert "not done: nothing was sent to GitHub" in shown
@@ -197,15 +200,36 @@ def test_a_large_interactive_delete_asks_and_no_keeps_everything(
 
 
 def test_yes_to_the_question_deletes_and_summarizes(acme: Acme, many: int, tmp_path: Path) -> None:
-    shown, status = under_terminal(
-        acme.emu.api_url,
-        tmp_path,
-        [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "y"), (PROMPT, ".quit")],
-    )
+    shown, status = _delete_many_answering(acme, many, tmp_path, "y")
     assert status == 0
     assert _asset_count(acme, many) == 0
     assert len(_writes(acme.emu)) == BATCH
     assert re.search(rf"deleted {BATCH} assets in 1 release; \d+ requests", shown)
+
+
+def test_an_asset_added_between_the_count_and_the_real_run_is_not_deleted(
+    acme: Acme, many: int, tmp_path: Path
+) -> None:
+    # Another writer adds an asset while the real run lists the release (its second list).
+    added: list[dict] = []
+    sneak = Fault(
+        kind="meanwhile",
+        method="GET",
+        path=f"/releases/{many}/assets",
+        after=1,
+        call=lambda: added.append(
+            acme.emu.add_asset("acme", "tool", many, "late.bin", content=b"late")
+        ),
+    )
+    acme.emu.add_fault(sneak)
+    shown, status = _delete_many_answering(acme, many, tmp_path, "y")
+    assert status == 0
+    assert f"This statement would delete {BATCH} assets in 1 release. Go ahead? [y/N]" in shown
+    # before: 'deleted 13 assets', the late one with those the user was asked about
+    late = f"asset {added[0]['id']} ('late.bin') appeared after the statement was counted"
+    assert late in shown
+    assert [a["name"] for a in acme.emu.list_assets("acme", "tool", many)] == ["late.bin"]
+    assert len(_writes(acme.emu)) == BATCH
 
 
 def test_a_delete_across_releases_naming_none_asks_even_when_small(
