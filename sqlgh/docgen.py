@@ -59,8 +59,9 @@ Owner and repository names are case-insensitive on GitHub; `owner` and `repo` co
 as GitHub spells them (read from its answer), whatever case the query used, so
 `owner = 'ACME'` and `owner = 'acme'` give the same rows and one `GROUP BY` group, and
 an `IN` list naming one repository in two spellings gives its rows once. A renamed
-repository keeps the name the query gave (its owner as GitHub spells it). Cursors of one statement that ask for
-the same key (a self-join) share one fetch: a release's asset list is read once.
+repository keeps the name the query gave (its owner as GitHub spells it). Cursors of one
+statement that ask for the same key (a self-join) share one fetch: a release's asset list
+is read once.
 """
 
 
