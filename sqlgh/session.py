@@ -39,7 +39,8 @@ class Session:
 
     ``confirmed``, once the shell has counted a DELETE or UPDATE by a dry run (and asked
     when it was large), holds the (row noun, id) pairs it counted: the real run writes no
-    other row (one that appeared in between stops the statement); None: no such limit.
+    other row (one that appeared in between stops the statement); None: no such limit. It
+    is dropped when that statement ends.
 
     ``statement_sql`` is the text of the running top-level statement, ``given`` what the
     last ``execute`` ran with which bindings, and ``looked_ahead`` the tables whose INSERT
@@ -95,6 +96,7 @@ class Session:
             self.statements.ended(event["id"])
             if not self.statements.any_running():
                 deadline.stop()
+                self.confirmed = None  # it held for the statement that just ended
         elif event.get("trigger") and self.statements.any_running():
             # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
