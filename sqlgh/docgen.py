@@ -57,9 +57,11 @@ out would cost a request more.
 
 Owner and repository names are case-insensitive on GitHub; `owner` and `repo` come back
 as GitHub spells them (read from its answer), whatever case the query used, so
-`owner = 'ACME'` and `owner = 'acme'` give the same rows and one `GROUP BY` group. A
-renamed repository keeps the name the query gave. Cursors of one statement that ask for
-the same key (a self-join) share one fetch: a release's asset list is read once.
+`owner = 'ACME'` and `owner = 'acme'` give the same rows and one `GROUP BY` group, and
+an `IN` list naming one repository in two spellings gives its rows once. A renamed
+repository keeps the name the query gave (its owner as GitHub spells it). Cursors of one
+statement that ask for the same key (a self-join) share one fetch: a release's asset list
+is read once.
 """
 
 

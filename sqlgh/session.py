@@ -37,6 +37,11 @@ class Session:
     ``on_preview`` (and ``writes``), and ``keys_used`` collects the key columns of the
     access paths that found the rows to write.
 
+    ``confirmed``, once the shell has counted a DELETE or UPDATE by a dry run (and asked
+    when it was large), holds the (row noun, id) pairs it counted: the real run writes no
+    other row (one that appeared in between stops the statement); None: no such limit. It
+    is dropped when that statement ends.
+
     ``statement_sql`` is the text of the running top-level statement, ``given`` what the
     last ``execute`` ran with which bindings, and ``looked_ahead`` the tables whose INSERT
     rows the statement has looked ahead at (``sqlgh.lookahead``).
@@ -55,6 +60,7 @@ class Session:
         self.dry_run = False
         self.on_preview: Callable[[Write], None] | None = None
         self.keys_used: set[tuple[str, ...]] = set()
+        self.confirmed: frozenset[tuple[str, int]] | None = None
         self.statements = StatementTracker(lambda: StatementFetches(self.api))
         self.statement_sql: str | None = None
         self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None
@@ -90,6 +96,7 @@ class Session:
             self.statements.ended(event["id"])
             if not self.statements.any_running():
                 deadline.stop()
+                self.confirmed = None  # it held for the statement that just ended
         elif event.get("trigger") and self.statements.any_running():
             # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
@@ -100,5 +107,6 @@ class Session:
             self.looked_ahead.clear()
             self.api.unread_files.clear()
             self.api.written_files.clear()
+            self.api.planned_names.clear()
             self.statements.started(event["id"])
             deadline.start()

@@ -185,6 +185,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         """Split off the next statement (as the APSW shell does); an interactive DELETE or
         UPDATE of GitHub assets that touches many of them is confirmed first."""
         details = super()._query_details(sql, bindings)
+        self.session.confirmed = None
         if details.error_text is None and details.query and self._asks_first(details.query):
             self._confirm(details.query, bindings)
         return details
@@ -233,7 +234,10 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         named = any(RELEASE_KEYS & set(keys) for keys in session.keys_used)
         spread = not named and len({w.release for w in planned if w.noun == "asset"}) > 1
         releases = sum(w.noun == "release" and w.verb == "deleted" for w in planned)
+        # the real run writes only the rows counted here (sqlgh.vtab: _check_confirmed)
+        counted = frozenset((w.noun, w.asset_id) for w in planned if w.asset_id is not None)
         if assets_along(planned) <= self.confirm_over and not spread and releases <= 1:
+            session.confirmed = counted
             return
         what = described(planned, dry_run=True)
         why = " (the statement names no release)" if spread else ""
@@ -242,6 +246,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         answer = self.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             raise self.Error("not done: nothing was sent to GitHub")
+        session.confirmed = counted
 
     def command_requests(self, cmd: list[str]) -> None:
         """requests ?all?: Show the HTTP requests the last SQL made (all: every request)

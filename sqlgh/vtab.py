@@ -25,6 +25,7 @@ from sqlgh.github.errors import GitHubError, TransportError
 from sqlgh.lookahead import rows_ahead
 from sqlgh.rows import LATER, RowBuilder, checked, parse_used, row_builder
 from sqlgh.session import Session
+from sqlgh.tables import keys as key_checks
 from sqlgh.tables.spec import AccessPath, Batch, Deferred, Record, Table, Validator
 from sqlgh.write_report import Write
 
@@ -37,6 +38,7 @@ ROWIDS = range(-(2**63), 2**63)  # what SQLite holds as a rowid: a 64-bit signed
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
 _END_OF_BATCH: Any = object()
+CASELESS = (key_checks.owner_name, key_checks.repo_name)  # checks of case-insensitive keys
 
 
 def plan_index(table: Table, ii: apsw.IndexInfo) -> None:
@@ -165,12 +167,12 @@ class VirtualTable:
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
+        if self.table.name not in self.session.looked_ahead:
+            self.session.looked_ahead.add(self.table.name)
+            self._look_ahead(writer, mode)  # reads only: a dry run checks as a real run
         if self.session.dry_run:
             self._preview(writer, "preview_insert", values, mode)
             return 0  # nothing was uploaded: no id
-        if self.table.name not in self.session.looked_ahead:
-            self.session.looked_ahead.add(self.table.name)
-            self._look_ahead(writer, mode)
         new_id, done = self._apply(lambda: writer.insert(self.session.api, values, mode))
         self._record(done or "kept", values, new_id)
         return new_id
@@ -207,6 +209,7 @@ class VirtualTable:
         if self.session.dry_run:
             self._preview(writer, "preview_update", row, changes)
             return
+        self._check_confirmed(rowid, row, "update")
         _, done = self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
         if done:
             self._record(done, row, rowid)
@@ -224,8 +227,29 @@ class VirtualTable:
         if self.session.dry_run:
             self._preview(writer, "preview_delete", row)
             return
+        self._check_confirmed(rowid, row, "delete")
         _, done = self._apply(lambda: (None, writer.delete(self.session.api, row)))
         self._record(done, row, rowid)
+
+    def _check_confirmed(self, rowid: int, row: Mapping[str, Any], verb: str) -> None:
+        """Stop before writing a row the shell's dry-run count did not include: it appeared
+        on GitHub between that count (and the user's answer) and this run."""
+        confirmed = self.session.confirmed
+        noun = self.table.row_noun
+        if confirmed is None or (noun, rowid) in confirmed:
+            return
+        name = row.get("name")
+        shown = f"{noun} {rowid}" + (f" ({name!r})" if isinstance(name, str) else "")
+        counted = f"{len(confirmed)} {noun}{'' if len(confirmed) == 1 else 's'}"
+
+        def refuse() -> tuple[None, str]:
+            raise InputError(
+                f"{self.table.name}: {shown} appeared after the statement was counted "
+                f"({counted}), so it was not {verb}d; run the statement again to see what it "
+                "would do now"
+            )
+
+        self._apply(refuse)
 
     def _preview(self, writer: Any, method: str, *arguments: Any) -> None:
         """A dry run's row: what it would send, recorded and shown; nothing is sent."""
@@ -549,7 +573,17 @@ class Cursor:
             choices.append(
                 [check(self.table.name, key, v) if check else v for v in values if v is not None]
             )
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
+        # GitHub's names are case-insensitive and rows carry its spelling: an IN list
+        # naming one repository twice ('tool', 'TOOL') must not give its rows twice.
+        caseless = [check in CASELESS for check in plan.checks]
+        combos: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for combo in itertools.product(*choices):
+            folded = tuple(
+                v.lower() if fold and isinstance(v, str) else v
+                for v, fold in zip(combo, caseless, strict=False)
+            )
+            combos.setdefault(folded, combo)
+        return [dict(zip(names, combo, strict=True)) for combo in combos.values()]
 
     def _advance(self) -> None:
         obj = next(self._objects, _END_OF_BATCH)

@@ -73,6 +73,23 @@ def test_tag_name_of_a_release_read_by_id_costs_one_get(acme: Acme, db: apsw.Con
     ]
 
 
+def test_a_draft_asset_read_by_id_has_its_release_and_tag(acme: Acme, db: apsw.Connection) -> None:
+    draft = acme.emu.add_release("acme", "tool", "v3.0.0", draft=True)
+    asset = acme.emu.add_asset("acme", "tool", draft["id"], "draft.bin", content=b"d")
+    acme.emu.clear_log()
+    where = f"WHERE owner = 'acme' AND repo = 'tool' AND id = {asset['id']}"
+    # before: release_id and tag_name NULL (the by-tag lookup of the draft's 'untagged-'
+    # web tag 404s), so `AND tag_name = 'v3.0.0'` lost the row
+    sql = f"SELECT name, release_id, tag_name FROM release_assets {where}"
+    assert db.execute(sql).fetchall() == [("draft.bin", draft["id"], "v3.0.0")]
+    sql = f"SELECT name FROM release_assets {where} AND tag_name = 'v3.0.0'"
+    assert db.execute(sql).fetchall() == [("draft.bin",)]
+    anonymous = connect_to(acme.emu, token=None)  # sees no draft, and no list is paged
+    acme.emu.clear_log()
+    assert anonymous.execute(sql).fetchall() == []
+    assert paths(acme.emu) == [f"GET /repos/acme/tool/releases/assets/{asset['id']}"]
+
+
 def test_a_join_on_tag_name_from_releases_needs_no_request_per_release(
     acme: Acme, db: apsw.Connection
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import apsw
 import pytest
 from conftest import connect_to
-from helpers import Acme, seed_acme
+from helpers import Acme, paths, seed_acme
 
 from sqlgh.emulator import Emulator
 
@@ -23,8 +23,23 @@ def test_asset_rows_carry_github_spelling_so_group_by_does_not_split(
         "SELECT owner, repo, count(*) FROM release_assets "
         "WHERE owner IN ('ACME', 'acme') AND repo IN ('Tool', 'tool') GROUP BY owner, repo"
     ).fetchall()
-    # Each spelling is one key tuple (4 fetches of the same repository): one group.
-    assert rows == [("acme", "tool", 4 * 4)]
+    # An IN list tests membership: the four spellings name one repository, fetched once,
+    # whose 4 assets come once each (before: 16 rows, each asset four times).
+    assert rows == [("acme", "tool", 4)]
+    assert paths(acme.emu) == ["GET /repos/ACME/Tool/releases"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "count"),
+    [
+        ("SELECT count(*) FROM releases WHERE owner = 'acme' AND repo IN ('tool', 'TOOL')", 3),
+        ("SELECT count(*) FROM repositories WHERE owner IN ('acme', 'ACME')", 3),
+    ],
+)
+def test_an_in_list_naming_one_repository_in_two_spellings_gives_its_rows_once(
+    acme: Acme, db: apsw.Connection, sql: str, count: int
+) -> None:
+    assert db.execute(sql).fetchone() == (count,)
 
 
 @pytest.mark.parametrize(
@@ -56,6 +71,19 @@ def test_a_renamed_repository_keeps_the_name_the_query_gave(emulator: Emulator) 
     sql = "SELECT owner, repo FROM releases WHERE owner = 'acme' AND repo = 'tool'"
     rows = set(db.execute(sql))
     assert rows == {("acme", "tool")}
+
+
+def test_a_renamed_repository_still_gets_its_owner_as_github_spells_it(
+    emulator: Emulator,
+) -> None:
+    seed_acme(emulator)
+    emulator.rename_repo("acme", "tool", "gadget")
+    db = connect_to(emulator)
+    sql = "SELECT DISTINCT owner, repo FROM releases WHERE owner = 'ACME' AND repo = '{}'"
+    # The repository as the query named it, its owner as GitHub spells it (before: 'ACME',
+    # which a GROUP BY owner split from the owner's other repositories).
+    assert db.execute(sql.format("tool")).fetchall() == [("acme", "tool")]
+    assert db.execute(sql.format("GADGET")).fetchall() == [("acme", "gadget")]
 
 
 def _asset_lists(emu: Emulator, release_id: int) -> list[str]:

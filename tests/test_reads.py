@@ -73,24 +73,22 @@ def test_asset_by_id_finds_its_release_when_release_id_is_read(
     )
 
 
-def test_asset_by_id_of_a_draft_has_no_release_id_until_the_draft_is_listed(
+def test_asset_by_id_of_a_draft_finds_the_draft_not_the_published_release_of_its_tag(
     acme: Acme, db: apsw.Connection
 ) -> None:
     # A draft beside the published release of its tag: its download URLs say
-    # "untagged-...", so the lookup finds nothing rather than the published release.
+    # "untagged-...", the draft's html_url too: the release list names it (with a token).
     draft = acme.emu.add_release("acme", "tool", "v1.1.0", draft=True)
     asset = acme.emu.add_asset("acme", "tool", draft["id"], "next.zip", content=b"z")
     untagged = asset["browser_download_url"].split("/")[-2]
     assert untagged.startswith("untagged-")
     acme.emu.clear_log()
     sql = ASSETS.format(cols="release_id") + " AND id = ?"
-    assert db.execute(sql, (asset["id"],)).fetchone() == (None,)
-    assert [(r.path, r.status) for r in acme.emu.log][-1] == (
-        f"/repos/acme/tool/releases/tags/{untagged}",
-        404,
-    )
-    db.execute(RELEASES.format(cols="id")).fetchall()
     assert db.execute(sql, (asset["id"],)).fetchone() == (draft["id"],)
+    assert [(r.path, r.status) for r in acme.emu.log] == [
+        (f"/repos/acme/tool/releases/assets/{asset['id']}", 200),
+        ("/repos/acme/tool/releases", 200),
+    ]
 
 
 def test_a_failed_lookup_of_an_assets_release_names_the_table(

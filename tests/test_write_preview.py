@@ -13,6 +13,7 @@ import requests
 from helpers import Acme, seed_acme
 
 from sqlgh.emulator import Emulator
+from sqlgh.emulator.faults import Fault
 from sqlgh.write_report import Write, summary
 from tests.cli_helpers import TOKEN, sqlgh
 from tests.pty_helpers import sqlgh_tty
@@ -118,11 +119,80 @@ def test_dry_run_still_refuses_an_insert_github_would_refuse(acme: Acme) -> None
     assert "dry run: nothing was sent" in result.stderr
 
 
-def test_a_large_interactive_delete_asks_and_no_keeps_everything(acme: Acme, many: int) -> None:
-    shown = sqlgh_tty(
-        typed=[(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "n"), (PROMPT, ".quit")],
+@pytest.mark.parametrize("options", [("--dry-run",), ()])
+def test_two_rows_uploading_one_name_are_refused_before_any_upload(
+    acme: Acme, options: tuple[str, ...]
+) -> None:
+    row = f"('acme', 'tool', {acme.new}, 'x.txt', '{{}}')"
+    result = sqlgh(
+        *options,
+        "-c",
+        "INSERT INTO release_assets (owner, repo, release_id, name, data) VALUES "
+        f"{row.format('a')}, {row.format('b')}",
+        api_url=acme.emu.api_url,
+        uploads_url=acme.emu.uploads_url,
+    )
+    # before: the dry run showed two uploads, the real run uploaded the first and failed
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "release_assets: two rows upload 'x.txt' to release" in result.stderr
+    assert "Nothing was changed on GitHub by this statement" in result.stderr
+    assert _writes(acme.emu) == []
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "id = {tar}",  # a keyed UPDATE: the release is found by one read of the asset
+        "release_id = {new} AND name = 'tool-1.1.0.tar.gz'",
+    ],
+)
+def test_a_dry_run_refuses_a_rename_to_a_taken_name_as_github_would(
+    acme: Acme, where: str
+) -> None:
+    where = where.format(tar=acme.tar["id"], new=acme.new)
+    result = sqlgh(
+        "--dry-run",
+        "-c",
+        f"UPDATE release_assets SET name = 'notes.txt' WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND {where}",
         api_url=acme.emu.api_url,
     )
+    # before: 'would update ... PATCH', and the real run met GitHub's 422 already_exists
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"release_assets: cannot rename asset {acme.tar['id']} to 'notes.txt': that name is "
+        "taken in its release (dry run: nothing was sent)"
+    )
+    assert _writes(acme.emu) == []
+
+
+def test_a_dry_run_refuses_two_rows_renamed_to_one_name_and_allows_a_freed_name(
+    acme: Acme,
+) -> None:
+    rename = (
+        "UPDATE release_assets SET name = {} WHERE owner = 'acme' AND repo = 'tool' "
+        f"AND release_id = {acme.new} AND state = 'uploaded'"
+    )
+    same = sqlgh("--dry-run", "-c", rename.format("'same.txt'"), api_url=acme.emu.api_url)
+    assert same.returncode == 1
+    assert "to 'same.txt': that name is taken in its release (dry run" in same.stderr
+    # notes.txt -> tool-1.1.0.tar.gz is free once the tar is renamed away first
+    swap = "CASE name WHEN 'notes.txt' THEN 'tool-1.1.0.tar.gz' ELSE 'tool.tgz' END"
+    moved = sqlgh("--dry-run", "-c", rename.format(swap), api_url=acme.emu.api_url)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.count("dry run: would update") == 2
+    assert _writes(acme.emu) == []
+
+
+def _delete_many_answering(acme: Acme, many: int, answer: str) -> str:
+    """Delete the release `many`'s assets on a terminal, answering the question."""
+    script = [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", answer), (PROMPT, ".quit")]
+    return sqlgh_tty(typed=script, api_url=acme.emu.api_url)
+
+
+def test_a_large_interactive_delete_asks_and_no_keeps_everything(acme: Acme, many: int) -> None:
+    shown = _delete_many_answering(acme, many, "n")
     assert f"This statement would delete {BATCH} assets in 1 release. Go ahead? [y/N]" in shown
     assert "not done: nothing was sent to GitHub" in shown
     assert _writes(acme.emu) == []
@@ -130,13 +200,34 @@ def test_a_large_interactive_delete_asks_and_no_keeps_everything(acme: Acme, man
 
 
 def test_yes_to_the_question_deletes_and_summarizes(acme: Acme, many: int) -> None:
-    shown = sqlgh_tty(
-        typed=[(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", "y"), (PROMPT, ".quit")],
-        api_url=acme.emu.api_url,
-    )
+    shown = _delete_many_answering(acme, many, "y")
     assert _asset_count(acme, many) == 0
     assert len(_writes(acme.emu)) == BATCH
     assert re.search(rf"deleted {BATCH} assets in 1 release; \d+ requests", shown)
+
+
+def test_an_asset_added_between_the_count_and_the_real_run_is_not_deleted(
+    acme: Acme, many: int
+) -> None:
+    # Another writer adds an asset while the real run lists the release (its second list).
+    added: list[dict] = []
+    sneak = Fault(
+        kind="meanwhile",
+        method="GET",
+        path=f"/releases/{many}/assets",
+        after=1,
+        call=lambda: added.append(
+            acme.emu.add_asset("acme", "tool", many, "late.bin", content=b"late")
+        ),
+    )
+    acme.emu.add_fault(sneak)
+    shown = _delete_many_answering(acme, many, "y")
+    assert f"This statement would delete {BATCH} assets in 1 release. Go ahead? [y/N]" in shown
+    # before: 'deleted 13 assets', the late one with those the user was asked about
+    late = f"asset {added[0]['id']} ('late.bin') appeared after the statement was counted"
+    assert late in shown
+    assert [a["name"] for a in acme.emu.list_assets("acme", "tool", many)] == ["late.bin"]
+    assert len(_writes(acme.emu)) == BATCH
 
 
 def test_a_delete_across_releases_naming_none_asks_even_when_small(acme: Acme) -> None:

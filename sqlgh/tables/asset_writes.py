@@ -86,9 +86,19 @@ class AssetWriter:
         assets together, immutability and the 1000-asset limit (``asset_limits``). Rows
         that may replace or keep an asset (OR REPLACE, OR IGNORE) are not counted."""
         adding: Counter[tuple[str, str, int]] = Counter()
+        named: set[tuple[str, str, int, str]] = set()
         for values in rows:
-            owner, repo, release_id, _ = _target(values, api.unread_files)
+            owner, repo, release_id, payload = _target(values, api.unread_files)
             adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
+            upload = (owner.lower(), repo.lower(), release_id, payload.name)
+            if upload in named and conflict not in ("IGNORE", "REPLACE"):
+                # the second upload would meet the first's asset: refused before either
+                raise WriteError(
+                    f"{TABLE}: two rows upload {payload.name!r} to release {release_id} of "
+                    f"{owner}/{repo}; give each asset of a release its own name, or use "
+                    "INSERT OR REPLACE to let the later row replace the earlier"
+                )
+            named.add(upload)
         require_token(api, "INSERT")
         for owner, repo in {(owner, repo) for owner, repo, _ in adding}:
             refuse_archived(api, owner, repo, "INSERT")
@@ -215,6 +225,8 @@ class AssetWriter:
         if body:
             _check_mutable(api, row, f"update asset {row['id']}")
             refuse_archived(api, row["owner"], row["repo"], "UPDATE")
+        if "name" in body:
+            self._refuse_taken_name(api, row, body["name"])
         url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
         patch = f"PATCH {url}  {json.dumps(body)}"
         return _planned("updated", row, (patch,) if body else ())
@@ -226,6 +238,35 @@ class AssetWriter:
         _check_mutable(api, row, f"delete asset {row['id']}")
         url = asset_url(api, row["owner"], row["repo"], int(row["id"]))
         return _planned("deleted", row, (f"DELETE {url}",))
+
+    def _refuse_taken_name(self, api: Api, row: Mapping[str, Any], name: str) -> None:
+        """In a dry run, refuse a rename GitHub would answer 422 already_exists: to a name
+        another asset of the release holds (and keeps through the statement's earlier
+        rows) or that an earlier row would give. Unchecked when the release is unknown
+        (GitHub's asset object does not name its release: a keyed UPDATE's is looked up by
+        the tag in its download URL; a draft's is not found that way)."""
+        owner, repo, asset_id = row["owner"], row["repo"], int(row["id"])
+        release_id = _release_of_row(api, row)
+        if release_id is None:
+            asset = api.client.get_json_or_none(asset_url(api, owner, repo, asset_id))
+            if asset is None:
+                return  # the real PATCH would meet the 404
+            # (imported here: release_assets imports this module for its writer)
+            from sqlgh.tables.release_assets import release_id_of_asset
+
+            release_id = release_id_of_asset(api, owner, repo, asset)
+            if release_id is None:
+                return
+        planned = api.planned_names.setdefault((owner.lower(), repo.lower(), release_id), {})
+        holder = self._find(api, owner, repo, release_id, name)
+        holder_id = int(holder["id"]) if holder is not None else None
+        keeps = holder_id is not None and holder_id != asset_id and holder_id not in planned
+        if keeps or any(n == name and i != asset_id for i, n in planned.items()):
+            raise WriteError(
+                f"{TABLE}: cannot rename asset {asset_id} to {name!r}: that name is taken in "
+                "its release (dry run: nothing was sent)"
+            )
+        planned[asset_id] = name
 
     def _upload_url(self, api: Api, owner: str, repo: str, release_id: int) -> str:
         known = api.memo.upload_url(owner, repo, release_id)

@@ -20,6 +20,7 @@ from sqlgh.tables.memo import (
     embedded_asset_array,
 )
 from sqlgh.tables.owner_scan import per_repository
+from sqlgh.tables.releases import fetch_by_repo as release_list
 from sqlgh.tables.releases import fetch_by_tag as release_by_tag
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
@@ -50,7 +51,8 @@ COLUMNS = (
         validate=keys.tag_name,
         doc="Tag of the release the asset belongs to (a draft's intended tag; drafts are "
         "seen with push access). Read for free from a release list or a by-tag lookup; "
-        "otherwise it costs one GET of the release per statement when a query reads it. "
+        "otherwise it costs one GET of the release per statement when a query reads it "
+        "(a draft's asset read by id: its release is found in the release list first). "
         "Hidden: name it (SELECT *, tag_name ...).",
     ),
     Column("name", "$.name", doc="File name as stored by GitHub."),
@@ -131,6 +133,9 @@ def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
         yield _context(owner, repo, release_id, tag, [asset]), [asset]
 
 
+DRAFT_WEB_TAG = "untagged-"  # what GitHub puts in a draft's web URLs in place of its tag
+
+
 def _release_id_of(
     api: Api, facts: StatementFacts, owner: str, repo: str, asset: Mapping[str, Any]
 ) -> int | None:
@@ -147,8 +152,7 @@ def _release_id_of(
         return None
     looked_up, release_id = facts.tag_lookup(owner, repo, tag)
     if not looked_up:
-        url = api.client.url(RELEASE_BY_TAG, owner=owner, repo=repo, tag=tag)
-        release = api.client.get_json_or_none(url)
+        release = _release_of_web_tag(api, owner, repo, tag)
         release_id = None
         if isinstance(release, dict) and isinstance(release.get("id"), int):
             api.memo.remember_release(owner, repo, release)
@@ -159,14 +163,44 @@ def _release_id_of(
     return release_id
 
 
+def _release_of_web_tag(api: Api, owner: str, repo: str, tag: str) -> Any:
+    """The release whose web URLs carry ``tag``: the published release of that tag (1
+    GET), or, for ``untagged-...``, the draft GitHub names so in its web URLs whatever its
+    tag_name (esphome/workflows#170), found in the release list with a token."""
+    if not tag.startswith(DRAFT_WEB_TAG):
+        url = api.client.url(RELEASE_BY_TAG, owner=owner, repo=repo, tag=tag)
+        return api.client.get_json_or_none(url)
+    if not api.client.has_token:
+        return None  # drafts are listed only to a token that may push
+    listed = release_list(api, {"owner": owner, "repo": repo})
+    for _, releases in listed:
+        for release in releases:
+            html_url = release.get("html_url") if isinstance(release, Mapping) else None
+            if release.get("draft") and isinstance(html_url, str) and html_url.endswith(
+                f"/releases/tag/{tag}"
+            ):
+                return release
+    return None
+
+
+def release_id_of_asset(api: Api, owner: str, repo: str, asset: Mapping[str, Any]) -> int | None:
+    """The id of the release ``asset`` (GitHub's asset object) belongs to, as
+    ``_release_id_of`` finds it; for a writer that holds only the asset."""
+    return _release_id_of(api, api.statement, owner, repo, asset)
+
+
 def _tag_of_asset(
     api: Api, facts: StatementFacts, owner: str, repo: str, asset: Mapping[str, Any]
 ) -> str | None:
     """The tag of an asset's published release: the one in its download URL, once the
     release lookup by that tag confirms it (None for a draft's asset not listed yet)."""
-    if _release_id_of(api, facts, owner, repo, asset) is None:
+    release_id = _release_id_of(api, facts, owner, repo, asset)
+    if release_id is None:
         return None
-    return _download_tag(asset.get("browser_download_url"))
+    tag = _download_tag(asset.get("browser_download_url"))
+    if tag is not None and tag.startswith(DRAFT_WEB_TAG):
+        return _tag_of_release(api, owner, repo, release_id)  # a draft's own tag_name
+    return tag
 
 
 def _tag_of_release(api: Api, owner: str, repo: str, release_id: int) -> str | None:

@@ -109,6 +109,10 @@ class Api:
     # Files download() wrote in the running statement (normalized path -> what it wrote
     # there), so that two assets landing on one path are caught.
     written_files: dict[str, Any] = field(default_factory=dict)
+    # Names a dry run's UPDATE rows would give assets in the running statement, by release
+    # ((owner, repo) in lower case, release id) and asset id: later rows are checked
+    # against them as GitHub would check the real renames.
+    planned_names: dict[tuple[str, str, int], dict[int, str]] = field(default_factory=dict)
 
 
 # A fetch yields batches lazily; one that returns a list has finished (the statement

@@ -15,8 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 def spelled(owner: str, repo: str, objects: Sequence[Any]) -> tuple[str, str]:
     """``owner`` and ``repo`` as the first object's API ``url`` spells them
-    (``.../repos/{owner}/{repo}/...``), when they differ from the typed names in case
-    only; else as typed (a renamed repository keeps the name the query gave)."""
+    (``.../repos/{owner}/{repo}/...``), each when it differs from the typed name in case
+    only; else as typed (a renamed repository keeps the name the query gave, and its
+    owner is still spelled as GitHub does)."""
     first = objects[0] if objects else None
     url = first.get("url") if isinstance(first, Mapping) else None
     if not isinstance(url, str):
@@ -25,9 +26,9 @@ def spelled(owner: str, repo: str, objects: Sequence[Any]) -> tuple[str, str]:
     for at in range(len(segments) - 2):
         if segments[at] == "repos":
             found_owner, found_repo = segments[at + 1], segments[at + 2]
-            if found_owner.lower() == owner.lower() and found_repo.lower() == repo.lower():
-                return found_owner, found_repo
-            break
+            if found_owner.lower() != owner.lower():
+                break  # a renamed or transferred owner: as typed
+            return found_owner, found_repo if found_repo.lower() == repo.lower() else repo
     return owner, repo
 
 
