@@ -21,6 +21,8 @@ from tests.pty_helpers import sqlgh_tty
 PROMPT = "sqlgh> "
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BATCH = 12  # assets of the release `many`: more than the default of 10
+# Without GitHub's second between writes (mutation_interval), which costs BATCH seconds
+NO_SPACING = ("-o", "mutation_interval=0")
 
 
 @pytest.fixture
@@ -188,7 +190,7 @@ def test_a_dry_run_refuses_two_rows_renamed_to_one_name_and_allows_a_freed_name(
 def _delete_many_answering(acme: Acme, many: int, answer: str) -> str:
     """Delete the release `many`'s assets on a terminal, answering the question."""
     script = [(PROMPT, DELETE_MANY.format(many) + ";"), ("[y/N]", answer), (PROMPT, ".quit")]
-    return sqlgh_tty(typed=script, api_url=acme.emu.api_url)
+    return sqlgh_tty(*NO_SPACING, typed=script, api_url=acme.emu.api_url)
 
 
 def test_a_large_interactive_delete_asks_and_no_keeps_everything(acme: Acme, many: int) -> None:
@@ -249,6 +251,7 @@ def test_yes_option_and_small_deletes_do_not_ask_and_summary_counts_requests(
     acme.emu.clear_log()
     shown = sqlgh_tty(
         "--yes",
+        *NO_SPACING,
         typed=[(PROMPT, DELETE_MANY.format(many) + ";"), (PROMPT, ".quit")],
         api_url=acme.emu.api_url,
     )
@@ -269,7 +272,7 @@ def test_confirm_over_sets_the_threshold(acme: Acme) -> None:
 
 
 def test_a_piped_script_neither_asks_nor_summarizes(acme: Acme, many: int) -> None:
-    result = sqlgh(stdin=DELETE_MANY.format(many) + ";\n", api_url=acme.emu.api_url)
+    result = sqlgh(*NO_SPACING, stdin=DELETE_MANY.format(many) + ";\n", api_url=acme.emu.api_url)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "Go ahead?" not in result.stderr and "deleted" not in result.stderr
