@@ -475,3 +475,26 @@ def test_summary_counts_releases_only_for_assets() -> None:
     ]
     assert summary(deleted[:1], 2) == "deleted 1 release (14 assets); 2 requests"
     assert summary(deleted, 3, True).startswith("dry run: would delete 2 releases (at least 114")
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "real run"])
+def test_setting_a_release_column_to_null_is_refused_not_silently_dropped(
+    acme: Acme, dry_run: bool
+) -> None:
+    # GitHub's PATCH takes strings; a member left out keeps its value: NULL cannot clear it
+    where = f"WHERE owner = 'acme' AND repo = 'tool' AND id = {acme.new}"
+    dry = ("--dry-run",) if dry_run else ()
+    api = acme.emu.api_url
+    cleared = sqlgh(*dry, "-c", f"UPDATE releases SET body = NULL {where}", api_url=api)
+    assert cleared.returncode == 1
+    assert (
+        "releases.body: NULL cannot be sent to GitHub (the release would keep its body); "
+        "to empty it, SET body = ''"
+    ) in cleared.stderr
+    untagged = sqlgh(*dry, "-c", f"UPDATE releases SET tag_name = NULL {where}", api_url=api)
+    assert "releases.tag_name: NULL cannot be sent to GitHub" in untagged.stderr
+    assert _writes(acme.emu) == []
+    emptied = sqlgh("-c", f"UPDATE releases SET body = '' {where}", api_url=api)
+    assert emptied.returncode == 0, emptied.stderr
+    url = f"{api}/repos/acme/tool/releases/{acme.new}"
+    assert requests.get(url, headers=AUTH, timeout=10).json()["body"] == ""

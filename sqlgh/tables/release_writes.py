@@ -222,6 +222,7 @@ def _insert_arguments(
 def _patch_body(api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """An UPDATE's PATCH body (empty: nothing changes), checked; refused without a token,
     or when it would change what an immutable release locks."""
+    _refuse_nulls(changes)
     body = _fields(changes)
     if "tag_name" in changes and changes["tag_name"] != row.get("tag_name"):
         body["tag_name"] = keys.tag_name(TABLE, "tag_name", changes["tag_name"])
@@ -232,6 +233,27 @@ def _patch_body(api: Api, row: Mapping[str, Any], changes: Mapping[str, Any]) ->
     if _known_immutable(api, row) and ("tag_name" in body or body.get("draft") is True):
         raise _immutable(row["owner"], row["repo"], int(row["id"]), body)
     return body
+
+
+def _refuse_nulls(changes: Mapping[str, Any]) -> None:
+    """A column SET to NULL: GitHub's "Update a release" takes strings and booleans only,
+    and a member left out keeps its value, so NULL cannot say "clear" (the OpenAPI
+    description of repos/update-release; docs.github.com/rest/releases/releases)."""
+    for column, value in changes.items():
+        if value is not None:
+            continue
+        if column in TEXT:
+            instead = f"to empty it, SET {column} = ''"
+        elif column in FLAGS:
+            instead = f"SET {column} = 1 or 0"
+        elif column == "make_latest":
+            instead = "SET make_latest = 'true', 'false' or 'legacy', or leave it out"
+        else:
+            instead = "a release always has a tag: give one such as 'v1.2.0'"
+        raise InputError(
+            f"{TABLE}.{column}: NULL cannot be sent to GitHub (the release would keep its "
+            f"{column}); {instead}"
+        )
 
 
 def _sent(
