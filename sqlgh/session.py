@@ -38,9 +38,10 @@ class Session:
     access paths that found the rows to write.
 
     ``confirmed``, once the shell has counted a DELETE or UPDATE by a dry run (and asked
-    when it was large), holds the (row noun, id) pairs it counted: the real run writes no
-    other row (one that appeared in between stops the statement); None: no such limit. It
-    is dropped when that statement ends.
+    when it was large), maps the (row noun, id) pairs it counted to the assets each takes
+    along (a release's DELETE; else None): the real run writes no other row, and deletes
+    no release holding more assets than counted (either, appeared in between, stops the
+    statement); None: no such limit. It is dropped when that statement ends.
 
     ``statement_sql`` is the text of the running top-level statement, ``given`` what the
     last ``execute`` ran with which bindings, and ``looked_ahead`` the tables whose INSERT
@@ -60,7 +61,7 @@ class Session:
         self.dry_run = False
         self.on_preview: Callable[[Write], None] | None = None
         self.keys_used: set[tuple[str, ...]] = set()
-        self.confirmed: frozenset[tuple[str, int]] | None = None
+        self.confirmed: dict[tuple[str, int], int | None] | None = None
         self.statements = StatementTracker(lambda: StatementFetches(self.api))
         self.statement_sql: str | None = None
         self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None

@@ -235,7 +235,7 @@ class SqlghShell(TableCatalog, SqliteHabits, ReadableOutput, apsw.shell.Shell):
         spread = not named and len({w.release for w in planned if w.noun == "asset"}) > 1
         releases = sum(w.noun == "release" and w.verb == "deleted" for w in planned)
         # the real run writes only the rows counted here (sqlgh.vtab: _check_confirmed)
-        counted = frozenset((w.noun, w.asset_id) for w in planned if w.asset_id is not None)
+        counted = {(w.noun, w.asset_id): w.assets for w in planned if w.asset_id is not None}
         if assets_along(planned) <= self.confirm_over and not spread and releases <= 1:
             session.confirmed = counted
             return

@@ -233,20 +233,28 @@ class VirtualTable:
 
     def _check_confirmed(self, rowid: int, row: Mapping[str, Any], verb: str) -> None:
         """Stop before writing a row the shell's dry-run count did not include: it appeared
-        on GitHub between that count (and the user's answer) and this run."""
+        on GitHub between that count (and the user's answer) and this run; or before
+        deleting a release that holds more assets now than were counted."""
         confirmed = self.session.confirmed
         noun = self.table.row_noun
-        if confirmed is None or (noun, rowid) in confirmed:
+        if confirmed is None:
             return
-        name = row.get("name")
+        name = row.get("name") if noun == "asset" else row.get("tag_name")
         shown = f"{noun} {rowid}" + (f" ({name!r})" if isinstance(name, str) else "")
-        counted = f"{len(confirmed)} {noun}{'' if len(confirmed) == 1 else 's'}"
+        if (noun, rowid) not in confirmed:
+            counted = f"{len(confirmed)} {noun}{'' if len(confirmed) == 1 else 's'}"
+            why = f"appeared after the statement was counted ({counted})"
+        else:
+            along = self._written(f"{verb}d", row, rowid).assets
+            before = confirmed[noun, rowid]
+            if along is None or before is None or along <= before:
+                return
+            why = f"holds {along} assets now, not the {before} counted"
 
         def refuse() -> tuple[None, str]:
             raise InputError(
-                f"{self.table.name}: {shown} appeared after the statement was counted "
-                f"({counted}), so it was not {verb}d; run the statement again to see what it "
-                "would do now"
+                f"{self.table.name}: {shown} {why}, so it was not {verb}d; run the statement "
+                "again to see what it would do now"
             )
 
         self._apply(refuse)
@@ -272,11 +280,14 @@ class VirtualTable:
     def _record(self, done: str, row: Mapping[str, Any], asset_id: int) -> None:
         """Note a row written to GitHub, for the shell's summary (its verb: done's first
         word, "uploaded", "replaced", "updated", "deleted", or "kept")."""
-        if self.session.writes is None:
-            return
+        if self.session.writes is not None:
+            self.session.writes.append(self._written(done.split(" ", 1)[0], row, asset_id))
+
+    def _written(self, verb: str, row: Mapping[str, Any], asset_id: int) -> Write:
+        """The ``Write`` of a row, with what it takes along where the writer tells."""
         release_id, name = row.get("release_id"), row.get("name")
         write = Write(
-            done.split(" ", 1)[0],
+            verb,
             str(row.get("owner")),
             str(row.get("repo")),
             release_id if isinstance(release_id, int) else None,
@@ -286,7 +297,7 @@ class VirtualTable:
         )
         # what the write took along (a release's assets), where the writer tells
         taken_along = getattr(self.table.writer, "taken_along", None)
-        self.session.writes.append(taken_along(write, row) if taken_along else write)
+        return taken_along(write, row) if taken_along else write
 
     def _writer(self) -> Any:
         if self.table.writer is None:

@@ -498,3 +498,26 @@ def test_setting_a_release_column_to_null_is_refused_not_silently_dropped(
     assert emptied.returncode == 0, emptied.stderr
     url = f"{api}/repos/acme/tool/releases/{acme.new}"
     assert requests.get(url, headers=AUTH, timeout=10).json()["body"] == ""
+
+
+def test_a_release_that_grew_between_the_count_and_the_real_run_is_not_deleted(
+    acme: Acme, many: int
+) -> None:
+    # Another writer uploads 3 more assets while the real run reads the release (its
+    # second read): deleting it would take along assets the user was not asked about.
+    def upload_more() -> None:
+        for n in range(3):
+            acme.emu.add_asset("acme", "tool", many, f"late-{n}.bin", content=b"late")
+
+    acme.emu.add_fault(
+        Fault(kind="meanwhile", method="GET", path=f"/releases/{many}$", after=1, call=upload_more)
+    )
+    sql = f"DELETE FROM {RELEASE} AND id = {many};"
+    typed = [(PROMPT, sql), ("[y/N]", "y"), (PROMPT, ".quit")]
+    shown = sqlgh_tty(*NO_SPACING, typed=typed, api_url=acme.emu.api_url)
+    assert f"This statement would delete 1 release ({BATCH} assets). Go ahead? [y/N]" in shown
+    # before: 'deleted 1 release (15 assets)', 3 more than the user was asked about
+    grew = f"releases: release {many} ('v3.0.0') holds {BATCH + 3} assets now, not the {BATCH}"
+    assert grew in shown
+    assert _writes(acme.emu) == []
+    assert _asset_count(acme, many) == BATCH + 3
