@@ -236,7 +236,7 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
         try:
             item = plan(owner, repo, asset, destination, placement, NAME, known)
         except InputError as exc:
-            raise InputError(f"{exc} No file was written.") from exc
+            raise InputError(f"{str(exc).rstrip('.')}. No file was written.") from exc
         planned[path_key(item.target)] = item
     done = _download_all(api, list(planned.values()), placement)
     earlier.update(planned)

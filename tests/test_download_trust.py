@@ -88,6 +88,20 @@ def test_a_missing_directory_is_an_error_unless_mkdir(acme: Acme, db, tmp_path: 
     assert path == f"{typo}/tool-1.1.0.tar.gz" and files(typo) == {"tool-1.1.0.tar.gz": TAR}
 
 
+
+def test_download_assets_names_a_missing_directory_in_a_sentence(
+    acme: Acme, db, tmp_path: Path
+) -> None:
+    typo = tmp_path / "dwnloads"
+    with pytest.raises(InputError) as caught:
+        db.execute(BATCH, (acme.old, f"{typo}/")).fetchall()
+    # before: "... to the options to create it No file was written."
+    assert str(caught.value) == (
+        f"download_assets: the directory {str(typo)!r} does not exist; check its spelling, or "
+        "add 'mkdir' to the options to create it. No file was written."
+    )
+    assert not typo.exists() and storage(acme.emu) == []
+
 # --- two assets, one path ----------------------------------------------------------------
 def same_name_in_two_releases(acme: Acme) -> dict:
     return acme.emu.add_asset("acme", "tool", acme.old, "notes.txt", content=b"old notes")
