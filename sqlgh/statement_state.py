@@ -25,8 +25,10 @@ class StatementState:
 
     ``sql`` is the statement's text (from SQLite's trace; None for a state made for a
     cursor whose statement is not known). ``confirmed``, when the shell counted the
-    statement by a dry run first (``sqlgh.shell``), maps the rows that count allows it to
-    write; None: no such limit. ``rows_by_rowid`` keeps the rows the statement visited by
+    statement by a dry run first (``sqlgh.shell``), maps the (row noun, id) pairs counted
+    to the assets each takes along: the statement writes no other row, and deletes no
+    release holding more assets than counted (``vtab``: ``_check_confirmed``); None: no
+    such limit. ``rows_by_rowid`` keeps the rows the statement visited by
     (table, rowid): SQLite may collect rowids first and write later. ``applied`` lists
     what the statement already did on GitHub, and ``looked_ahead`` the tables whose INSERT
     rows it has looked ahead at (``sqlgh.lookahead``).
