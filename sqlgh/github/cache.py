@@ -62,14 +62,17 @@ import platformdirs
 import requests
 import requests_cache
 import zstandard
+from requests.hooks import dispatch_hook
 from requests_cache.backends.base import BaseCache
 from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
-from requests_cache.models import CachedResponse
+from requests_cache.models import CachedResponse, OriginalResponse
+from requests_cache.policy import CacheActions, CacheDirectives
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
 from sqlgh.github import cache_guard, cache_prune
 from sqlgh.github.cache_prune import Retention, UsageLog
+from sqlgh.github.cache_reads import Readers
 from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
@@ -123,6 +126,11 @@ def _decompress_body(fields: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"a stored body does not decompress: {exc}") from exc
     return fields
 
+
+# requests-cache's two tables, and how a lookup reads them.
+RESPONSES, REDIRECTS = "responses", "redirects"
+SELECT_RESPONSE = f"SELECT value FROM {RESPONSES} WHERE key = ?"
+SELECT_ALIAS = f"SELECT value FROM {REDIRECTS} WHERE key = ?"
 
 # Headers that carry credentials: never stored, in the request or in any redirect's.
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -245,12 +253,12 @@ class ResponseCache(requests_cache.SQLiteCache):
         self._usage = UsageLog()
         settings = {"wal": True, "fast_save": True, "timeout": lock_timeout}
         self.responses = CacheTable(
-            db_path, table_name="responses", serializer=SERIALIZER, **settings
+            db_path, table_name=RESPONSES, serializer=SERIALIZER, **settings
         )
         try:
             self.redirects = CacheTable(
                 db_path,
-                table_name="redirects",
+                table_name=REDIRECTS,
                 lock=self.responses._lock,
                 serializer=None,
                 **settings,
@@ -260,9 +268,19 @@ class ResponseCache(requests_cache.SQLiteCache):
             raise
         try:
             cache_prune.create_tables(self.responses)
+            self._readers = Readers(Path(self.responses.db_path), lock_timeout)
+        except BaseException:
+            self.responses.close()
+            self.redirects.close()
+            raise
+        try:
+            # Whether a lookup that misses must look for a redirect alias (see _look_up).
+            found = self._readers.one(f"SELECT EXISTS (SELECT 1 FROM {REDIRECTS})")
+            self._aliases = bool(found and found[0])
             if cache_prune.due(self.responses, self.retention):
                 self._submit(self._upkeep, False)  # no VACUUM: queries may be reading
         except BaseException:
+            self._readers.close()
             self.responses.close()
             self.redirects.close()
             raise
@@ -282,6 +300,8 @@ class ResponseCache(requests_cache.SQLiteCache):
         snapshot = CachedResponse.from_response(response, expires=expires)
         # Redirect aliases, as requests-cache's own save_response keeps them.
         aliases = [self.create_key(earlier.request) for earlier in response.history]
+        if aliases:
+            self._aliases = True
         with self._guard:
             stored = self._drain
             if stored is None:
@@ -301,10 +321,24 @@ class ResponseCache(requests_cache.SQLiteCache):
         pending = self._pending.get(key)
         if pending is not None:
             wait([pending])
-        found = self._guarded(partial(BaseCache.get_response, self, key, default), default)
-        if isinstance(found, CachedResponse):
-            self._used(key)
+        found = self._guarded(partial(self._look_up, key), None)
+        if not isinstance(found, CachedResponse):
+            return default
+        self._used(key)
         return found
+
+    def _look_up(self, key: str) -> CachedResponse | None:
+        """What requests-cache's ``get_response`` finds, on a read connection (see
+        cache_reads.py): the response stored under ``key``, else under the key that a
+        redirect alias ``key`` names. The aliases are looked at only when the file holds
+        some: sqlgh follows redirects itself, one request each, so it stores none."""
+        row = self._readers.one(SELECT_RESPONSE, (key,))
+        if row is None and self._aliases:
+            alias = self._readers.one(SELECT_ALIAS, (key,))
+            if alias is not None:
+                key = alias[0]
+                row = self._readers.one(SELECT_RESPONSE, (key,))
+        return None if row is None else self.responses.deserialize(key, row[0])
 
     def flush(self) -> None:
         """Wait until every queued response is stored."""
@@ -337,6 +371,7 @@ class ResponseCache(requests_cache.SQLiteCache):
             writer.shutdown(wait=True)
         if closing:  # each session of the pool closes its backend: the first one counts
             self._upkeep(True, only_when_due=True)
+        self._readers.close()
         super().close()
         failure = self.failure
         if failure is not None and cache_guard.is_damage(failure):
@@ -540,7 +575,70 @@ def make_private(target: Path) -> os.stat_result:
 
 
 class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
-    """requests-cache's session, reading the environment once per host."""
+    """requests-cache's session, reading the environment once per host, with a short path
+    for the policy ``cached_session`` sets: every GET read whole is revalidated."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send ``request``: a GET read whole through ``_revalidated``; anything else (a
+        write, a streamed download, requests-cache's per-request options, which arrive as
+        a ``Cache-Control`` header, or the cache disabled) through requests-cache's own."""
+        if (
+            request.method != "GET"
+            or kwargs.get("stream")
+            or "Cache-Control" in request.headers
+            or self.settings.disabled
+        ):
+            return super().send(request, **kwargs)
+        return self._revalidated(request, **kwargs)
+
+    def _revalidated(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """What requests-cache's ``send`` does under sqlgh's policy (stored responses expire
+        at once, are revalidated when they have a validator, and only 200s with one are
+        stored; no Cache-Control), without working that policy out from the headers anew
+        for every request: the stored response, as requests-cache would find it, Vary
+        included; the request sent with its validators; a 304 answered with the stored
+        response, marked ``revalidated``; a 200 with a validator stored."""
+        backend = self.cache
+        actions = CacheActions(
+            cache_key=backend.create_key(request, **kwargs),
+            directives=_NO_DIRECTIVES,
+            expire_after=self.settings.expire_after,
+            request=request,
+            settings=self.settings,
+        )
+        stored = backend.get_response(actions.cache_key)
+        if stored is not None and not actions._validate_vary(stored, backend.create_key, **kwargs):
+            # requests-cache's second lookup, under a key with the Vary headers' values
+            actions.cache_key = actions.vary_cache_key
+            stored = backend.get_response(actions.cache_key) or stored
+        if stored is not None:
+            request.headers.update(_validators(stored.headers))
+        response = requests.Session.send(self, request, **kwargs)
+        if stored is not None and response.status_code == 304:
+            response = actions.update_revalidated_response(response, stored)
+        else:
+            actions.skip_write = response.status_code not in self.settings.allowable_codes or (
+                not _validators(response.headers)
+            )
+            if not actions.skip_write:
+                backend.save_response(response, actions.cache_key, actions.expires)
+            response = OriginalResponse.wrap_response(response, actions)
+        return dispatch_hook("response", request.hooks, response, **kwargs)
+
+
+# No Cache-Control in sqlgh's requests: no directives (read only by a 304's update).
+_NO_DIRECTIVES = CacheDirectives()
+
+
+def _validators(headers: Any) -> dict[str, str]:
+    """The conditional-request headers a response's ``ETag`` and ``Last-Modified`` make."""
+    found = {}
+    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+    if etag:
+        found["If-None-Match"] = etag
+    if modified:
+        found["If-Modified-Since"] = modified
+    return found
 
 
 def request_key(request: requests.PreparedRequest, match_headers: Any = None, **_: Any) -> str:
