@@ -68,11 +68,12 @@ from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
 from requests_cache.models import CachedResponse, OriginalResponse
 from requests_cache.policy import CacheActions, CacheDirectives
+from requests_cache.policy.settings import AUTH_HEADERS
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
 from sqlgh.github import cache_guard, cache_prune
 from sqlgh.github.cache_prune import Retention, UsageLog
-from sqlgh.github.cache_reads import Readers
+from sqlgh.github.cache_reads import Reader
 from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
@@ -91,6 +92,10 @@ class _SharedPipeline(SerializerPipeline):
 
 
 ZSTD_LEVEL = 1
+# How long the writer waits for more responses to store in one transaction (seconds), and
+# how many make it start at once.
+LINGER = 0.05
+BATCH = 32
 # One compressor per writer thread: making one costs about as much as compressing a page.
 _PACKERS = threading.local()
 # How a stored body is unpacked, by the field it is stored under (zlib: earlier builds).
@@ -132,8 +137,9 @@ RESPONSES, REDIRECTS = "responses", "redirects"
 SELECT_RESPONSE = f"SELECT value FROM {RESPONSES} WHERE key = ?"
 SELECT_ALIAS = f"SELECT value FROM {REDIRECTS} WHERE key = ?"
 
-# Headers that carry credentials: never stored, in the request or in any redirect's.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Headers that carry credentials: never stored, in the request or in any redirect's
+# (requests-cache's list, matched in any case, and cookies).
+CREDENTIAL_HEADERS = frozenset({"cookie", *(name.lower() for name in AUTH_HEADERS)})
 
 
 def _without_credentials(fields: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +155,18 @@ def _without_credentials(fields: dict[str, Any]) -> dict[str, Any]:
                 if name.lower() not in CREDENTIAL_HEADERS
             }
     return fields
+
+
+def _redacted(snapshot: CachedResponse, ignored: Any) -> CachedResponse:
+    """The snapshot as requests-cache's ``redact_response`` leaves it, where that matters:
+    it rewrites every URL and header dict it stores (a sixth of a store's CPU time), but
+    credential headers are dropped by the serializer (``_without_credentials``), so only a
+    URL that names a credential parameter (``access_token=``; sqlgh never sends one) goes
+    through it."""
+    urls = f"{snapshot.url}\n{snapshot.request.url}"
+    if any(name in urls for name in ignored or ()):
+        return redact_response(snapshot, ignored)
+    return snapshot
 
 
 def _unchanged(fields: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +262,10 @@ class ResponseCache(requests_cache.SQLiteCache):
         self.retention = retention or Retention()
         self.failure: Exception | None = None
         self._guard = threading.Lock()
+        # Wakes the writer lingering for more responses (see _store_queued); _hurry: how
+        # many threads wait for stores to land.
+        self._more = threading.Condition(self._guard)
+        self._hurry = 0
         self._writer: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[None]] = {}
         # Responses waiting for the writer, and the writer task that will store them all.
@@ -268,19 +290,19 @@ class ResponseCache(requests_cache.SQLiteCache):
             raise
         try:
             cache_prune.create_tables(self.responses)
-            self._readers = Readers(Path(self.responses.db_path), lock_timeout)
+            self._reader = Reader(Path(self.responses.db_path), lock_timeout)
         except BaseException:
             self.responses.close()
             self.redirects.close()
             raise
         try:
             # Whether a lookup that misses must look for a redirect alias (see _look_up).
-            found = self._readers.one(f"SELECT EXISTS (SELECT 1 FROM {REDIRECTS})")
+            found = self._reader.one(f"SELECT EXISTS (SELECT 1 FROM {REDIRECTS})")
             self._aliases = bool(found and found[0])
             if cache_prune.due(self.responses, self.retention):
                 self._submit(self._upkeep, False)  # no VACUUM: queries may be reading
         except BaseException:
-            self._readers.close()
+            self._reader.close()
             self.responses.close()
             self.redirects.close()
             raise
@@ -311,6 +333,8 @@ class ResponseCache(requests_cache.SQLiteCache):
                     return
             self._queued.append(_Queued(key, snapshot, aliases))
             self._pending[key] = stored
+            if len(self._queued) >= BATCH:
+                self._more.notify_all()
         stored.add_done_callback(partial(self._stored, key))
         self._used(key)
 
@@ -320,7 +344,7 @@ class ResponseCache(requests_cache.SQLiteCache):
         found is a use of it (see cache_prune.py)."""
         pending = self._pending.get(key)
         if pending is not None:
-            wait([pending])
+            self._wait_for([pending])
         found = self._guarded(partial(self._look_up, key), None)
         if not isinstance(found, CachedResponse):
             return default
@@ -332,19 +356,30 @@ class ResponseCache(requests_cache.SQLiteCache):
         cache_reads.py): the response stored under ``key``, else under the key that a
         redirect alias ``key`` names. The aliases are looked at only when the file holds
         some: sqlgh follows redirects itself, one request each, so it stores none."""
-        row = self._readers.one(SELECT_RESPONSE, (key,))
+        row = self._reader.one(SELECT_RESPONSE, (key,))
         if row is None and self._aliases:
-            alias = self._readers.one(SELECT_ALIAS, (key,))
+            alias = self._reader.one(SELECT_ALIAS, (key,))
             if alias is not None:
                 key = alias[0]
-                row = self._readers.one(SELECT_RESPONSE, (key,))
+                row = self._reader.one(SELECT_RESPONSE, (key,))
         return None if row is None else self.responses.deserialize(key, row[0])
 
     def flush(self) -> None:
         """Wait until every queued response is stored."""
         with self._guard:
             pending = list(self._pending.values())
-        wait(pending)
+        self._wait_for(pending)
+
+    def _wait_for(self, stores: list[Future[None]]) -> None:
+        """Wait for ``stores`` to land, waking the writer if it lingers."""
+        with self._more:
+            self._hurry += 1
+            self._more.notify_all()
+        try:
+            wait(stores)
+        finally:
+            with self._more:
+                self._hurry -= 1
 
     def delete(self, *keys: str, **kwargs: Any) -> None:
         """Delete responses (after the stores queued before)."""
@@ -367,11 +402,12 @@ class ResponseCache(requests_cache.SQLiteCache):
         with self._guard:
             writer, self._writer = self._writer, None
             closing, self._closed = not self._closed, True
+            self._more.notify_all()
         if writer is not None:
             writer.shutdown(wait=True)
         if closing:  # each session of the pool closes its backend: the first one counts
             self._upkeep(True, only_when_due=True)
-        self._readers.close()
+        self._reader.close()
         super().close()
         failure = self.failure
         if failure is not None and cache_guard.is_damage(failure):
@@ -440,8 +476,14 @@ class ResponseCache(requests_cache.SQLiteCache):
 
     def _store_queued(self) -> None:
         """Store every response queued so far: one transaction for them all, then their
-        redirect aliases (another table, on its own SQLite connection)."""
-        with self._guard:
+        redirect aliases (another table, on its own SQLite connection). The writer first
+        lingers up to ``LINGER`` seconds for more, unless ``BATCH`` are queued, a thread
+        waits for them, or the cache closes: pages arrive one by one, and a transaction
+        for each one or two cost more than storing them."""
+        with self._more:
+            self._more.wait_for(
+                lambda: self._hurry or self._closed or len(self._queued) >= BATCH, LINGER
+            )
             queued, self._queued = self._queued, []
             self._drain = None  # a response queued from now on needs another task
         rows = []
@@ -449,7 +491,7 @@ class ResponseCache(requests_cache.SQLiteCache):
             try:
                 # What requests-cache's save_response does, less a copy of the snapshot,
                 # which is the writer's own.
-                redacted = redact_response(item.snapshot, self._settings.ignored_parameters)
+                redacted = _redacted(item.snapshot, self._settings.ignored_parameters)
                 serialized = self.responses.serialize(redacted)
             except Exception:  # a response that cannot be stored must not fail the query
                 log.warning("sqlgh: could not store a response in the cache", exc_info=True)
