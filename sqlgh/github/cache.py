@@ -649,8 +649,13 @@ class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
             settings=self.settings,
         )
         stored = backend.get_response(actions.cache_key)
-        if stored is not None and not actions._validate_vary(stored, backend.create_key, **kwargs):
-            # requests-cache's second lookup, under a key with the Vary headers' values
+        vary = stored is not None and not actions._validate_vary(
+            stored, backend.create_key, **kwargs
+        )
+        if vary and actions.vary_cache_key:
+            # requests-cache's second lookup, under a key with the Vary headers' values (a
+            # Vary naming Authorization, GitHub's with a token, fails without one: the
+            # stored response is then revalidated, and replaced, as it is)
             actions.cache_key = actions.vary_cache_key
             stored = backend.get_response(actions.cache_key) or stored
         if stored is not None:
