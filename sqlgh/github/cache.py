@@ -4,17 +4,33 @@ Every GET is revalidated (``If-None-Match`` with the stored ETag), so data is al
 current; GitHub answers 304 for unchanged data and does not count it against the rate
 limit. Only GET responses of 200 that carry a validator are stored; downloads (streamed
 bytes) and writes bypass the cache. The token itself is never stored or used in a name:
-the file is named after a hash of it, and requests-cache leaves ``Authorization`` out of
-the stored requests.
+the file is named after a hash of it, and the serializer leaves credential headers
+(``Authorization`` and the others requests-cache names, in any case) out of the stored
+requests.
 
-What keeps the cache cheap (see docs/performance.md):
+What keeps the cache cheap (see docs/performance.md, "First-run cache costs"):
 
+- sqlgh's session sends a GET read whole itself (``CachedSession.send``), for the one
+  policy it sets: requests-cache's ``send`` works the policy out again for every request
+  (``CacheActions.from_request`` and ``update_from_response`` each parse headers into
+  ``CacheDirectives`` through a helper that calls ``inspect.signature``), which measured
+  about 30 ms of CPU in a 50-page first run (the 5,000-asset release by ``release_id``)
+  for settings sqlgh had all switched off. requests-cache still keys, stores, serializes
+  and models the responses, and its own ``send`` takes everything else (writes, streamed
+  downloads, its per-request options);
+- lookups run on an SQLite connection of their own with a compiled statement, beside the
+  writer's transactions instead of behind them (see cache_reads.py), and look for a
+  redirect alias only when the file holds any;
 - responses are stored on a writer thread of their own, so a request hands its page on at
   once instead of waiting for serialization and SQLite (a lookup of a key whose store is
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all).
-  The writer stores every response queued while it was busy in one transaction (SQLite
-  commits once, not once a page), and redacts and writes the request thread's snapshot
-  itself (requests-cache's ``save_response`` would copy it once more);
+  The writer lingers up to ``LINGER`` seconds for more responses and stores them all in
+  one transaction: pages arrive one by one, and on a fast link it otherwise committed
+  every page or two (about 20 transactions for 50 pages, 4 now). It writes the request
+  thread's snapshot itself (requests-cache's ``save_response`` would copy it once more),
+  and leaves requests-cache's ``redact_response``, which rewrites every URL and header of
+  it, to a response whose URL names a credential parameter (the serializer drops
+  credential headers);
 - stored bodies are compressed with Zstandard at level 1, before pickling: GitHub's JSON
   shrinks 26-32 fold, so SQLite writes a few pages where it would write hundreds and no
   WAL checkpoint runs in the middle of a scan, and pickle copies only the small compressed
@@ -405,9 +421,9 @@ class ResponseCache(requests_cache.SQLiteCache):
             self._more.notify_all()
         if writer is not None:
             writer.shutdown(wait=True)
+        self._reader.close()  # before a VACUUM in the upkeep
         if closing:  # each session of the pool closes its backend: the first one counts
             self._upkeep(True, only_when_due=True)
-        self._reader.close()
         super().close()
         failure = self.failure
         if failure is not None and cache_guard.is_damage(failure):

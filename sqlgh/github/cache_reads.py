@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ class Reader:
         with self._lock:
             if self._connection is None:
                 return None
-            return self._connection.execute(statement, args).fetchone()
+            with closing(self._connection.execute(statement, args)) as cursor:
+                return cursor.fetchone()  # closed at once: no read transaction left open
 
     def close(self) -> None:
         """Close the connection (after a lookup running on it)."""
