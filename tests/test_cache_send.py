@@ -276,3 +276,17 @@ def test_a_full_batch_starts_the_writer(emulator: Emulator, tmp_path: Path, monk
     stored = _stores_per_transaction(statements)
     assert sum(stored) == 12 and len(stored) >= 2, stored
     assert all(count >= 4 for count in stored[:-1]), stored
+
+
+def test_queued_bodies_of_a_batch_are_bounded_in_bytes(
+    emulator: Emulator, tmp_path: Path, monkeypatch
+) -> None:
+    """The bodies waiting for the writer are held in memory: ``BATCH_BYTES`` of them start
+    a transaction however few responses they are."""
+    monkeypatch.setattr(cache, "LINGER", 60.0, raising=False)
+    monkeypatch.setattr(cache, "BATCH_BYTES", 1, raising=False)
+    db, _, statements, _ = _first_run(emulator, tmp_path, pages=6)
+    backend = db.sqlgh.client.cache
+    within(10, lambda: [stored.result() for stored in list(backend._pending.values())])
+    assert sum(_stores_per_transaction(statements)) == 6
+    within(10, db.close)

@@ -109,9 +109,11 @@ class _SharedPipeline(SerializerPipeline):
 
 ZSTD_LEVEL = 1
 # How long the writer waits for more responses to store in one transaction (seconds), and
-# how many make it start at once.
+# how many, or how many bytes of bodies, make it start at once (the queued bodies are held
+# in memory: a release list with embedded assets can be a megabyte).
 LINGER = 0.05
 BATCH = 32
+BATCH_BYTES = 2_000_000
 # One compressor per writer thread: making one costs about as much as compressing a page.
 _PACKERS = threading.local()
 # How a stored body is unpacked, by the field it is stored under (zlib: earlier builds).
@@ -286,6 +288,7 @@ class ResponseCache(requests_cache.SQLiteCache):
         self._pending: dict[str, Future[None]] = {}
         # Responses waiting for the writer, and the writer task that will store them all.
         self._queued: list[_Queued] = []
+        self._queued_bytes = 0
         self._drain: Future[None] | None = None
         self._closed = False
         self._usage = UsageLog()
@@ -348,8 +351,9 @@ class ResponseCache(requests_cache.SQLiteCache):
                 if stored is None:
                     return
             self._queued.append(_Queued(key, snapshot, aliases))
+            self._queued_bytes += len(snapshot.content or b"")
             self._pending[key] = stored
-            if len(self._queued) >= BATCH:
+            if self._batch_full():
                 self._more.notify_all()
         stored.add_done_callback(partial(self._stored, key))
         self._used(key)
@@ -493,14 +497,14 @@ class ResponseCache(requests_cache.SQLiteCache):
     def _store_queued(self) -> None:
         """Store every response queued so far: one transaction for them all, then their
         redirect aliases (another table, on its own SQLite connection). The writer first
-        lingers up to ``LINGER`` seconds for more, unless ``BATCH`` are queued, a thread
-        waits for them, or the cache closes: pages arrive one by one, and a transaction
-        for each one or two cost more than storing them."""
+        lingers up to ``LINGER`` seconds for more, unless ``BATCH`` responses or
+        ``BATCH_BYTES`` of bodies are queued, a thread waits for them, or the cache
+        closes: pages arrive one by one, and a transaction for each one or two cost more
+        than storing them."""
         with self._more:
-            self._more.wait_for(
-                lambda: self._hurry or self._closed or len(self._queued) >= BATCH, LINGER
-            )
+            self._more.wait_for(lambda: self._hurry or self._closed or self._batch_full(), LINGER)
             queued, self._queued = self._queued, []
+            self._queued_bytes = 0
             self._drain = None  # a response queued from now on needs another task
         rows = []
         for item in queued:
@@ -520,6 +524,9 @@ class ResponseCache(requests_cache.SQLiteCache):
                 self._guarded(partial(self.redirects.write_rows, aliases), None)
         except Exception:
             log.warning("sqlgh: could not store a response in the cache", exc_info=True)
+
+    def _batch_full(self) -> bool:
+        return len(self._queued) >= BATCH or self._queued_bytes >= BATCH_BYTES
 
     def _stored(self, key: str, stored: Future[None]) -> None:
         with self._guard:
