@@ -26,7 +26,7 @@ What keeps the cache cheap (see docs/performance.md, "First-run cache costs"):
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all).
   The writer lingers up to ``LINGER`` seconds for more responses and stores them all in
   one transaction: pages arrive one by one, and on a fast link it otherwise committed
-  every page or two (about 20 transactions for 50 pages, 4 now). It writes the request
+  every page or two (22-38 transactions for 50 pages, 3-4 now). It writes the request
   thread's snapshot itself (requests-cache's ``save_response`` would copy it once more),
   and leaves requests-cache's ``redact_response``, which rewrites every URL and header of
   it, to a response whose URL names a credential parameter (the serializer drops
@@ -84,7 +84,7 @@ from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
 from requests_cache.models import CachedResponse, OriginalResponse
 from requests_cache.policy import CacheActions, CacheDirectives
-from requests_cache.policy.settings import AUTH_HEADERS
+from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
 from sqlgh.github import cache_guard, cache_prune
@@ -155,9 +155,21 @@ RESPONSES, REDIRECTS = "responses", "redirects"
 SELECT_RESPONSE = f"SELECT value FROM {RESPONSES} WHERE key = ?"
 SELECT_ALIAS = f"SELECT value FROM {REDIRECTS} WHERE key = ?"
 
-# Headers that carry credentials: never stored, in the request or in any redirect's
-# (requests-cache's list, matched in any case, and cookies).
-CREDENTIAL_HEADERS = frozenset({"cookie", *(name.lower() for name in AUTH_HEADERS)})
+# Headers that carry credentials: never stored, in the request or in any redirect's, in
+# any case (requests-cache's redaction matches its own spelling only): cookies, the
+# headers requests-cache 1.3 redacts (its AUTH_HEADERS), and whatever it ignores.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "x-auth-token",
+        "x-api-token",
+        "x-access-token",
+        *(name.lower() for name in DEFAULT_IGNORED_PARAMS),
+    }
+)
 
 
 def _without_credentials(fields: dict[str, Any]) -> dict[str, Any]:
@@ -672,24 +684,24 @@ class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
             settings=self.settings,
         )
         stored = backend.get_response(actions.cache_key)
-        vary = stored is not None and not actions._validate_vary(
+        mismatched = stored is not None and not actions._validate_vary(
             stored, backend.create_key, **kwargs
         )
-        if vary and actions.vary_cache_key:
+        vary_key = getattr(actions, "vary_cache_key", None)  # requests-cache 1.3 on
+        if mismatched and vary_key:
             # requests-cache's second lookup, under a key with the Vary headers' values (a
             # Vary naming Authorization, GitHub's with a token, fails without one: the
             # stored response is then revalidated, and replaced, as it is)
-            actions.cache_key = actions.vary_cache_key
-            stored = backend.get_response(actions.cache_key) or stored
+            actions.cache_key = vary_key
+            stored = backend.get_response(vary_key) or stored
         if stored is not None:
             request.headers.update(_validators(stored.headers))
         response = requests.Session.send(self, request, **kwargs)
         if stored is not None and response.status_code == 304:
             response = actions.update_revalidated_response(response, stored)
         else:
-            actions.skip_write = response.status_code not in self.settings.allowable_codes or (
-                not _validators(response.headers)
-            )
+            storable = response.status_code in self.settings.allowable_codes
+            actions.skip_write = not (storable and _validators(response.headers))
             if not actions.skip_write:
                 backend.save_response(response, actions.cache_key, actions.expires)
             response = OriginalResponse.wrap_response(response, actions)
