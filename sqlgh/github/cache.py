@@ -26,7 +26,7 @@ What keeps the cache cheap (see docs/performance.md, "First-run cache costs"):
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all).
   The writer lingers up to ``LINGER`` seconds for more responses and stores them all in
   one transaction: pages arrive one by one, and on a fast link it otherwise committed
-  every page or two (22-38 transactions for 50 pages, 3-4 now). It writes the request
+  every page or two (22-38 transactions for 50 pages, 4-5 now). It writes the request
   thread's snapshot itself (requests-cache's ``save_response`` would copy it once more),
   and leaves requests-cache's ``redact_response``, which rewrites every URL and header of
   it, to a response whose URL names a credential parameter (the serializer drops
