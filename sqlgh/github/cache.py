@@ -4,17 +4,33 @@ Every GET is revalidated (``If-None-Match`` with the stored ETag), so data is al
 current; GitHub answers 304 for unchanged data and does not count it against the rate
 limit. Only GET responses of 200 that carry a validator are stored; downloads (streamed
 bytes) and writes bypass the cache. The token itself is never stored or used in a name:
-the file is named after a hash of it, and requests-cache leaves ``Authorization`` out of
-the stored requests.
+the file is named after a hash of it, and the serializer leaves credential headers
+(``Authorization`` and the others requests-cache names, in any case) out of the stored
+requests.
 
-What keeps the cache cheap (see docs/performance.md):
+What keeps the cache cheap (see docs/performance.md, "First-run cache costs"):
 
+- sqlgh's session sends a GET read whole itself (``CachedSession.send``), for the one
+  policy it sets: requests-cache's ``send`` works the policy out again for every request
+  (``CacheActions.from_request`` and ``update_from_response`` each parse headers into
+  ``CacheDirectives`` through a helper that calls ``inspect.signature``), which measured
+  about 30 ms of CPU in a 50-page first run (the 5,000-asset release by ``release_id``)
+  for settings sqlgh had all switched off. requests-cache still keys, stores, serializes
+  and models the responses, and its own ``send`` takes everything else (writes, streamed
+  downloads, its per-request options);
+- lookups run on an SQLite connection of their own with a compiled statement, beside the
+  writer's transactions instead of behind them (see cache_reads.py), and look for a
+  redirect alias only when the file holds any;
 - responses are stored on a writer thread of their own, so a request hands its page on at
   once instead of waiting for serialization and SQLite (a lookup of a key whose store is
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all).
-  The writer stores every response queued while it was busy in one transaction (SQLite
-  commits once, not once a page), and redacts and writes the request thread's snapshot
-  itself (requests-cache's ``save_response`` would copy it once more);
+  The writer lingers up to ``LINGER`` seconds for more responses and stores them all in
+  one transaction: pages arrive one by one, and on a fast link it otherwise committed
+  every page or two (22-38 transactions for 50 pages, 4-5 now). It writes the request
+  thread's snapshot itself (requests-cache's ``save_response`` would copy it once more),
+  and leaves requests-cache's ``redact_response``, which rewrites every URL and header of
+  it, to a response whose URL names a credential parameter (the serializer drops
+  credential headers);
 - stored bodies are compressed with Zstandard at level 1, before pickling: GitHub's JSON
   shrinks 26-32 fold, so SQLite writes a few pages where it would write hundreds and no
   WAL checkpoint runs in the middle of a scan, and pickle copies only the small compressed
@@ -62,14 +78,18 @@ import platformdirs
 import requests
 import requests_cache
 import zstandard
+from requests.hooks import dispatch_hook
 from requests_cache.backends.base import BaseCache
 from requests_cache.backends.sqlite import SQLiteDict
 from requests_cache.cache_keys import redact_response
-from requests_cache.models import CachedResponse
+from requests_cache.models import CachedResponse, OriginalResponse
+from requests_cache.policy import CacheActions, CacheDirectives
+from requests_cache.policy.settings import DEFAULT_IGNORED_PARAMS
 from requests_cache.serializers import CattrStage, SerializerPipeline, Stage
 
 from sqlgh.github import cache_guard, cache_prune
 from sqlgh.github.cache_prune import Retention, UsageLog
+from sqlgh.github.cache_reads import Reader
 from sqlgh.github.pool import EnvironmentOnce
 
 CACHE_DIR_ENV = "SQLGH_CACHE_DIR"
@@ -88,6 +108,12 @@ class _SharedPipeline(SerializerPipeline):
 
 
 ZSTD_LEVEL = 1
+# How long the writer waits for more responses to store in one transaction (seconds), and
+# how many, or how many bytes of bodies, make it start at once (the queued bodies are held
+# in memory: a release list with embedded assets can be a megabyte).
+LINGER = 0.05
+BATCH = 32
+BATCH_BYTES = 2_000_000
 # One compressor per writer thread: making one costs about as much as compressing a page.
 _PACKERS = threading.local()
 # How a stored body is unpacked, by the field it is stored under (zlib: earlier builds).
@@ -124,8 +150,26 @@ def _decompress_body(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-# Headers that carry credentials: never stored, in the request or in any redirect's.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# requests-cache's two tables, and how a lookup reads them.
+RESPONSES, REDIRECTS = "responses", "redirects"
+SELECT_RESPONSE = f"SELECT value FROM {RESPONSES} WHERE key = ?"
+SELECT_ALIAS = f"SELECT value FROM {REDIRECTS} WHERE key = ?"
+
+# Headers that carry credentials: never stored, in the request or in any redirect's, in
+# any case (requests-cache's redaction matches its own spelling only): cookies, the
+# headers requests-cache 1.3 redacts (its AUTH_HEADERS), and whatever it ignores.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "x-auth-token",
+        "x-api-token",
+        "x-access-token",
+        *(name.lower() for name in DEFAULT_IGNORED_PARAMS),
+    }
+)
 
 
 def _without_credentials(fields: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +185,18 @@ def _without_credentials(fields: dict[str, Any]) -> dict[str, Any]:
                 if name.lower() not in CREDENTIAL_HEADERS
             }
     return fields
+
+
+def _redacted(snapshot: CachedResponse, ignored: Any) -> CachedResponse:
+    """The snapshot as requests-cache's ``redact_response`` leaves it, where that matters:
+    it rewrites every URL and header dict it stores (a sixth of a store's CPU time), but
+    credential headers are dropped by the serializer (``_without_credentials``), so only a
+    URL that names a credential parameter (``access_token=``; sqlgh never sends one) goes
+    through it."""
+    urls = f"{snapshot.url}\n{snapshot.request.url}"
+    if any(name in urls for name in ignored or ()):
+        return redact_response(snapshot, ignored)
+    return snapshot
 
 
 def _unchanged(fields: dict[str, Any]) -> dict[str, Any]:
@@ -236,21 +292,26 @@ class ResponseCache(requests_cache.SQLiteCache):
         self.retention = retention or Retention()
         self.failure: Exception | None = None
         self._guard = threading.Lock()
+        # Wakes the writer lingering for more responses (see _store_queued); _hurry: how
+        # many threads wait for stores to land.
+        self._more = threading.Condition(self._guard)
+        self._hurry = 0
         self._writer: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[None]] = {}
         # Responses waiting for the writer, and the writer task that will store them all.
         self._queued: list[_Queued] = []
+        self._queued_bytes = 0
         self._drain: Future[None] | None = None
         self._closed = False
         self._usage = UsageLog()
         settings = {"wal": True, "fast_save": True, "timeout": lock_timeout}
         self.responses = CacheTable(
-            db_path, table_name="responses", serializer=SERIALIZER, **settings
+            db_path, table_name=RESPONSES, serializer=SERIALIZER, **settings
         )
         try:
             self.redirects = CacheTable(
                 db_path,
-                table_name="redirects",
+                table_name=REDIRECTS,
                 lock=self.responses._lock,
                 serializer=None,
                 **settings,
@@ -260,9 +321,19 @@ class ResponseCache(requests_cache.SQLiteCache):
             raise
         try:
             cache_prune.create_tables(self.responses)
+            self._reader = Reader(Path(self.responses.db_path), lock_timeout)
+        except BaseException:
+            self.responses.close()
+            self.redirects.close()
+            raise
+        try:
+            # Whether a lookup that misses must look for a redirect alias (see _look_up).
+            found = self._reader.one(f"SELECT EXISTS (SELECT 1 FROM {REDIRECTS})")
+            self._aliases = bool(found and found[0])
             if cache_prune.due(self.responses, self.retention):
                 self._submit(self._upkeep, False)  # no VACUUM: queries may be reading
         except BaseException:
+            self._reader.close()
             self.responses.close()
             self.redirects.close()
             raise
@@ -282,6 +353,8 @@ class ResponseCache(requests_cache.SQLiteCache):
         snapshot = CachedResponse.from_response(response, expires=expires)
         # Redirect aliases, as requests-cache's own save_response keeps them.
         aliases = [self.create_key(earlier.request) for earlier in response.history]
+        if aliases:
+            self._aliases = True
         with self._guard:
             stored = self._drain
             if stored is None:
@@ -290,7 +363,10 @@ class ResponseCache(requests_cache.SQLiteCache):
                 if stored is None:
                     return
             self._queued.append(_Queued(key, snapshot, aliases))
+            self._queued_bytes += len(snapshot.content or b"")
             self._pending[key] = stored
+            if self._batch_full():
+                self._more.notify_all()
         stored.add_done_callback(partial(self._stored, key))
         self._used(key)
 
@@ -300,17 +376,42 @@ class ResponseCache(requests_cache.SQLiteCache):
         found is a use of it (see cache_prune.py)."""
         pending = self._pending.get(key)
         if pending is not None:
-            wait([pending])
-        found = self._guarded(partial(BaseCache.get_response, self, key, default), default)
-        if isinstance(found, CachedResponse):
-            self._used(key)
+            self._wait_for([pending])
+        found = self._guarded(partial(self._look_up, key), None)
+        if not isinstance(found, CachedResponse):
+            return default
+        self._used(key)
         return found
+
+    def _look_up(self, key: str) -> CachedResponse | None:
+        """What requests-cache's ``get_response`` finds, on a read connection (see
+        cache_reads.py): the response stored under ``key``, else under the key that a
+        redirect alias ``key`` names. The aliases are looked at only when the file holds
+        some: sqlgh follows redirects itself, one request each, so it stores none."""
+        row = self._reader.one(SELECT_RESPONSE, (key,))
+        if row is None and self._aliases:
+            alias = self._reader.one(SELECT_ALIAS, (key,))
+            if alias is not None:
+                key = alias[0]
+                row = self._reader.one(SELECT_RESPONSE, (key,))
+        return None if row is None else self.responses.deserialize(key, row[0])
 
     def flush(self) -> None:
         """Wait until every queued response is stored."""
         with self._guard:
             pending = list(self._pending.values())
-        wait(pending)
+        self._wait_for(pending)
+
+    def _wait_for(self, stores: list[Future[None]]) -> None:
+        """Wait for ``stores`` to land, waking the writer if it lingers."""
+        with self._more:
+            self._hurry += 1
+            self._more.notify_all()
+        try:
+            wait(stores)
+        finally:
+            with self._more:
+                self._hurry -= 1
 
     def delete(self, *keys: str, **kwargs: Any) -> None:
         """Delete responses (after the stores queued before)."""
@@ -333,8 +434,10 @@ class ResponseCache(requests_cache.SQLiteCache):
         with self._guard:
             writer, self._writer = self._writer, None
             closing, self._closed = not self._closed, True
+            self._more.notify_all()
         if writer is not None:
             writer.shutdown(wait=True)
+        self._reader.close()  # before a VACUUM in the upkeep
         if closing:  # each session of the pool closes its backend: the first one counts
             self._upkeep(True, only_when_due=True)
         super().close()
@@ -405,16 +508,22 @@ class ResponseCache(requests_cache.SQLiteCache):
 
     def _store_queued(self) -> None:
         """Store every response queued so far: one transaction for them all, then their
-        redirect aliases (another table, on its own SQLite connection)."""
-        with self._guard:
+        redirect aliases (another table, on its own SQLite connection). The writer first
+        lingers up to ``LINGER`` seconds for more, unless ``BATCH`` responses or
+        ``BATCH_BYTES`` of bodies are queued, a thread waits for them, or the cache
+        closes: pages arrive one by one, and a transaction for each one or two cost more
+        than storing them."""
+        with self._more:
+            self._more.wait_for(lambda: self._hurry or self._closed or self._batch_full(), LINGER)
             queued, self._queued = self._queued, []
+            self._queued_bytes = 0
             self._drain = None  # a response queued from now on needs another task
         rows = []
         for item in queued:
             try:
                 # What requests-cache's save_response does, less a copy of the snapshot,
                 # which is the writer's own.
-                redacted = redact_response(item.snapshot, self._settings.ignored_parameters)
+                redacted = _redacted(item.snapshot, self._settings.ignored_parameters)
                 serialized = self.responses.serialize(redacted)
             except Exception:  # a response that cannot be stored must not fail the query
                 log.warning("sqlgh: could not store a response in the cache", exc_info=True)
@@ -427,6 +536,9 @@ class ResponseCache(requests_cache.SQLiteCache):
                 self._guarded(partial(self.redirects.write_rows, aliases), None)
         except Exception:
             log.warning("sqlgh: could not store a response in the cache", exc_info=True)
+
+    def _batch_full(self) -> bool:
+        return len(self._queued) >= BATCH or self._queued_bytes >= BATCH_BYTES
 
     def _stored(self, key: str, stored: Future[None]) -> None:
         with self._guard:
@@ -540,7 +652,75 @@ def make_private(target: Path) -> os.stat_result:
 
 
 class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
-    """requests-cache's session, reading the environment once per host."""
+    """requests-cache's session, reading the environment once per host, with a short path
+    for the policy ``cached_session`` sets: every GET read whole is revalidated."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send ``request``: a GET read whole through ``_revalidated``; anything else (a
+        write, a streamed download, requests-cache's per-request options, which arrive as
+        a ``Cache-Control`` header, or the cache disabled) through requests-cache's own."""
+        if (
+            request.method != "GET"
+            or kwargs.get("stream")
+            or "Cache-Control" in request.headers
+            or self.settings.disabled
+        ):
+            return super().send(request, **kwargs)
+        return self._revalidated(request, **kwargs)
+
+    def _revalidated(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """What requests-cache's ``send`` does under sqlgh's policy (stored responses expire
+        at once, are revalidated when they have a validator, and only 200s with one are
+        stored; no Cache-Control), without working that policy out from the headers anew
+        for every request: the stored response, as requests-cache would find it, Vary
+        included; the request sent with its validators; a 304 answered with the stored
+        response, marked ``revalidated``; a 200 with a validator stored."""
+        backend = self.cache
+        actions = CacheActions(
+            cache_key=backend.create_key(request, **kwargs),
+            directives=_NO_DIRECTIVES,
+            expire_after=self.settings.expire_after,
+            request=request,
+            settings=self.settings,
+        )
+        stored = backend.get_response(actions.cache_key)
+        mismatched = stored is not None and not actions._validate_vary(
+            stored, backend.create_key, **kwargs
+        )
+        vary_key = getattr(actions, "vary_cache_key", None)  # requests-cache 1.3 on
+        if mismatched and vary_key:
+            # requests-cache's second lookup, under a key with the Vary headers' values (a
+            # Vary naming Authorization, GitHub's with a token, fails without one: the
+            # stored response is then revalidated, and replaced, as it is)
+            actions.cache_key = vary_key
+            stored = backend.get_response(vary_key) or stored
+        if stored is not None:
+            request.headers.update(_validators(stored.headers))
+        response = requests.Session.send(self, request, **kwargs)
+        if stored is not None and response.status_code == 304:
+            response = actions.update_revalidated_response(response, stored)
+        else:
+            storable = response.status_code in self.settings.allowable_codes
+            actions.skip_write = not (storable and _validators(response.headers))
+            if not actions.skip_write:
+                backend.save_response(response, actions.cache_key, actions.expires)
+            response = OriginalResponse.wrap_response(response, actions)
+        return dispatch_hook("response", request.hooks, response, **kwargs)
+
+
+# No Cache-Control in sqlgh's requests: no directives (read only by a 304's update).
+_NO_DIRECTIVES = CacheDirectives()
+
+
+def _validators(headers: Any) -> dict[str, str]:
+    """The conditional-request headers a response's ``ETag`` and ``Last-Modified`` make."""
+    found = {}
+    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+    if etag:
+        found["If-None-Match"] = etag
+    if modified:
+        found["If-Modified-Since"] = modified
+    return found
 
 
 def request_key(request: requests.PreparedRequest, match_headers: Any = None, **_: Any) -> str:
