@@ -15,11 +15,14 @@ from sqlgh.github.configure import CLIENT_OPTIONS, make_client
 from sqlgh.session import Session
 from sqlgh.tables import TABLES
 from sqlgh.tables.asset_content import content_limit
+from sqlgh.tables.recent_listings import reuse_listings
 from sqlgh.vtab import register
 
 # The options left after the client took its own: the upload retries and the data
 # column read them.
-SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts", "max_content_size"})
+SESSION_OPTIONS = frozenset(
+    {"retry_backoff", "upload_attempts", "max_content_size", "reuse_listings"}
+)
 # Every option connect() takes by name, but progress (a callable, not a value).
 OPTIONS = tuple(sorted(CLIENT_OPTIONS | SESSION_OPTIONS))
 
@@ -51,7 +54,11 @@ def connect(
     (days), ``cache_max_size`` (MB) (reads in flight, the conditional-request cache);
     ``upload_attempts`` (default 3) for failed uploads;
     ``max_content_size`` (bytes, default 256 MiB), the largest asset the ``data`` column
-    downloads into memory (larger ones: ``download()``); ``progress``, a progress-bar factory
+    downloads into memory (larger ones: ``download()``); ``reuse_listings`` (default
+    True): a release by id or tag, or a repository by name, is served with no request from
+    a whole listing an earlier statement read less than 60 s ago (GitHub's ``max-age``)
+    when this connection wrote nothing since, False: every such lookup asks GitHub;
+    ``progress``, a progress-bar factory
     (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
     """
     if demo:
@@ -110,6 +117,7 @@ def make_session(
             "help(sqlgh.connect) for the options it takes"
         )
     content_limit(options)  # a bad value fails here, not in the first SELECT data
+    reuse_listings(options)
     if progress is not None:
         client.progress = progress
     return Session(client, options)

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 from sqlgh.errors import InputError, NotFoundError
 from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.recent_listings import held_rows
 from sqlgh.tables.remote import not_visible
 from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 
@@ -130,8 +131,10 @@ class _Shared:
 class StatementFetches:
     """The fetches of one statement, and what it learned (``facts``); see the module."""
 
-    def __init__(self, api: Api) -> None:
-        self.facts = StatementFacts()
+    def __init__(self, api: Api, reuse: bool = False) -> None:
+        # reuse: lookups may be served from the connection's recent listings (a statement
+        # that writes nothing, with the reuse_listings option on).
+        self.facts = StatementFacts(api.memo.recent if reuse else None)
         self.api = replace(api, statement=self.facts)
         self._width = api.client.max_concurrency - 1
         self._lock = threading.Lock()  # a scan may be closed from another thread
@@ -491,12 +494,7 @@ def _fetch_key(table: Table, path: AccessPath, key: Mapping[str, Any]) -> FetchK
 
 def _rows(batch: Batch) -> int:
     """Rows of a batch, a release counted with its embedded assets (what it holds)."""
-    rows = len(batch[1])
-    for obj in batch[1]:
-        embedded = obj.get("assets")
-        if type(embedded) is list:
-            rows += len(embedded)
-    return rows
+    return held_rows(batch[1])
 
 
 def _first_batch(

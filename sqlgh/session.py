@@ -18,6 +18,7 @@ from sqlgh.github.client import Client
 from sqlgh.lookahead import BindingsCursor
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
+from sqlgh.tables.recent_listings import reuse_listings
 from sqlgh.tables.spec import Api, Record
 from sqlgh.write_report import Write
 
@@ -50,7 +51,7 @@ class Session:
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
         self.client = client
-        self.memo = Memo()
+        self.memo = Memo(lambda: client.write_epoch)
         self.options = dict(options or {})
         self.api = Api(client, self.memo, self.options)
         self.rows_by_rowid: dict[tuple[str, int], Record] = {}
@@ -62,7 +63,15 @@ class Session:
         self.on_preview: Callable[[Write], None] | None = None
         self.keys_used: set[tuple[str, ...]] = set()
         self.confirmed: dict[tuple[str, int], int | None] | None = None
-        self.statements = StatementTracker(lambda: StatementFetches(self.api))
+        # Whether the statement started last writes nothing: only such a statement reads
+        # the connection's recent listings (sqlgh.tables.recent_listings), if the
+        # reuse_listings option allows.
+        self.statement_reads_only = False
+        self.statements = StatementTracker(
+            lambda: StatementFetches(
+                self.api, self.statement_reads_only and reuse_listings(self.options)
+            )
+        )
         self.statement_sql: str | None = None
         self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None
         self.looked_ahead: set[str] = set()
@@ -105,6 +114,7 @@ class Session:
             self.rows_by_rowid.clear()
             self.applied.clear()
             self.statement_sql = event["sql"]
+            self.statement_reads_only = event.get("readonly") is True
             self.looked_ahead.clear()
             self.api.unread_files.clear()
             self.api.written_files.clear()
