@@ -9,7 +9,7 @@ from typing import Any
 
 import apsw
 
-from sqlgh.allocator import pin_mmap_threshold
+from sqlgh.allocator import limit_arenas
 from sqlgh.download_table import register_download_table
 from sqlgh.functions import register_functions
 from sqlgh.github.configure import CLIENT_OPTIONS, make_client
@@ -110,7 +110,7 @@ def make_session(
 ) -> Session:
     """The client and per-connection state ``connect()`` uses, with the same defaults."""
     progress = options.pop("progress", None)
-    pin_mmap_threshold()  # peak memory of concurrent reads: see sqlgh.allocator
+    limit_arenas()  # peak memory of concurrent reads: see sqlgh.allocator
     client = make_client(api_url, token, options)
     unknown = sorted(set(options) - SESSION_OPTIONS)
     if unknown:
