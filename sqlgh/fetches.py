@@ -23,7 +23,9 @@ sequentially (one request, or two for a release whose long embedded asset array 
 checked); the cursor reads the rest, with the usual parallel pages, once SQLite asks.
 Shared: all cursors of the statement take fetches from the same window and replay cache,
 and what the statement learned of releases and repositories (``StatementFacts``) answers
-lookups by id, tag and name. Released: a cursor holds one batch at a time; the replay
+lookups by id, tag and name; in a statement that writes nothing, so do the whole lists
+earlier statements read in the last 60 seconds, if the connection wrote nothing since
+(``sqlgh.tables.recent_listings``). Released: a cursor holds one batch at a time; the replay
 cache keeps finished fetches up to ``REPLAY_ROWS`` rows (a release counts with its
 embedded assets), least recently used out first, and a larger one is fetched again when
 asked again; the facts refer to their pages weakly, so they last while a cursor, a fetch
