@@ -226,11 +226,12 @@ def run_batch(session: Session, given: Mapping[str, Any]) -> list[tuple[Any, ...
     ids = _id_set("id", given.get("id"))
     releases = _id_set("release_id", given.get("release_id"))
     # A statement's facts of its own: what this batch lists is not kept past it.
-    api = dataclasses.replace(session.api, statement=StatementFacts())
+    statement = session.statement
+    api = dataclasses.replace(statement.api, statement=StatementFacts())
     found = list(_assets(api, owner, repo, releases, ids))
     planned: dict[str, Planned] = {}
     # Files the statement wrote already (another batch of a join, download()) count too.
-    earlier = session.api.written_files
+    earlier = statement.api.notes.written_files
     known = ChainMap(planned, earlier)
     for _, asset in found:
         try:

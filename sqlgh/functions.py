@@ -162,7 +162,7 @@ def _row_of(session: Session, owner: str, repo: str, asset_id: int) -> Mapping[s
             and str(ctx.get("repo", "")).lower() == repo.lower()
         )
 
-    return statement.current_row("release_assets", same)
+    return statement.fetches.current_row("release_assets", same)
 
 
 def register_functions(connection: apsw.Connection, session: Session) -> None:
@@ -191,7 +191,8 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
         asset_id = keys.positive_id(name, "id", asset_id)
         destination = os.path.expanduser(checked_path(destination, name))
         placement = Placement.parse(options, name)
-        api, written = session.api, session.api.written_files
+        api = session.statement.api
+        written = api.notes.written_files
         try:
             asset = _row_of(session, owner, repo, asset_id) or fetch_asset(
                 api, owner, repo, asset_id, name
@@ -217,8 +218,11 @@ def register_functions(connection: apsw.Connection, session: Session) -> None:
             raise RemoteError(f"{name}: {exc}") from exc
 
     limit = content_limit(session.options)
-    unread = session.api.unread_files
-    connection.create_scalar_function("readfile", lambda path: readfile(path, limit, unread), 1)
+
+    def read_file(path: str) -> bytes | None:
+        return readfile(path, limit, session.statement.api.notes.unread_files)
+
+    connection.create_scalar_function("readfile", read_file, 1)
     connection.create_scalar_function("writefile", writefile, 2)
     connection.create_scalar_function("sha256", sha256, 1)
     connection.create_scalar_function("filesize", filesize, 1)

@@ -20,6 +20,16 @@ The source is run twice: requests it makes are made again (often answered from t
 cache), and what it reads may have changed by the second run (each row is still checked
 before its upload). A source that calls ``readfile()`` is first counted (``count(*)``,
 which reads no file); only when it has several rows are its files read again.
+
+Why the text, read with regular expressions: SQLite gives no more. APSW hands over a
+statement's whole text (the trace's ``sql``, ``Cursor.sql`` and ``expanded_sql``:
+https://rogerbinns.github.io/apsw/cursor.html), and the authorizer (``Connection
+.authorizer``, ``apsw.ext.query_info(actions=True)``) reports an INSERT as
+``SQLITE_INSERT`` with its table name only, and the functions it calls as
+``SQLITE_FUNCTION`` (https://sqlite.org/c3ref/c_alter_table.html): neither the column list
+nor where the row source starts, which the re-run needs. Checked on APSW 3.54:
+``INSERT INTO t (b, a) SELECT upper(x), y FROM s`` reports INSERT t, SELECT, FUNCTION
+upper, READ s.x, READ s.y.
 """
 
 from __future__ import annotations

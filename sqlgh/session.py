@@ -1,7 +1,7 @@
 """What one SQLite connection shares across its sqlgh tables.
 
 The client and memo live as long as the connection. Each top-level statement has its own
-fetches and facts (``sqlgh.fetches``), kept while it runs.
+state (``sqlgh.statement_state``: its fetches, facts and notes), kept while it runs.
 """
 
 from __future__ import annotations
@@ -13,24 +13,25 @@ from typing import Any
 
 import apsw
 
-from sqlgh.fetches import StatementFetches
 from sqlgh.github.client import Client
 from sqlgh.lookahead import BindingsCursor
+from sqlgh.statement_state import Confirmed, StatementState
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
 from sqlgh.tables.recent_listings import reuse_listings
-from sqlgh.tables.spec import Api, Record
+from sqlgh.tables.spec import Api
 from sqlgh.write_report import Write
 
 
 class Session:
-    """Per-connection state: the GitHub client, the memo and per-statement bookkeeping.
+    """Per-connection state: the GitHub client, the memo and the running statements.
 
-    ``rows_by_rowid`` keeps the rows a write statement visited (SQLite may collect rowids
-    first and write later); ``applied`` lists what the statement already did on GitHub,
-    ``transaction_writes`` what the transaction did (no ROLLBACK undoes it: when an
-    explicit transaction that wrote is rolled back, ``on_rollback`` is given that list).
-    Each cursor takes the ``StatementFetches`` of its own statement (``sqlgh.statements``).
+    Each top-level statement has a ``StatementState`` of its own (``statement``): its
+    fetches, the rows it visited, what it applied, its notes. It is made when the
+    statement starts and dropped when it ends (``sqlgh.statements``), so nothing one
+    statement learned or counted reaches the next. ``transaction_writes`` lists what the
+    transaction did (no ROLLBACK undoes it: when an explicit transaction that wrote is
+    rolled back, ``on_rollback`` is given that list).
 
     ``writes``, once a reporter (the shell) sets it to a list, records each row written
     to GitHub (``sqlgh.write_report``) until that reporter clears it; None records
@@ -40,13 +41,10 @@ class Session:
 
     ``confirmed``, once the shell has counted a DELETE or UPDATE by a dry run (and asked
     when it was large), maps the (row noun, id) pairs it counted to the assets each takes
-    along (a release's DELETE; else None): the real run writes no other row, and deletes
-    no release holding more assets than counted (either, appeared in between, stops the
-    statement); None: no such limit. It is dropped when that statement ends.
+    along (``StatementState.confirmed``): the next top-level statement to start takes it
+    for its own, and it ends with that statement.
 
-    ``statement_sql`` is the text of the running top-level statement, ``given`` what the
-    last ``execute`` ran with which bindings, and ``looked_ahead`` the tables whose INSERT
-    rows the statement has looked ahead at (``sqlgh.lookahead``).
+    ``given`` is what the last ``execute`` ran with which bindings (``sqlgh.lookahead``).
     """
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
@@ -54,27 +52,22 @@ class Session:
         self.memo = Memo(lambda: client.write_epoch)
         self.options = dict(options or {})
         self.api = Api(client, self.memo, self.options)
-        self.rows_by_rowid: dict[tuple[str, int], Record] = {}
-        self.applied: list[str] = []
         self.transaction_writes: list[str] = []
         self.on_rollback: Callable[[list[str]], None] | None = None
         self.writes: list[Write] | None = None
         self.dry_run = False
         self.on_preview: Callable[[Write], None] | None = None
         self.keys_used: set[tuple[str, ...]] = set()
-        self.confirmed: dict[tuple[str, int], int | None] | None = None
-        # Whether the statement started last writes nothing: only such a statement reads
-        # the connection's recent listings (sqlgh.tables.recent_listings), if the
-        # reuse_listings option allows.
-        self.statement_reads_only = False
-        self.statements = StatementTracker(
-            lambda: StatementFetches(
-                self.api, self.statement_reads_only and reuse_listings(self.options)
-            )
-        )
-        self.statement_sql: str | None = None
+        self.confirmed: Confirmed | None = None
+        self.statements = StatementTracker(lambda: StatementState.start(self.api))
         self.given: tuple[weakref.ref[apsw.Connection], str, Any] | None = None
-        self.looked_ahead: set[str] = set()
+
+    @property
+    def statement(self) -> StatementState:
+        """The state of the top-level statement running now (``StatementTracker.current``);
+        when that cannot be told, a fresh one, which knows no row: a write then stops
+        rather than use another statement's."""
+        return self.statements.current() or StatementState.start(self.api)
 
     def attach(self, connection: apsw.Connection) -> None:
         """Follow the connection's statements (when each starts and when it ends) and
@@ -106,18 +99,14 @@ class Session:
             self.statements.ended(event["id"])
             if not self.statements.any_running():
                 deadline.stop()
-                self.confirmed = None  # it held for the statement that just ended
         elif event.get("trigger") and self.statements.any_running():
             # a trigger, or a statement a Python function runs
             self.statements.started_inside(event["id"])
         else:
-            self.rows_by_rowid.clear()
-            self.applied.clear()
-            self.statement_sql = event["sql"]
-            self.statement_reads_only = event.get("readonly") is True
-            self.looked_ahead.clear()
-            self.api.unread_files.clear()
-            self.api.written_files.clear()
-            self.api.planned_names.clear()
-            self.statements.started(event["id"])
+            confirmed, self.confirmed = self.confirmed, None  # it is this statement's
+            # Only a statement that writes nothing reads the connection's recent listings
+            # (sqlgh.tables.recent_listings), if the reuse_listings option allows.
+            reuse = event.get("readonly") is True and reuse_listings(self.options)
+            state = StatementState.start(self.api, event["sql"], confirmed, reuse)
+            self.statements.started(event["id"], state)
             deadline.start()

@@ -5,7 +5,7 @@ db.execute(a): db.execute(b)``), and SQLite may open a cursor late (a subquery f
 needed on a later row). Each cursor must still see its own statement's fetches and facts
 (``sqlgh.fetches``): never another statement's, which could serve rows that statement
 deleted. When in doubt, a cursor gets a fresh state of its own, which costs requests but
-is always right.
+is always right. A statement's state (``sqlgh.statement_state``) is dropped when it ends.
 
 ``StatementTracker`` is told of SQLite's trace events (``sqlgh.session``):
 ``SQLITE_TRACE_STMT`` when a statement starts, ``SQLITE_TRACE_PROFILE`` when it ends.
@@ -15,28 +15,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlgh.fetches import StatementFetches
+from sqlgh.statement_state import StatementState
 
 
 class StatementTracker:
     """The state of each running top-level statement, by SQLite's statement id."""
 
-    def __init__(self, new_state: Callable[[], StatementFetches]) -> None:
+    def __init__(self, new_state: Callable[[], StatementState]) -> None:
         self._new_state = new_state
         self._current: int | None = None  # the top-level statement started last
-        self._running: dict[int, StatementFetches] = {}
+        self._running: dict[int, StatementState] = {}
         self._opened: set[int] = set()  # running statements that opened a cursor
         # A statement SQLite prepares again (its schema changed) reports an end before
         # its first cursor, then runs on with no new start.
-        self._ended_early: tuple[int, StatementFetches] | None = None
+        self._ended_early: tuple[int, StatementState] | None = None
         self._nested: set[int] = set()  # run by a Python function inside a statement
 
-    def started(self, statement_id: int) -> None:
-        """A top-level statement starts, with a fresh state of its own."""
+    def started(self, statement_id: int, state: StatementState) -> None:
+        """A top-level statement starts, with a fresh ``state`` of its own."""
         self._ended_early = None
         self._nested.clear()  # no Python function is running a statement now
         self._current = statement_id
-        self._running[statement_id] = self._new_state()
+        self._running[statement_id] = state
 
     def any_running(self) -> bool:
         """Whether a top-level statement is running (a statement flagged as a trigger can
@@ -66,12 +66,26 @@ class StatementTracker:
             self._ended_early = None  # its run after being prepared again is over
         self._opened.discard(statement_id)
 
-    def running(self) -> StatementFetches | None:
+    def running(self) -> StatementState | None:
         """The state of the top-level statement running now, if any (for a function it
         calls, which opens no cursor)."""
         return self._running.get(self._current) if self._current is not None else None
 
-    def state_for_new_cursor(self) -> StatementFetches:
+    def current(self) -> StatementState | None:
+        """The state of the top-level statement whose rows are being written now: the
+        statement started last while it runs (a statement a Python function runs inside it
+        included), else the only one still running, else one prepared again that runs on;
+        None when that cannot be told."""
+        current = self._current
+        if current is not None and current in self._running:
+            return self._running[current]
+        if self._ended_early is not None and self._ended_early[0] == current:
+            return None if self._running else self._ended_early[1]
+        if len(self._running) == 1:
+            return next(iter(self._running.values()))
+        return None
+
+    def state_for_new_cursor(self) -> StatementState:
         """The state of the statement a cursor opened now belongs to.
 
         The statement started last, while it runs. Otherwise (a cursor opened late, after
@@ -81,12 +95,6 @@ class StatementTracker:
         """
         if self._nested:
             return self._new_state()
-        current = self._current
-        if current is not None and current in self._running:
-            self._opened.add(current)
-            return self._running[current]
-        if self._ended_early is not None and self._ended_early[0] == current:
-            return self._new_state() if self._running else self._ended_early[1]
-        if len(self._running) == 1:
-            return next(iter(self._running.values()))
-        return self._new_state()
+        if self._current in self._running:
+            self._opened.add(self._current)
+        return self.current() or self._new_state()

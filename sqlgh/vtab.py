@@ -167,13 +167,14 @@ class VirtualTable:
         mode = apsw.mapping_conflict_resolution_modes[self.connection.vtab_on_conflict()]
         mode = mode.removeprefix("SQLITE_")
         values = dict(zip(self.names, fields, strict=True))
-        if self.table.name not in self.session.looked_ahead:
-            self.session.looked_ahead.add(self.table.name)
+        statement = self.session.statement
+        if self.table.name not in statement.looked_ahead:
+            statement.looked_ahead.add(self.table.name)
             self._look_ahead(writer, mode)  # reads only: a dry run checks as a real run
         if self.session.dry_run:
             self._preview(writer, "preview_insert", values, mode)
             return 0  # nothing was uploaded: no id
-        new_id, done = self._apply(lambda: writer.insert(self.session.api, values, mode))
+        new_id, done = self._apply(lambda: writer.insert(statement.api, values, mode))
         self._record(done or "kept", values, new_id)
         return new_id
 
@@ -183,10 +184,10 @@ class VirtualTable:
         check = getattr(writer, "check_ahead", None)
         if check is None:
             return
-        session = self.session
-        rows = rows_ahead(self.connection, session.statement_sql, session.given, self.table)
+        session, statement = self.session, self.session.statement
+        rows = rows_ahead(self.connection, statement.sql, session.given, self.table)
         if rows is not None and len(rows) > 1:
-            self._apply(lambda: (None, check(session.api, rows, mode)))
+            self._apply(lambda: (None, check(statement.api, rows, mode)))
 
     def UpdateChangeRow(self, rowid: int, newrowid: int, fields: tuple[Any, ...]) -> None:
         writer = self._writer()
@@ -210,7 +211,8 @@ class VirtualTable:
             self._preview(writer, "preview_update", row, changes)
             return
         self._check_confirmed(rowid, row, "update")
-        _, done = self._apply(lambda: (None, writer.update(self.session.api, row, changes)))
+        api = self.session.statement.api
+        _, done = self._apply(lambda: (None, writer.update(api, row, changes)))
         if done:
             self._record(done, row, rowid)
 
@@ -228,14 +230,15 @@ class VirtualTable:
             self._preview(writer, "preview_delete", row)
             return
         self._check_confirmed(rowid, row, "delete")
-        _, done = self._apply(lambda: (None, writer.delete(self.session.api, row)))
+        api = self.session.statement.api
+        _, done = self._apply(lambda: (None, writer.delete(api, row)))
         self._record(done, row, rowid)
 
     def _check_confirmed(self, rowid: int, row: Mapping[str, Any], verb: str) -> None:
         """Stop before writing a row the shell's dry-run count did not include: it appeared
         on GitHub between that count (and the user's answer) and this run; or before
         deleting a release that holds more assets now than were counted."""
-        confirmed = self.session.confirmed
+        confirmed = self.session.statement.confirmed
         noun = self.table.row_noun
         if confirmed is None:
             return
@@ -269,7 +272,7 @@ class VirtualTable:
                 ".dryrun off"
             )
         try:
-            write = plan(self.session.api, *arguments)
+            write = plan(self.session.statement.api, *arguments)
         except (GitHubError, TransportError, SqlghError) as exc:
             raise remote_error(self.table, exc) from exc
         if self.session.writes is not None:
@@ -308,7 +311,7 @@ class VirtualTable:
         return self.table.writer
 
     def _visited(self, rowid: int) -> dict[str, Any]:
-        record = self.session.rows_by_rowid.get((self.table.name, rowid))
+        record = self.session.statement.rows_by_rowid.get((self.table.name, rowid))
         if record is None:
             raise SqlghError(f"{self.table.name}: row {rowid} was not read by this statement")
         ctx, obj = record
@@ -332,11 +335,12 @@ class VirtualTable:
         except KeyboardInterrupt:
             # No error message will carry the statement's note: say it before leaving.
             self.session.transaction_writes.append("a write that was interrupted")
-            print(interrupted_note(self.table.name, self.session.applied), file=sys.stderr)
+            applied = self.session.statement.applied
+            print(interrupted_note(self.table.name, applied), file=sys.stderr)
             raise
         except (GitHubError, TransportError, SqlghError) as exc:
             error = remote_error(self.table, exc)
-            applied = self.session.applied
+            applied = self.session.statement.applied
             # changed: False (this row changed nothing), True, or None (unknown); a
             # writer reports a write of unknown outcome as such, never as a bare error.
             if applied:
@@ -352,7 +356,7 @@ class VirtualTable:
                 self.session.transaction_writes.append("a write that failed part-way")
             raise type(error)(f"{error}.{note}") from exc
         if done:
-            self.session.applied.append(done)
+            self.session.statement.applied.append(done)
             self.session.transaction_writes.append(done)
         return result, done
 
@@ -422,7 +426,7 @@ class Cursor:
         self._last_keys: list[dict[str, Any]] = []
         # The fetches of the statement that opened this cursor (a cursor outlives later
         # statements run while it is being read: those have their own).
-        self._fetches = vtable.session.statements.state_for_new_cursor()
+        self._fetches = vtable.session.statements.state_for_new_cursor().fetches
         self._fetches.opened(self)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
@@ -492,7 +496,7 @@ class Cursor:
             if type(rowid) is not int or rowid not in ROWIDS:
                 raise self._no_rowid(rowid)
         if self.table.writer is not None:
-            self.session.rows_by_rowid[(self.table.name, rowid)] = (ctx, obj)
+            self.session.statement.rows_by_rowid[(self.table.name, rowid)] = (ctx, obj)
         return rowid
 
     def _no_rowid(self, value: Any) -> RemoteError:

@@ -88,7 +88,7 @@ class AssetWriter:
         adding: Counter[tuple[str, str, int]] = Counter()
         named: set[tuple[str, str, int, str]] = set()
         for values in rows:
-            owner, repo, release_id, payload = _target(values, api.unread_files)
+            owner, repo, release_id, payload = _target(values, api.notes.unread_files)
             adding[(owner, repo, release_id)] += conflict not in ("IGNORE", "REPLACE")
             upload = (owner.lower(), repo.lower(), release_id, payload.name)
             if upload in named and conflict not in ("IGNORE", "REPLACE"):
@@ -109,7 +109,7 @@ class AssetWriter:
 
     def insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> tuple[int, str]:
         """Upload one asset; return (asset id, what was done in words)."""
-        arguments = _insert_arguments(values, api.unread_files)
+        arguments = _insert_arguments(values, api.notes.unread_files)
         owner, repo, release_id, payload, label, content_type = arguments
         require_token(api, "INSERT")
         refuse_archived(api, owner, repo, "INSERT")
@@ -187,7 +187,7 @@ class AssetWriter:
     # dry runs: what a write would send; reads run as usual --------------------------------
     def preview_insert(self, api: Api, values: Mapping[str, Any], conflict: str) -> Write:
         """What ``insert`` would do: the upload (after the same checks and reads)."""
-        arguments = _insert_arguments(values, api.unread_files)
+        arguments = _insert_arguments(values, api.notes.unread_files)
         owner, repo, release_id, payload, label, content_type = arguments
         require_token(api, "INSERT")
         refuse_archived(api, owner, repo, "INSERT")
@@ -257,7 +257,7 @@ class AssetWriter:
             release_id = release_id_of_asset(api, owner, repo, asset)
             if release_id is None:
                 return
-        planned = api.planned_names.setdefault((owner.lower(), repo.lower(), release_id), {})
+        planned = api.notes.planned_names.setdefault((owner.lower(), repo.lower(), release_id), {})
         holder = self._find(api, owner, repo, release_id, name)
         holder_id = int(holder["id"]) if holder is not None else None
         keeps = holder_id is not None and holder_id != asset_id and holder_id not in planned

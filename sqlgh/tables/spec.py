@@ -93,9 +93,34 @@ class Deferred:
         return self._value
 
 
+@dataclass
+class StatementNotes:
+    """What a statement's earlier rows left for its later rows to check against.
+
+    One per statement (``sqlgh.statement_state``), reached as ``Api.notes``: the next
+    statement starts with empty ones.
+    """
+
+    # Files readfile() could not read (path -> why): an INSERT whose data is NULL names them.
+    unread_files: dict[str, str] = field(default_factory=dict)
+    # Files download() wrote (normalized path -> what it wrote there), so that two assets
+    # landing on one path are caught.
+    written_files: dict[str, Any] = field(default_factory=dict)
+    # Names a dry run's UPDATE rows would give assets, by release ((owner, repo) in lower
+    # case, release id) and asset id: later rows are checked against them as GitHub would
+    # check the real renames.
+    planned_names: dict[tuple[str, str, int], dict[int, str]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Api:
-    """What an access path or writer may use: the client, the memo and the options."""
+    """What an access path or writer may use: the client, the memo and the options, and
+    the running statement's facts and notes.
+
+    A statement's own ``Api`` (``sqlgh.statement_state``) carries its ``statement`` facts
+    and ``notes``; the connection's (``Session.api``) carries empty ones that no statement
+    reads or writes.
+    """
 
     client: Client
     memo: Memo
@@ -103,16 +128,7 @@ class Api:
     # What the statement a fetch serves learned of releases: each cursor gives its own
     # statement's (``sqlgh.statements``).
     statement: StatementFacts = field(default_factory=StatementFacts)
-    # Files readfile() could not read in the running statement (path -> why): an INSERT
-    # whose data is NULL names them.
-    unread_files: dict[str, str] = field(default_factory=dict)
-    # Files download() wrote in the running statement (normalized path -> what it wrote
-    # there), so that two assets landing on one path are caught.
-    written_files: dict[str, Any] = field(default_factory=dict)
-    # Names a dry run's UPDATE rows would give assets in the running statement, by release
-    # ((owner, repo) in lower case, release id) and asset id: later rows are checked
-    # against them as GitHub would check the real renames.
-    planned_names: dict[tuple[str, str, int], dict[int, str]] = field(default_factory=dict)
+    notes: StatementNotes = field(default_factory=StatementNotes)
 
 
 # A fetch yields batches lazily; one that returns a list has finished (the statement
