@@ -21,7 +21,7 @@ from sqlgh.tables.memo import (
 )
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.releases import fetch_by_repo as release_list
-from sqlgh.tables.releases import fetch_by_tag as release_by_tag
+from sqlgh.tables.releases import find_by_tag as release_by_tag
 from sqlgh.tables.remote import Page, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 from sqlgh.tables.spelling import spelled
@@ -281,8 +281,7 @@ def _releases(
     facts: StatementFacts, owner: str, repo: str, pages: Iterator[list[Any]]
 ) -> Iterator[tuple[Listing, Any]]:
     """Each release of the pages, with its page as the statement holds it."""
-    for page in pages:
-        listed = facts.releases_listed(owner, repo, page)
+    for listed in facts.release_pages(owner, repo, pages):
         for release in listed:
             yield listed, release
 
@@ -402,9 +401,10 @@ TABLE = Table(
             "by_tag",
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
-            "as for releases by_tag (1 for a published release; none when the statement holds "
-            "a listing of it), +1 per 100 assets for a release of 100 or more (as for "
-            "by_release)",
+            "as for releases by_tag within the statement (1 for a published release; none "
+            "when the statement holds a listing of it, or the whole release list), +1 per 100 "
+            "assets for a release of 100 or more (as for by_release); never from an earlier "
+            "statement's listing: assets change more often than releases",
             cost=2,
             rows=50,
         ),
