@@ -384,6 +384,24 @@ class _Plan:
     unread: bool  # a keyed UPDATE that tests nothing but the keys: no GET before the PATCH
     guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
     alone: bool  # keys typed as single literals: a missing one is an error, not a warning
+    again: bool  # a unique lookup read: the same key asked again gets the same row back
+
+
+@dataclasses.dataclass(frozen=True)
+class _Served:
+    """What a cursor needs to be on a row again: its record, batch and built row, and the
+    Filter arguments (with their types: 1.0 is no id) that gave it."""
+
+    asked: tuple[Any, ...]  # (index number, index string, constraint arguments)
+    types: tuple[type, ...]
+    ctx: Mapping[str, Any]
+    obj: Mapping[str, Any] | None
+    batch: Sequence[Mapping[str, Any]]
+    row: list[Any]
+    direct: bool
+    deferred: bool
+    row_number: int
+    column: Any  # the row's own __getitem__ when Column is shadowed by it
 
 
 _NO_FILTER: tuple[None, tuple[Any, ...], tuple[type, ...]] = (None, (), ())
@@ -420,12 +438,22 @@ class Cursor:
         # key tuples: an inner lookup is often filtered again with the same keys.
         self._last_filter: tuple[_Plan | None, tuple[Any, ...], tuple[type, ...]] = _NO_FILTER
         self._last_keys: list[dict[str, Any]] = []
+        self._again: _Served | None = None  # the last Filter's row, when a unique lookup's
         # The fetches of the statement that opened this cursor (a cursor outlives later
         # statements run while it is being read: those have their own).
         self._fetches = vtable.session.statements.state_for_new_cursor()
         self._fetches.opened(self)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
+        again = self._again
+        if (
+            again is not None
+            and again.asked == (indexnum, indexname, constraintargs)
+            and again.types == tuple(map(type, constraintargs))
+        ):
+            self._serve(again)  # a unique key asked again: its row (or none) again
+            return
+        self._again = None
         plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
         path = self._path = plan.path
         if self.session.dry_run and self.table.writer is not None:
@@ -455,6 +483,37 @@ class Cursor:
             self._batches = self._fetches.scan(self, path, keys, plan.guess, not plan.alone)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
+        if plan.again and self._last_filter[0] is plan:
+            self._again = self._served((indexnum, indexname, constraintargs), types)
+
+    def _served(self, asked: tuple[Any, ...], types: tuple[type, ...]) -> _Served:
+        """The scan's state on its first row (or at its end): a unique lookup's whole
+        answer, served again without a fetch when the next Filter asks the same key."""
+        return _Served(
+            asked,
+            types,
+            self._ctx,
+            self._obj,
+            self._batch,
+            self._row,
+            self._direct,
+            self._deferred,
+            self._row_number,
+            self.__dict__.get("Column"),
+        )
+
+    def _serve(self, served: _Served) -> None:
+        """Be on the row of ``served`` again, with nothing after it."""
+        self._batches = self._objects = iter(())
+        self._ctx, self._obj, self._batch = served.ctx, served.obj, served.batch
+        self._row, self._direct, self._deferred = served.row, served.direct, served.deferred
+        self._row_number = served.row_number
+        if served.column is None:
+            self.__dict__.pop("Column", None)
+        else:
+            self.Column = served.column  # type: ignore[method-assign]
+        self.Eof = _AT_END if served.obj is None else _NOT_AT_END  # type: ignore[method-assign]
+        self.Next = self._end_scan  # type: ignore[method-assign]  # a unique key's one row
 
     def _plan(self, indexnum: int, indexname: str | None) -> _Plan:
         if indexnum == NO_PLAN:
@@ -472,6 +531,7 @@ class Cursor:
             tested=tuple(int(c) for c in tested.split(",") if c),
             unread=path.unique and update_target and filtered != "1" and bool(self.table.writer),
             guess=path.ahead and not path.unique and not update_target,
+            again=path.unique and not update_target,
             alone=alone == "1",
         )
         return plan
@@ -565,6 +625,7 @@ class Cursor:
         self._obj = None
         self._ctx = {}
         self.__dict__.pop("Column", None)
+        self.__dict__.pop("Next", None)
         self.Eof = _AT_END  # type: ignore[method-assign]
 
     def _key_tuples(self, plan: _Plan, args: tuple[Any, ...]) -> list[dict[str, Any]]:
