@@ -131,6 +131,46 @@ JOIN_WIDE = (
 )
 
 
+def _long_releases(emu: Emulator, repos: tuple[str, ...], releases: int) -> None:
+    """Organization long: each repository with ``releases`` releases of 100 assets (each
+    release's embedded array is checked by one request to its asset list)."""
+    emu.add_org("long")
+    for repo in repos:
+        emu.add_repo("long", repo)
+        for k in range(releases):
+            release = emu.add_release("long", repo, f"v{k}")["id"]
+            for a in range(100):
+                emu.add_asset("long", repo, release, f"a{a}.bin", size=1)
+    emu.clear_log()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT name FROM release_assets WHERE owner = 'long' AND repo IN ('one', 'two')",
+        "SELECT name FROM release_assets WHERE owner = 'long'",
+        "SELECT a.name FROM repositories r JOIN release_assets a"
+        " ON a.owner = r.owner AND a.repo = r.name WHERE r.owner = 'long'",
+    ],
+    ids=["IN list", "whole owner", "join"],
+)
+def test_a_repository_fetched_ahead_checks_its_long_releases_concurrently(
+    emulator: Emulator, sql: str
+) -> None:
+    """The second repository is started on a read thread, ahead of SQLite; its other
+    releases' checks then run concurrently, not one after another in the reader's thread
+    (where they used to run as the read thread had chosen: sequentially)."""
+    _long_releases(emulator, ("one", "two"), 4)
+    held = InFlight(0.05)
+    emulator.add_fault(
+        Fault("meanwhile", path=r"^/repos/long/two/releases/\d+/assets", times=-1, call=held)
+    )
+    rows = connect_to(emulator, cache=False).execute(sql).fetchall()
+    assert len(rows) == 2 * 4 * 100
+    assert len([p for p in paths(emulator) if "/two/releases/" in p]) == 4  # one check each
+    assert held.peak >= 2, f"at most {held.peak} check(s) of repository two at once"
+
+
 def test_a_limit_wastes_at_most_max_concurrency_requests(emulator: Emulator) -> None:
     _wide_org(emulator, 30)
     db = connect_to(emulator, max_concurrency=4, cache=False)
