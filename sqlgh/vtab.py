@@ -38,6 +38,7 @@ ROWIDS = range(-(2**63), 2**63)  # what SQLite holds as a rowid: a 64-bit signed
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
 _END_OF_BATCH: Any = object()
+_NO_OBJECTS: Iterator[Any] = iter(())  # stays exhausted
 CASELESS = (key_checks.owner_name, key_checks.repo_name)  # checks of case-insensitive keys
 
 
@@ -389,19 +390,19 @@ class _Plan:
 
 @dataclasses.dataclass(frozen=True)
 class _Served:
-    """What a cursor needs to be on a row again: its record, batch and built row, and the
-    Filter arguments (with their types: 1.0 is no id) that gave it."""
+    """What a cursor needs to be on a unique lookup's row again, and the Filter arguments
+    (with their types: 1.0 is no id) that gave it. The rest of the cursor's state (its
+    built row, its plan) stays as that Filter left it until another Filter."""
 
-    asked: tuple[Any, ...]  # (index number, index string, constraint arguments)
+    indexnum: int
+    indexname: str | None
+    args: tuple[Any, ...]
     types: tuple[type, ...]
     ctx: Mapping[str, Any]
     obj: Mapping[str, Any] | None
     batch: Sequence[Mapping[str, Any]]
-    row: list[Any]
-    direct: bool
-    deferred: bool
-    row_number: int
     column: Any  # the row's own __getitem__ when Column is shadowed by it
+    eof: Any  # _AT_END or _NOT_AT_END
 
 
 _NO_FILTER: tuple[None, tuple[Any, ...], tuple[type, ...]] = (None, (), ())
@@ -448,10 +449,19 @@ class Cursor:
         again = self._again
         if (
             again is not None
-            and again.asked == (indexnum, indexname, constraintargs)
-            and again.types == tuple(map(type, constraintargs))
+            and constraintargs == again.args
+            and indexnum == again.indexnum
+            and indexname == again.indexname
+            and tuple(map(type, constraintargs)) == again.types
         ):
-            self._serve(again)  # a unique key asked again: its row (or none) again
+            # A unique key asked again: its row (or none) again. (SQLite's Next, or
+            # this cursor's last Filter, left only what _end_scan drops to restore.)
+            self._batches = self._objects = _NO_OBJECTS
+            self._ctx, self._obj, self._batch = again.ctx, again.obj, again.batch
+            if again.column is not None:
+                self.Column = again.column  # type: ignore[method-assign]
+            self.Eof = again.eof  # type: ignore[method-assign]
+            self.Next = self._end_scan  # type: ignore[method-assign]  # the key's one row
             return
         self._again = None
         plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
@@ -484,36 +494,22 @@ class Cursor:
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
         if plan.again and self._last_filter[0] is plan:
-            self._again = self._served((indexnum, indexname, constraintargs), types)
+            self._again = self._served(indexnum, indexname, constraintargs)
 
-    def _served(self, asked: tuple[Any, ...], types: tuple[type, ...]) -> _Served:
+    def _served(self, indexnum: int, indexname: str | None, args: tuple[Any, ...]) -> _Served:
         """The scan's state on its first row (or at its end): a unique lookup's whole
         answer, served again without a fetch when the next Filter asks the same key."""
         return _Served(
-            asked,
-            types,
+            indexnum,
+            indexname,
+            args,
+            tuple(map(type, args)),
             self._ctx,
             self._obj,
             self._batch,
-            self._row,
-            self._direct,
-            self._deferred,
-            self._row_number,
             self.__dict__.get("Column"),
+            _AT_END if self._obj is None else _NOT_AT_END,
         )
-
-    def _serve(self, served: _Served) -> None:
-        """Be on the row of ``served`` again, with nothing after it."""
-        self._batches = self._objects = iter(())
-        self._ctx, self._obj, self._batch = served.ctx, served.obj, served.batch
-        self._row, self._direct, self._deferred = served.row, served.direct, served.deferred
-        self._row_number = served.row_number
-        if served.column is None:
-            self.__dict__.pop("Column", None)
-        else:
-            self.Column = served.column  # type: ignore[method-assign]
-        self.Eof = _AT_END if served.obj is None else _NOT_AT_END  # type: ignore[method-assign]
-        self.Next = self._end_scan  # type: ignore[method-assign]  # a unique key's one row
 
     def _plan(self, indexnum: int, indexname: str | None) -> _Plan:
         if indexnum == NO_PLAN:
