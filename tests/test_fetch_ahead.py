@@ -19,6 +19,7 @@ from sqlgh.emulator.demo import seed_demo
 from sqlgh.emulator.faults import Fault
 from sqlgh.errors import InputError
 from sqlgh.fetches import StatementFetches
+from sqlgh.tables import release_assets
 from sqlgh.vtab import Cursor
 
 QUERIES = Path(__file__).resolve().parent.parent / "queries"
@@ -169,6 +170,45 @@ def test_a_repository_fetched_ahead_checks_its_long_releases_concurrently(
     assert len(rows) == 2 * 4 * 100
     assert len([p for p in paths(emulator) if "/two/releases/" in p]) == 4  # one check each
     assert held.peak >= 2, f"at most {held.peak} check(s) of repository two at once"
+
+
+@pytest.mark.parametrize(
+    "where", ["owner = 'long' AND repo = 'one'", "owner = 'long'"], ids=["repo", "whole owner"]
+)
+def test_releases_whose_embedded_assets_need_no_request_stay_on_the_readers_thread(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A release of fewer than 100 assets is read from its embedded array: sending it to a
+    read thread and back cost more CPU than reading it (4,000 releases at 200
+    repositories); the long ones are still checked there, concurrently."""
+    emulator.add_org("long")
+    emulator.add_repo("long", "one")
+    for k in range(3):  # listed after the long ones (newest first)
+        short = emulator.add_release("long", "one", f"short{k}")["id"]
+        emulator.add_asset("long", "one", short, "s.bin", size=1)
+    for k in range(3):
+        release = emulator.add_release("long", "one", f"v{k}")["id"]
+        for a in range(100):
+            emulator.add_asset("long", "one", release, f"a{a}.bin", size=1)
+    emulator.clear_log()
+    threads: dict[str, set[str]] = {}
+    assets_of = release_assets._assets_of
+
+    def recorded(api: object, facts: object, owner: str, repo: str, listed: tuple) -> object:
+        threads.setdefault(listed[1]["tag_name"], set()).add(threading.current_thread().name)
+        return assets_of(api, facts, owner, repo, listed)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(release_assets, "_assets_of", recorded)
+    held = InFlight(0.05)
+    emulator.add_fault(Fault("meanwhile", path=r"/releases/\d+/assets", times=-1, call=held))
+    db = connect_to(emulator, cache=False)
+    assert len(db.execute(f"SELECT name FROM release_assets WHERE {where}").fetchall()) == 303
+    main = threading.current_thread().name
+    assert {tag: names for tag, names in threads.items() if tag.startswith("short")} == {
+        f"short{k}": {main} for k in range(3)
+    }
+    # the long releases' checks at once (but the first's, in a fetch started ahead)
+    assert held.peak >= 2
 
 
 def test_a_limit_wastes_at_most_max_concurrency_requests(emulator: Emulator) -> None:

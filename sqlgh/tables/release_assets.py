@@ -282,8 +282,15 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
         if first is None:
             return
         yield from assets_of(first)
-    for batches in api.client.parallel_map(assets_of, releases):
+    for batches in api.client.parallel_map(assets_of, releases, _whole_embedded):
         yield from batches
+
+
+def _whole_embedded(listed: tuple[Listing, Any]) -> bool:
+    """Whether a listed release's embedded asset array is its whole asset list, with no
+    request to check it (fewer than 100 assets)."""
+    embedded = embedded_asset_array(listed[1])
+    return embedded is not None and len(embedded) < EMBEDDED_ASSETS_TRUSTED_BELOW
 
 
 def _releases(
