@@ -472,12 +472,15 @@ class Client:
             if bar is not None:
                 bar.close()
 
-    def parallel_map(self, fn: Any, items: Any) -> Iterator[Any]:
+    def parallel_map(self, fn: Any, items: Any, inline: Any = None) -> Iterator[Any]:
         """``fn`` over ``items`` on the read threads, in order, ``max_concurrency`` ahead;
-        sequential when concurrency is 1 or already inside a read thread."""
+        sequential when concurrency is 1 or already inside a read thread. Items ``inline``
+        accepts are run in the calling thread (see ``parallel.ordered_map``)."""
         if self.max_concurrency == 1 or parallel.in_worker():
             return map(fn, items)
-        return parallel.ordered_map(self._read_threads(), fn, items, self.max_concurrency)
+        return parallel.ordered_map(
+            self._read_threads(), fn, items, self.max_concurrency, inline
+        )
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``fn(*args)`` on the read threads, as a leaf task (see ``parallel``)."""

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlgh.github.client import MAX_PER_PAGE
-from sqlgh.github.parallel import head_start
+from sqlgh.github.parallel import head_start, in_worker
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
@@ -266,15 +266,31 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """Every asset of every release: the release list, with its embedded asset arrays.
 
     Releases whose asset list must be paged are started concurrently (their first page),
-    a bounded window ahead; rows come out in release order.
+    a bounded window ahead; rows come out in release order. A fetch started on a read
+    thread (ahead of SQLite: ``sqlgh.fetches``, ``owner_scan``) runs its first release
+    there, and the rest concurrently once the reader's thread resumes it (a read thread
+    runs everything sequentially).
     """
     owner, repo = key["owner"], key["repo"]
     facts = api.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     pages = listing(api, url, f"repository {owner}/{repo}")
     assets_of = partial(_assets_of, api, facts, owner, repo)
-    for batches in api.client.parallel_map(assets_of, _releases(facts, owner, repo, pages)):
+    releases = _releases(facts, owner, repo, pages)
+    if in_worker():
+        first = next(releases, None)
+        if first is None:
+            return
+        yield from assets_of(first)
+    for batches in api.client.parallel_map(assets_of, releases, _whole_embedded):
         yield from batches
+
+
+def _whole_embedded(listed: tuple[Listing, Any]) -> bool:
+    """Whether a listed release's embedded asset array is its whole asset list, with no
+    request to check it (fewer than 100 assets)."""
+    embedded = embedded_asset_array(listed[1])
+    return embedded is not None and len(embedded) < EMBEDDED_ASSETS_TRUSTED_BELOW
 
 
 def _releases(
