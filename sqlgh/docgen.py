@@ -53,6 +53,12 @@ does not have (or does not show the token: GitHub answers 404 for both) is:
   parameter's, so a parameter cannot be told from a join's value). The statement, and the
   script, go on: `sqlgh: warning: release_assets: no rows for repository acme/laser: not
   found, or it is not visible to this token (it needs Contents: read)`.
+- no rows for it, and the same kind of warning line, when a whole-owner scan
+  (`WHERE owner = 'acme'` alone) listed the repository and GitHub then answered 404 for its
+  releases (deleted, or no longer visible, between the two requests): the other
+  repositories' rows still come. `sqlgh: warning: releases: no rows for repository
+  acme/laser: listed as a repository of acme, then not found (deleted meanwhile?), or it is
+  not visible to this token (it needs Contents: read)`.
 
 A lookup of one row by its own id, tag or name (`id = 1`, `tag_name = 'v9'`, a
 repository's `name`) that GitHub answers 404 gives no row and no warning, as a filter

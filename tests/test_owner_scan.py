@@ -292,3 +292,26 @@ def test_a_whole_owner_delete_reaches_every_repository(emulator: Emulator) -> No
     ]
     left = db.execute("SELECT repo, name FROM release_assets WHERE owner = 'acme'").fetchall()
     assert left == [("Rocket", "rocket-2.zip")]
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_repository_deleted_mid_scan_is_skipped_with_a_warning(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], concurrency: int
+) -> None:
+    """A repository listed, then deleted before its releases are asked for (GitHub answers
+    404 for its release list), gives no rows; the other repositories' rows still come, and
+    the statement warns once, as ``repo IN (...)`` does for a repository it cannot find."""
+    seed_org(emulator)
+    emulator.add_fault(Fault("status", status=404, path="/repos/acme/Rocket/releases", times=-1))
+    db = connect_to(emulator, max_concurrency=concurrency)
+    for table, sql, expected in [
+        ("releases", RELEASES, [("acme", "old", "v0"), ("acme", "secret", "s1")]),
+        ("release_assets", "SELECT owner, repo, name FROM release_assets WHERE ", ACME_ASSETS[:1]),
+    ]:
+        assert sorted(db.execute(sql + "owner = 'acme'").fetchall()) == expected
+        warning = capsys.readouterr().err
+        assert warning.count("repository acme/Rocket") == 1
+        assert warning.startswith(
+            f"sqlgh: warning: {table}: no rows for repository acme/Rocket: listed as a "
+            "repository of acme, then not found (deleted meanwhile?), or it is not visible"
+        )

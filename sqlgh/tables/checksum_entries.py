@@ -149,7 +149,7 @@ TABLE = Table(
         AccessPath(
             "by_owner",
             ("owner",),
-            per_repository(fetch_by_repo, "checksum files"),
+            per_repository(fetch_by_repo, "checksum files", "checksum_entries"),
             f"as release_assets by_owner, {_CHECKSUM_FILES}",
             cost=5000,
             rows=50_000,

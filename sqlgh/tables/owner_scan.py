@@ -7,11 +7,13 @@ fetch (its ``by_repo`` path) runs for each of them, as for ``repo IN (...)``: up
 ``max_concurrency`` repositories ahead of SQLite are started on the client's read
 threads, each up to its first batch (its first page of releases), and SQLite's thread
 reads the rest of each, in turn (further pages and asset lists concurrently, as
-usual). Rows come out in the listing's order, one repository after another, and carry
-the repository's owner and name as GitHub spells them (``WHERE owner = 'ACME'`` gives
-rows of ``acme``). A ``LIMIT`` stops the per-repository fetches: at most
-``max_concurrency`` of them start before SQLite has read what it wants; the rest never
-start. A progress bar counts the repositories done.
+usual). A repository deleted after the listing (GitHub answers 404 for its releases)
+gives no rows, and the scan warns of it when it ends, as ``repo IN (...)`` does of a
+repository it cannot find. Rows come out in the listing's order, one repository after
+another, and carry the repository's owner and name as GitHub spells them
+(``WHERE owner = 'ACME'`` gives rows of ``acme``). A ``LIMIT`` stops the per-repository
+fetches: at most ``max_concurrency`` of them start before SQLite has read what it wants;
+the rest never start. A progress bar counts the repositories done.
 
 (Each repository's fetch had a thread of its own, up to 8 batches ahead, which sent
 every release on to a read thread and back: at 200 repositories of 20 releases, cache
@@ -19,29 +21,33 @@ off, 2.4-2.6 s of client CPU where this takes 2.2 s, ``bench/inventory.py``'s sh
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any
 
-from sqlgh.errors import InputError, RemoteError
+from sqlgh.errors import InputError, NotFoundError, RemoteError
 from sqlgh.github.parallel import head_start
 from sqlgh.github.progress import NoProgress, Progress
 from sqlgh.tables import keys
+from sqlgh.tables.remote import not_visible
 from sqlgh.tables.repositories import fetch_by_owner as list_repositories
 from sqlgh.tables.spec import Api, Batch, Fetch
 
 
-def per_repository(fetch_repository: Fetch, what: str) -> Fetch:
-    """A fetch that runs ``fetch_repository`` over every repository of ``key["owner"]``;
-    ``what`` names the rows for the progress bar ("releases")."""
+def per_repository(fetch_repository: Fetch, what: str, table: str) -> Fetch:
+    """A fetch of ``table`` that runs ``fetch_repository`` over every repository of
+    ``key["owner"]``; ``what`` names the rows for the progress bar ("releases")."""
 
     def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-        return _scan(api, key["owner"], fetch_repository, what)
+        return _scan(api, key["owner"], fetch_repository, what, table)
 
     return fetch_by_owner
 
 
-def _scan(api: Api, owner: str, fetch_repository: Fetch, what: str) -> Iterator[Batch]:
+def _scan(
+    api: Api, owner: str, fetch_repository: Fetch, what: str, table: str
+) -> Iterator[Batch]:
     repositories = [
         _repository_key(owner, repository)
         for _, page in list_repositories(api, {"owner": owner})
@@ -50,18 +56,38 @@ def _scan(api: Api, owner: str, fetch_repository: Fetch, what: str) -> Iterator[
     bar: Progress = NoProgress()
     if len(repositories) > 1:
         bar = api.client.progress(total=len(repositories), desc=f"{what} of {owner}", unit="repo")
-    started = partial(_started, api, fetch_repository)
+    gone: list[str] = []  # appended on read threads too: list.append is atomic
+    started = partial(_started, api, fetch_repository, gone)
     try:
         for batches in api.client.parallel_map(started, repositories):
             yield from batches
             bar.update(1)
     finally:
         bar.close()
+        if gone:
+            print(
+                f"sqlgh: warning: {table}: no rows for {', '.join(gone)}: listed as a "
+                f"repository of {owner}, then not found (deleted meanwhile?), "
+                f"{not_visible(api)}",
+                file=sys.stderr,
+            )
 
 
-def _started(api: Api, fetch_repository: Fetch, key: Mapping[str, Any]) -> Iterator[Batch]:
+def _started(
+    api: Api, fetch_repository: Fetch, gone: list[str], key: Mapping[str, Any]
+) -> Iterator[Batch]:
     """A repository's fetch, run on a read thread up to its first batch."""
-    return head_start(iter(fetch_repository(api, key)))
+    return head_start(_unless_gone(api, fetch_repository, gone, key))
+
+
+def _unless_gone(
+    api: Api, fetch_repository: Fetch, gone: list[str], key: Mapping[str, Any]
+) -> Iterator[Batch]:
+    """A repository's batches; none (and its name in ``gone``) once GitHub answers 404."""
+    try:
+        yield from fetch_repository(api, key)
+    except NotFoundError as exc:
+        gone.append(exc.missing)
 
 
 def _repository_key(owner: str, repository: Mapping[str, Any]) -> dict[str, str]:

@@ -437,7 +437,7 @@ TABLE = Table(
         AccessPath(
             "by_owner",
             ("owner",),
-            per_repository(fetch_by_repo, "release assets"),
+            per_repository(fetch_by_repo, "release assets", "release_assets"),
             "the owner's repositories as for repositories (1 per 100), then each repository "
             "as for by_repo (1 for a repository without releases), up to max_concurrency "
             "repositories at once",

@@ -213,7 +213,7 @@ TABLE = Table(
         AccessPath(
             "by_owner",
             ("owner",),
-            per_repository(fetch_by_repo, "releases"),
+            per_repository(fetch_by_repo, "releases", "releases"),
             "the owner's repositories as for repositories (1 per 100), then 1 per 100 releases "
             "of each repository (1 for a repository without releases), up to max_concurrency "
             "repositories at once",
