@@ -83,10 +83,13 @@ def _started(
 def _unless_gone(
     api: Api, fetch_repository: Fetch, gone: list[str], key: Mapping[str, Any]
 ) -> Iterator[Batch]:
-    """A repository's batches; none (and its name in ``gone``) once GitHub answers 404."""
+    """A repository's batches; no more (and its name in ``gone``) once GitHub answers 404
+    for the repository (a release of it not found is the fetch's own error)."""
     try:
         yield from fetch_repository(api, key)
     except NotFoundError as exc:
+        if exc.missing != f"repository {key['owner']}/{key['repo']}":
+            raise
         gone.append(exc.missing)
 
 
