@@ -209,3 +209,17 @@ def test_a_list_cut_at_githubs_listing_cap_is_not_taken_as_whole(acme: Acme) -> 
         " WHERE l.owner = 'acme' AND l.repo = 'tool'"
     ).fetchall()
     assert "GET /repos/acme/tool/releases/tags/v3.0.0" in paths(acme.emu)
+
+
+def test_another_connections_write_shows_only_after_the_window(
+    acme: Acme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What docs/performance.md says: each connection counts only its own writes, so
+    another connection's rename may not show in a lookup for up to MAX_AGE seconds."""
+    reader, writer = connect_to(acme.emu), connect_to(acme.emu)
+    _listed(reader, acme.emu)
+    writer.execute(f"UPDATE releases SET name = 'Theirs' {WHERE_ID}", (acme.new,))
+    assert reader.execute(BY_ID, (acme.new,)).fetchall() == [(acme.new, "One one")]
+    monkeypatch.setattr(recent_listings, "MAX_AGE", 0.0)
+    _listed(reader, acme.emu)  # kept now expires at once
+    assert reader.execute(BY_ID, (acme.new,)).fetchall() == [(acme.new, "Theirs")]
