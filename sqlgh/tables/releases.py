@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlgh.tables import keys
 from sqlgh.tables.endpoints import LATEST_RELEASE, RELEASE, RELEASE_BY_TAG, RELEASES
-from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.memo import Listing, StatementFacts
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.release_writes import ReleaseWriter
 from sqlgh.tables.remote import listing
@@ -86,11 +86,19 @@ def _write_columns() -> tuple[Column, ...]:
 
 def _remembered(
     api: Api, facts: StatementFacts, owner: str, repo: str, releases: list[Any]
-) -> Batch:
+) -> tuple[dict[str, str], Listing]:
     for release in releases:
         api.memo.remember_release(owner, repo, release)
     spelling = dict(zip(("owner", "repo"), spelled(owner, repo, releases), strict=True))
     return spelling, facts.releases_listed(owner, repo, releases)
+
+
+def known_release(
+    api: Api, facts: StatementFacts, owner: str, repo: str, release: dict[str, Any]
+) -> Listing:
+    """A release another table read by id, known to the statement (as ``fetch_by_id``
+    makes it known) while the returned page of one is held, and to the connection."""
+    return _remembered(api, facts, owner, repo, [release])[1]
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
