@@ -13,7 +13,7 @@ import pytest
 from conftest import connect_to
 from helpers import Acme, names, paths, seed_acme
 
-from sqlgh.emulator import Emulator
+from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import RemoteError
 from sqlgh.tables import release_assets
 from sqlgh.tables.memo import StatementFacts
@@ -187,3 +187,22 @@ def test_update_by_release_id_changes_each_asset(acme: Acme, db: apsw.Connection
     # Read back in the next statement: the labels as written.
     rows = db.execute(BY_RELEASE.format(cols="label"), (release,)).fetchall()
     assert rows == [("L",)] * 3
+
+
+def test_an_answer_that_is_not_the_release_falls_back_to_its_asset_list(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # A hostile or broken answer (another release's id) is not taken for the release.
+    acme.emu.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases/\d+$", rewrite=_other_id)
+    )
+    rows = db.execute(BY_RELEASE.format(cols="name") + " ORDER BY name", (acme.new,)).fetchall()
+    assert rows == [("broken.bin",), ("notes.txt",), ("tool-1.1.0.tar.gz",)]
+    assert paths(acme.emu) == [
+        f"GET /repos/acme/tool/releases/{acme.new}",
+        f"GET /repos/acme/tool/releases/{acme.new}/assets",
+    ]
+
+
+def _other_id(release: dict) -> dict:
+    return {**release, "id": release["id"] + 1, "assets": []}

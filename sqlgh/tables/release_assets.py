@@ -436,8 +436,8 @@ TABLE = Table(
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
             "as for releases by_tag (1 for a published release; none when the statement holds "
-            "a listing of it), +1 per 100 assets for a release of 100 or more (as for "
-            "by_release)",
+            "a listing of it), +1 for a release of 100 or more assets (the check of its "
+            "embedded assets, as for by_release)",
             cost=2,
             rows=50,
         ),
