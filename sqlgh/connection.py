@@ -9,17 +9,21 @@ from typing import Any
 
 import apsw
 
+from sqlgh.allocator import limit_arenas
 from sqlgh.download_table import register_download_table
 from sqlgh.functions import register_functions
 from sqlgh.github.configure import CLIENT_OPTIONS, make_client
 from sqlgh.session import Session
 from sqlgh.tables import TABLES
 from sqlgh.tables.asset_content import content_limit
+from sqlgh.tables.recent_listings import reuse_listings
 from sqlgh.vtab import register
 
 # The options left after the client took its own: the upload retries and the data
 # column read them.
-SESSION_OPTIONS = frozenset({"retry_backoff", "upload_attempts", "max_content_size"})
+SESSION_OPTIONS = frozenset(
+    {"retry_backoff", "upload_attempts", "max_content_size", "reuse_listings"}
+)
 # Every option connect() takes by name, but progress (a callable, not a value).
 OPTIONS = tuple(sorted(CLIENT_OPTIONS | SESSION_OPTIONS))
 
@@ -51,7 +55,11 @@ def connect(
     (days), ``cache_max_size`` (MB) (reads in flight, the conditional-request cache);
     ``upload_attempts`` (default 3) for failed uploads;
     ``max_content_size`` (bytes, default 256 MiB), the largest asset the ``data`` column
-    downloads into memory (larger ones: ``download()``); ``progress``, a progress-bar factory
+    downloads into memory (larger ones: ``download()``); ``reuse_listings`` (default
+    True): a release by id or tag, or a repository by name, is served with no request from
+    a whole listing an earlier statement read less than 60 s ago (GitHub's ``max-age``)
+    when this connection wrote nothing since, False: every such lookup asks GitHub;
+    ``progress``, a progress-bar factory
     (``sqlgh.progress.terminal_progress`` draws tqdm bars; default: none).
     """
     if demo:
@@ -102,6 +110,7 @@ def make_session(
 ) -> Session:
     """The client and per-connection state ``connect()`` uses, with the same defaults."""
     progress = options.pop("progress", None)
+    limit_arenas()  # peak memory of concurrent reads: see sqlgh.allocator
     client = make_client(api_url, token, options)
     unknown = sorted(set(options) - SESSION_OPTIONS)
     if unknown:
@@ -110,6 +119,7 @@ def make_session(
             "help(sqlgh.connect) for the options it takes"
         )
     content_limit(options)  # a bad value fails here, not in the first SELECT data
+    reuse_listings(options)
     if progress is not None:
         client.progress = progress
     return Session(client, options)

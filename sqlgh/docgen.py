@@ -30,7 +30,11 @@ Anything else in `WHERE` (`LIKE`, `>`, `ORDER BY`, ...) is applied by SQLite to 
 that path returns. Run `.requests` in the shell, or read `sqlgh_requests`, to see what a
 query really cost. When a listing path's keys come from another table's rows (a join, a
 correlated subquery), the keys of the next rows are fetched ahead, up to `max_concurrency`
-at once (see docs/performance.md).
+at once (see docs/performance.md). A `releases` lookup by id or tag, or a `repositories`
+lookup by name, right after a statement listed that table (a shell user's next query, a
+script's next line) is answered from the listing with no request while it is fresh: read
+to its last page less than 60 s ago (GitHub's `Cache-Control: max-age=60`), with no write
+of the connection since. `reuse_listings=False` makes every such lookup ask GitHub.
 
 A key value that is NULL (a `LEFT JOIN` row with nothing to join, say) matches no row, as
 in SQL, and costs no request. Any other value that cannot be a GitHub name or id (`'a/b'`,

@@ -23,7 +23,9 @@ sequentially (one request, or two for a release whose long embedded asset array 
 checked); the cursor reads the rest, with the usual parallel pages, once SQLite asks.
 Shared: all cursors of the statement take fetches from the same window and replay cache,
 and what the statement learned of releases and repositories (``StatementFacts``) answers
-lookups by id, tag and name. Released: a cursor holds one batch at a time; the replay
+lookups by id, tag and name; in a statement that writes nothing, so do the whole lists
+earlier statements read in the last 60 seconds, if the connection wrote nothing since
+(``sqlgh.tables.recent_listings``). Released: a cursor holds one batch at a time; the replay
 cache keeps finished fetches up to ``REPLAY_ROWS`` rows (a release counts with its
 embedded assets), least recently used out first, and a larger one is fetched again when
 asked again; the facts refer to their pages weakly, so they last while a cursor, a fetch
@@ -44,6 +46,7 @@ from typing import Any, Protocol
 
 from sqlgh.errors import InputError, NotFoundError
 from sqlgh.tables.memo import StatementFacts
+from sqlgh.tables.recent_listings import held_rows
 from sqlgh.tables.remote import not_visible
 from sqlgh.tables.spec import AccessPath, Api, Batch, Fetch, Getter, Table
 
@@ -130,8 +133,10 @@ class _Shared:
 class StatementFetches:
     """The fetches of one statement, and what it learned (``facts``); see the module."""
 
-    def __init__(self, api: Api) -> None:
-        self.facts = StatementFacts()
+    def __init__(self, api: Api, reuse: bool = False) -> None:
+        # reuse: lookups may be served from the connection's recent listings (a statement
+        # that writes nothing, with the reuse_listings option on).
+        self.facts = StatementFacts(api.memo.recent if reuse else None)
         self.api = replace(api, statement=self.facts)
         self._width = api.client.max_concurrency - 1
         self._lock = threading.Lock()  # a scan may be closed from another thread
@@ -491,12 +496,7 @@ def _fetch_key(table: Table, path: AccessPath, key: Mapping[str, Any]) -> FetchK
 
 def _rows(batch: Batch) -> int:
     """Rows of a batch, a release counted with its embedded assets (what it holds)."""
-    rows = len(batch[1])
-    for obj in batch[1]:
-        embedded = obj.get("assets")
-        if type(embedded) is list:
-            rows += len(embedded)
-    return rows
+    return held_rows(batch[1])
 
 
 def _first_batch(

@@ -18,6 +18,7 @@ from sqlgh.lookahead import BindingsCursor
 from sqlgh.statement_state import Confirmed, StatementState
 from sqlgh.statements import StatementTracker
 from sqlgh.tables.memo import Memo
+from sqlgh.tables.recent_listings import reuse_listings
 from sqlgh.tables.spec import Api
 from sqlgh.write_report import Write
 
@@ -48,7 +49,7 @@ class Session:
 
     def __init__(self, client: Client, options: dict[str, Any] | None = None) -> None:
         self.client = client
-        self.memo = Memo()
+        self.memo = Memo(lambda: client.write_epoch)
         self.options = dict(options or {})
         self.api = Api(client, self.memo, self.options)
         self.transaction_writes: list[str] = []
@@ -103,6 +104,9 @@ class Session:
             self.statements.started_inside(event["id"])
         else:
             confirmed, self.confirmed = self.confirmed, None  # it is this statement's
-            state = StatementState.start(self.api, event["sql"], confirmed)
+            # Only a statement that writes nothing reads the connection's recent listings
+            # (sqlgh.tables.recent_listings), if the reuse_listings option allows.
+            reuse = event.get("readonly") is True and reuse_listings(self.options)
+            state = StatementState.start(self.api, event["sql"], confirmed, reuse)
             self.statements.started(event["id"], state)
             deadline.start()

@@ -43,10 +43,16 @@ class StatementState:
 
     @classmethod
     def start(
-        cls, api: Api, sql: str | None = None, confirmed: Confirmed | None = None
+        cls,
+        api: Api,
+        sql: str | None = None,
+        confirmed: Confirmed | None = None,
+        reuse: bool = False,
     ) -> StatementState:
-        """A new statement's state, over the connection's ``api``."""
-        return cls(StatementFetches(replace(api, notes=StatementNotes())), sql, confirmed)
+        """A new statement's state, over the connection's ``api``; ``reuse``: its lookups
+        may be served from the connection's recent listings (``StatementFetches``)."""
+        fetches = StatementFetches(replace(api, notes=StatementNotes()), reuse)
+        return cls(fetches, sql, confirmed)
 
     @property
     def api(self) -> Api:

@@ -38,6 +38,7 @@ ROWIDS = range(-(2**63), 2**63)  # what SQLite holds as a rowid: a 64-bit signed
 _NOT_AT_END = False.__bool__
 _AT_END = True.__bool__
 _END_OF_BATCH: Any = object()
+_NO_OBJECTS: Iterator[Any] = iter(())  # stays exhausted
 CASELESS = (key_checks.owner_name, key_checks.repo_name)  # checks of case-insensitive keys
 
 
@@ -388,6 +389,24 @@ class _Plan:
     unread: bool  # a keyed UPDATE that tests nothing but the keys: no GET before the PATCH
     guess: bool  # the keys of the next Filter calls may be fetched ahead (sqlgh.fetches)
     alone: bool  # keys typed as single literals: a missing one is an error, not a warning
+    again: bool  # a unique lookup read: the same key asked again gets the same row back
+
+
+@dataclasses.dataclass(frozen=True)
+class _Served:
+    """What a cursor needs to be on a unique lookup's row again, and the Filter arguments
+    (with their types: 1.0 is no id) that gave it. The rest of the cursor's state (its
+    built row, its plan) stays as that Filter left it until another Filter."""
+
+    indexnum: int
+    indexname: str | None
+    args: tuple[Any, ...]
+    types: tuple[type, ...]
+    ctx: Mapping[str, Any]
+    obj: Mapping[str, Any] | None
+    batch: Sequence[Mapping[str, Any]]
+    column: Any  # the row's own __getitem__ when Column is shadowed by it
+    eof: Any  # _AT_END or _NOT_AT_END
 
 
 _NO_FILTER: tuple[None, tuple[Any, ...], tuple[type, ...]] = (None, (), ())
@@ -424,12 +443,31 @@ class Cursor:
         # key tuples: an inner lookup is often filtered again with the same keys.
         self._last_filter: tuple[_Plan | None, tuple[Any, ...], tuple[type, ...]] = _NO_FILTER
         self._last_keys: list[dict[str, Any]] = []
+        self._again: _Served | None = None  # the last Filter's row, when a unique lookup's
         # The fetches of the statement that opened this cursor (a cursor outlives later
         # statements run while it is being read: those have their own).
         self._fetches = vtable.session.statements.state_for_new_cursor().fetches
         self._fetches.opened(self)
 
     def Filter(self, indexnum: int, indexname: str | None, constraintargs: tuple[Any, ...]) -> None:
+        again = self._again
+        if (
+            again is not None
+            and constraintargs == again.args
+            and indexnum == again.indexnum
+            and indexname == again.indexname
+            and tuple(map(type, constraintargs)) == again.types
+        ):
+            # A unique key asked again: its row (or none) again. (SQLite's Next, or
+            # this cursor's last Filter, left only what _end_scan drops to restore.)
+            self._batches = self._objects = _NO_OBJECTS
+            self._ctx, self._obj, self._batch = again.ctx, again.obj, again.batch
+            if again.column is not None:
+                self.Column = again.column  # type: ignore[method-assign]
+            self.Eof = again.eof  # type: ignore[method-assign]
+            self.Next = self._end_scan  # type: ignore[method-assign]  # the key's one row
+            return
+        self._again = None
         plan = self._plans.get((indexnum, indexname)) or self._plan(indexnum, indexname)
         path = self._path = plan.path
         if self.session.dry_run and self.table.writer is not None:
@@ -459,6 +497,23 @@ class Cursor:
             self._batches = self._fetches.scan(self, path, keys, plan.guess, not plan.alone)
         self.Eof = _NOT_AT_END  # type: ignore[method-assign]
         self._advance()
+        if plan.again and self._last_filter[0] is plan:
+            self._again = self._served(indexnum, indexname, constraintargs)
+
+    def _served(self, indexnum: int, indexname: str | None, args: tuple[Any, ...]) -> _Served:
+        """The scan's state on its first row (or at its end): a unique lookup's whole
+        answer, served again without a fetch when the next Filter asks the same key."""
+        return _Served(
+            indexnum,
+            indexname,
+            args,
+            tuple(map(type, args)),
+            self._ctx,
+            self._obj,
+            self._batch,
+            self.__dict__.get("Column"),
+            _AT_END if self._obj is None else _NOT_AT_END,
+        )
 
     def _plan(self, indexnum: int, indexname: str | None) -> _Plan:
         if indexnum == NO_PLAN:
@@ -476,6 +531,7 @@ class Cursor:
             tested=tuple(int(c) for c in tested.split(",") if c),
             unread=path.unique and update_target and filtered != "1" and bool(self.table.writer),
             guess=path.ahead and not path.unique and not update_target,
+            again=path.unique and not update_target,
             alone=alone == "1",
         )
         return plan
@@ -569,6 +625,7 @@ class Cursor:
         self._obj = None
         self._ctx = {}
         self.__dict__.pop("Column", None)
+        self.__dict__.pop("Next", None)
         self.Eof = _AT_END  # type: ignore[method-assign]
 
     def _key_tuples(self, plan: _Plan, args: tuple[Any, ...]) -> list[dict[str, Any]]:

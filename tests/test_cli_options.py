@@ -110,7 +110,7 @@ def test_the_options_are_the_documented_ones() -> None:
     table = re.findall(r"^``(\w+)``", configure.__doc__ or "", re.M)
     guide = (ROOT / "docs" / "getting-started.md").read_text()
     section = guide.split("\n## Options\n")[1].split("\n## ")[0]
-    assert set(OPTIONS) == set(table) | {"upload_attempts", "max_content_size"}
+    assert set(OPTIONS) == set(table) | {"upload_attempts", "max_content_size", "reuse_listings"}
     assert set(re.findall(r"^\| `(\w+)`", section, re.M)) == set(OPTIONS)
 
 

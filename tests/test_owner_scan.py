@@ -3,7 +3,6 @@ the owner's repositories, then each one's releases. Over real HTTP with the emul
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -14,7 +13,6 @@ from test_progress import Recorder
 
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import RemoteError
-from sqlgh.github import parallel
 
 ASSETS = "SELECT owner, repo, release_id, name FROM release_assets WHERE "
 RELEASES = "SELECT owner, repo, tag_name FROM releases WHERE "
@@ -294,30 +292,3 @@ def test_a_whole_owner_delete_reaches_every_repository(emulator: Emulator) -> No
     ]
     left = db.execute("SELECT repo, name FROM release_assets WHERE owner = 'acme'").fetchall()
     assert left == [("Rocket", "rocket-2.zip")]
-
-
-def test_a_full_pump_resumes_once_half_its_buffer_is_taken() -> None:
-    """Each repository's fetch runs in a pump at most ``buffer`` batches ahead; waking it
-    for every batch SQLite takes cost a thread switch per batch (issue 13's whole-owner
-    spelling, 1.62x the 8-thread loop at 200 repositories)."""
-    taken = 0
-    taken_when_made: list[int] = []
-
-    def numbers() -> Iterator[int]:
-        for number in range(20):
-            taken_when_made.append(taken)
-            yield number
-
-    read = []
-    for number in parallel.ordered_chain([numbers, lambda: iter(())], window=1, buffer=8):
-        read.append(number)
-        taken += 1
-        deadline = time.monotonic() + 5
-        while taken == 1 and len(taken_when_made) < 9 and time.monotonic() < deadline:
-            time.sleep(0.005)  # until items 1 to 8 fill the buffer
-        if taken == 2:
-            time.sleep(0.05)  # room for a producer woken by this one item
-    assert read == list(range(20))
-    # items 1 to 8 fill the buffer while item 0 is read; item 9 is made once items 1 to 4
-    # were taken (woken by item 1, it would be made while item 1 is read)
-    assert taken_when_made[9] >= 4, taken_when_made

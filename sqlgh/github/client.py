@@ -138,6 +138,9 @@ class Client:
         # GitHub asks integrators to space POST/PATCH/PUT/DELETE about a second apart.
         self.mutation_interval = mutation_interval
         self._last_mutation = 0.0
+        # Moves when a write is sent and when it is answered (or fails): what was read
+        # while it stayed the same saw no write of this client (tables/recent_listings.py).
+        self.write_epoch = 0
 
     @property
     def has_token(self) -> bool:
@@ -240,48 +243,54 @@ class Client:
         shown = self.display_path(url, params)
         self.resilience.deadline.check(method, shown)  # past statement_timeout: not sent
         auth = self._credentials(method, url, shown, authenticate)
-        if method in MUTATIONS:
+        write = method in MUTATIONS
+        if write:
             self._space_mutation()
-        started = time.time()
-        clock = time.perf_counter()
+            self.write_epoch += 1
         try:
-            response = self._transmit(
+            started = time.time()
+            clock = time.perf_counter()
+            try:
+                response = self._transmit(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    stream=stream,
+                    timeout=(self.timeout[0], read_timeout) if read_timeout else self.timeout,
+                    allow_redirects=False,
+                    # A token over plain http (loopback only) never goes through a proxy,
+                    # which would read it in the clear.
+                    proxies=_NO_HTTP_PROXY if auth and url.startswith("http:") else None,
+                    fresh=fresh,
+                )
+            except requests.RequestException as exc:
+                self._record(started, clock, method, shown, None, False, None)
+                if self.resilience.deadline.passed():  # the watchdog cut it at the deadline
+                    seconds = self.resilience.deadline.seconds
+                    raise DeadlineError(seconds, method, shown, cut=True) from exc
+                raise TransportError(method, shown, exc) from exc
+            self._record(
+                started,
+                clock,
                 method,
-                url,
-                params=params,
-                json=json,
-                data=data,
-                headers=headers,
-                auth=auth,
-                stream=stream,
-                timeout=(self.timeout[0], read_timeout) if read_timeout else self.timeout,
-                allow_redirects=False,
-                # A token over plain http (loopback only) never goes through a proxy,
-                # which would read it in the clear.
-                proxies=_NO_HTTP_PROXY if auth is not None and url.startswith("http:") else None,
-                fresh=fresh,
+                shown,
+                cache.wire_status(response),
+                bool(getattr(response, "from_cache", False)),
+                _int_header(response.headers.get("x-ratelimit-remaining")),
             )
-        except requests.RequestException as exc:
-            self._record(started, clock, method, shown, None, False, None)
-            if self.resilience.deadline.passed():  # the watchdog cut it at the deadline
-                seconds = self.resilience.deadline.seconds
-                raise DeadlineError(seconds, method, shown, cut=True) from exc
-            raise TransportError(method, shown, exc) from exc
-        self._record(
-            started,
-            clock,
-            method,
-            shown,
-            cache.wire_status(response),
-            bool(getattr(response, "from_cache", False)),
-            _int_header(response.headers.get("x-ratelimit-remaining")),
-        )
-        self.resilience.observe(response.headers)
-        if response.status_code >= 400:
-            error = GitHubError.from_response(response, shown)
-            response.close()
-            raise error
-        return response
+            self.resilience.observe(response.headers)
+            if response.status_code >= 400:
+                error = GitHubError.from_response(response, shown)
+                response.close()
+                raise error
+            return response
+        finally:
+            if write:
+                self.write_epoch += 1
 
     def _redirect_target(
         self,
@@ -451,7 +460,7 @@ class Client:
                     bar = self.progress(total=total, desc=self.display_path(url), unit="page")
                 if bar is not None:
                     bar.update(1)
-                yield page
+                yield page if next_url else pages.LastPage(page)
                 if next_url and self.max_concurrency > 1 and not parallel.in_worker():
                     rest = pages.remaining(next_url, links.get("last", {}).get("url"))
                     if rest:
@@ -463,12 +472,15 @@ class Client:
             if bar is not None:
                 bar.close()
 
-    def parallel_map(self, fn: Any, items: Any) -> Iterator[Any]:
+    def parallel_map(self, fn: Any, items: Any, inline: Any = None) -> Iterator[Any]:
         """``fn`` over ``items`` on the read threads, in order, ``max_concurrency`` ahead;
-        sequential when concurrency is 1 or already inside a read thread."""
+        sequential when concurrency is 1 or already inside a read thread. Items ``inline``
+        accepts are run in the calling thread (see ``parallel.ordered_map``)."""
         if self.max_concurrency == 1 or parallel.in_worker():
             return map(fn, items)
-        return parallel.ordered_map(self._read_threads(), fn, items, self.max_concurrency)
+        return parallel.ordered_map(
+            self._read_threads(), fn, items, self.max_concurrency, inline
+        )
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``fn(*args)`` on the read threads, as a leaf task (see ``parallel``)."""
@@ -530,9 +542,10 @@ class Client:
             count.done += 1
             if bar is not None:
                 bar.update(1)
-            yield page
             if not page or "next" not in links:
+                yield pages.LastPage(page)
                 return None
+            yield page
         return links.get("next", {}).get("url")
 
     def _transmit(

@@ -16,6 +16,14 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_PAGES = 10_000
+
+
+class LastPage(list):  # type: ignore[type-arg]
+    """The items of a list's last page: GitHub linked no ``rel="next"`` from it (or it is
+    the empty page that ends a list at GitHub's listing cap)."""
+
+    __slots__ = ()
+
 DEFAULT_PER_PAGE = 30  # GitHub's, for a request that names none
 
 

@@ -4,16 +4,26 @@ An upload needs the release's ``upload_url``; a row fetched by asset id wants it
 release id. Both are learned for free from list responses and kept here, a bounded
 number of each. What holds for one statement only (the releases and repositories it
 listed, the checks of long embedded asset arrays, tags looked up) is kept in a
-``StatementFacts``.
+``StatementFacts``; whole listings of its earlier statements, while fresh, in
+``RecentListings`` (``sqlgh.tables.recent_listings``).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
+
+from sqlgh.github.pages import LastPage
+from sqlgh.tables.recent_listings import (
+    KEPT_ROWS,
+    ListingName,
+    RecentListings,
+    held_rows,
+)
 
 Checked = TypeVar("Checked")
 
@@ -60,13 +70,22 @@ class StatementFacts:
     A join from ``releases`` to ``release_assets`` then needs no request per release (one
     to check a long array, however often the join asks), and a release looked up by id or
     tag, or a repository by name, is answered from the listing while its page is in use.
-    A cursor keeps the facts of the statement that opened it, and its fetches write there:
-    neither a fetch still running when its statement ends (a prefetch cut short by LIMIT)
-    nor a statement run while another is being read can hand one statement what another
-    read.
+    A release list read to its last page (``release_pages``) answers any tag lookup, a
+    draft's or a tag no release has, while all its pages are in use. A cursor keeps the
+    facts of the statement that opened it, and its fetches write there: neither a fetch
+    still running when its statement ends (a prefetch cut short by LIMIT) nor a statement
+    run while another is being read can hand one statement what another read.
+
+    ``recent``: the connection's ``RecentListings``, for a statement that writes nothing
+    (None: lookups are answered from this statement's own listings only). Its whole
+    listings are kept there, and lookups that ask for it (``recent=True``) are answered
+    from the earlier statements' while fresh.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recent: RecentListings | None = None) -> None:
+        self._recent = recent
+        # Whole lists, by ListingName: their pages, while in use (each is checked).
+        self._whole: dict[ListingName, list[weakref.ref[Listing]]] = {}
         # Reentrant: a page may be freed (and forgotten) in a thread holding the lock.
         self._lock = threading.RLock()
         self._known: dict[tuple[Any, ...], tuple[weakref.ref[Listing], int]] = {}
@@ -102,18 +121,64 @@ class StatementFacts:
 
         return self._listed(page, names)
 
-    def release(self, owner: str, repo: str, release_id: int) -> dict[str, Any] | None:
-        """The release, if a page of a listing that holds it is still in use."""
-        return self._find(("release", *repo_key(owner, repo), release_id))
+    def release_pages(
+        self, owner: str, repo: str, pages: Iterable[list[Any]], keep: bool = False
+    ) -> Iterator[Listing]:
+        """The pages of a repository's release list, each known as ``releases_listed``
+        knows it. Read to its last page, the list is known whole to the statement, and with
+        ``keep`` to the connection's later statements while fresh."""
+        owner, repo = repo_key(owner, repo)
+        listed = partial(self.releases_listed, owner, repo)
+        return self._list_pages(("releases", owner, repo), pages, listed, _release_index, keep)
 
-    def published_release(self, owner: str, repo: str, tag: str) -> dict[str, Any] | None:
-        """The published release of the tag (there is at most one), if a page of a listing
-        that holds it is still in use."""
-        return self._find(("tag", *repo_key(owner, repo), tag))
+    def repository_pages(
+        self, owner: str, pages: Iterable[list[Any]], keep: bool = False
+    ) -> Iterator[Listing]:
+        """The pages of an owner's repository list, each known as ``repositories_listed``
+        knows it; read to its last page and with ``keep``, known to the connection's later
+        statements while fresh."""
+        owner = owner.lower()
+        listed = partial(self.repositories_listed, owner)
+        return self._list_pages(("repositories", owner), pages, listed, _repository_index, keep)
 
-    def repository(self, owner: str, name: str) -> dict[str, Any] | None:
-        """The repository, if a page of a listing that holds it is still in use."""
-        return self._find(("repository", owner.lower(), name.lower()))
+    def release(
+        self, owner: str, repo: str, release_id: int, recent: bool = False
+    ) -> dict[str, Any] | None:
+        """The release, if a page of a listing that holds it is still in use; with
+        ``recent``, else from a fresh listing of an earlier statement."""
+        owner, repo = repo_key(owner, repo)
+        found = self._find(("release", owner, repo, release_id))
+        if found is None and recent:
+            found = _only(self._recent_find(("releases", owner, repo), ("id", release_id)))
+        return found
+
+    def releases_of_tag(
+        self, owner: str, repo: str, tag: str, recent: bool = False
+    ) -> list[dict[str, Any]] | None:
+        """What ``releases WHERE tag_name = ?`` finds (the published release of the tag,
+        else its drafts), when a listing tells: the published release while a page that
+        holds it is in use, anything while the whole list is; with ``recent``, else the
+        releases of the tag a fresh listing of an earlier statement holds. None: ask
+        GitHub."""
+        owner, repo = repo_key(owner, repo)
+        published = self._find(("tag", owner, repo, tag))
+        if published is not None:
+            return [published]
+        whole = self._whole_list(("releases", owner, repo))
+        if whole is not None:
+            return of_tag(whole, tag)
+        if not recent:
+            return None
+        return of_tag(self._recent_find(("releases", owner, repo), ("tag", tag)) or (), tag) or None
+
+    def repository(self, owner: str, name: str, recent: bool = False) -> dict[str, Any] | None:
+        """The repository, if a page of a listing that holds it is still in use; with
+        ``recent``, else from a fresh listing of an earlier statement."""
+        owner, name = owner.lower(), name.lower()
+        found = self._find(("repository", owner, name))
+        if found is None and recent:
+            found = _only(self._recent_find(("repositories", owner), ("name", name)))
+        return found
 
     def checked_once(
         self,
@@ -148,6 +213,51 @@ class StatementFacts:
         Per statement: a tag may be released again under another id."""
         with self._lock:
             self._tags[(*repo_key(owner, repo), tag)] = release_id
+
+    def _list_pages(
+        self,
+        name: ListingName,
+        pages: Iterable[list[Any]],
+        listed: Callable[[list[Any]], Listing],
+        index: Callable[[list[dict[str, Any]]], dict[Any, list[dict[str, Any]]]],
+        keep: bool,
+    ) -> Iterator[Listing]:
+        recent = self._recent if keep else None
+        stamp = recent.stamp() if recent is not None else None  # before the first request
+        refs: list[weakref.ref[Listing]] = []
+        kept: list[dict[str, Any]] | None = [] if recent is not None else None
+        rows = 0
+        items = False
+        for page in pages:
+            listing = listed(page)
+            refs.append(weakref.ref(listing))
+            if kept is not None:
+                rows += held_rows(listing)
+                if rows > KEPT_ROWS:
+                    kept = None  # too long to keep
+                else:
+                    kept.extend(listing)
+            # The client marks the page no next page follows; an empty one after items is
+            # GitHub's listing cap (sqlgh.github.listing_cap): the list is not whole.
+            if type(page) is LastPage and (page or not items):
+                with self._lock:
+                    self._whole[name] = refs
+                if recent is not None and stamp is not None and kept is not None:
+                    recent.keep(name, stamp, rows, index(kept))
+            items = items or bool(page)
+            yield listing
+
+    def _whole_list(self, name: ListingName) -> list[Any] | None:
+        """Every item of a whole list the statement read, while all its pages are in use."""
+        with self._lock:
+            refs = self._whole.get(name)
+        pages = [ref() for ref in refs] if refs is not None else None
+        if pages is None or any(page is None for page in pages):
+            return None
+        return [item for page in pages for item in page]  # type: ignore[union-attr]
+
+    def _recent_find(self, name: ListingName, key: Any) -> list[dict[str, Any]] | None:
+        return self._recent.find(name, key) if self._recent is not None else None
 
     def _listed(
         self, page: list[Any], names: Callable[[Mapping[str, Any]], Iterable[tuple[Any, ...]]]
@@ -185,6 +295,37 @@ class StatementFacts:
         return listing[entry[1]] if listing is not None else None  # type: ignore[index]
 
 
+def of_tag(releases: Iterable[Any], tag: str) -> list[dict[str, Any]]:
+    """What GitHub's lookup of ``tag`` finds among ``releases``: its published release
+    (there is at most one), else its drafts (there may be several)."""
+    found = [r for r in releases if isinstance(r, dict) and r.get("tag_name") == tag]
+    published = [r for r in found if r.get("draft") is False]
+    return published[:1] or [r for r in found if r.get("draft") is True]
+
+
+def _only(found: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    return found[0] if found else None
+
+
+def _release_index(releases: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+    index: dict[Any, list[dict[str, Any]]] = {}
+    for release in releases:
+        release_id, tag = release.get("id"), release.get("tag_name")
+        if type(release_id) is int:
+            index[("id", release_id)] = [release]
+        if isinstance(tag, str):
+            index.setdefault(("tag", tag), []).append(release)
+    return index
+
+
+def _repository_index(repositories: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+    return {
+        ("name", repository["name"].lower()): [repository]
+        for repository in repositories
+        if isinstance(repository.get("name"), str)
+    }
+
+
 def _bounded_put(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
     """``store[key] = value``, dropping the oldest half of ``store`` when it is full."""
     _bounded_update(store, {key: value}, limit)
@@ -206,8 +347,11 @@ class Memo:
     ``REMEMBERED_ASSETS`` are kept. What one statement learned is its ``StatementFacts``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, write_epoch: Callable[[], int] = lambda: 0) -> None:
         self._lock = threading.Lock()
+        # Whole listings of earlier statements, while fresh and no write was sent since
+        # (``write_epoch``: the client's, see recent_listings).
+        self.recent = RecentListings(write_epoch)
         self._upload_urls: dict[Key, str] = {}
         # Per release: whether it was immutable when last seen, and its asset count when
         # its embedded array was whole (None: unknown). This connection's own uploads and

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlgh.github.client import MAX_PER_PAGE
-from sqlgh.github.parallel import head_start
+from sqlgh.github.parallel import head_start, in_worker
 from sqlgh.tables import keys
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 from sqlgh.tables.asset_writes import AssetWriter
@@ -21,7 +21,7 @@ from sqlgh.tables.memo import (
 )
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.releases import fetch_by_repo as release_list
-from sqlgh.tables.releases import fetch_by_tag as release_by_tag
+from sqlgh.tables.releases import find_by_tag as release_by_tag
 from sqlgh.tables.releases import known_release
 from sqlgh.tables.remote import Page, get_object, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
@@ -298,23 +298,38 @@ def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     """Every asset of every release: the release list, with its embedded asset arrays.
 
     Releases whose asset list must be paged are started concurrently (their first page),
-    a bounded window ahead; rows come out in release order.
+    a bounded window ahead; rows come out in release order. A fetch started on a read
+    thread (ahead of SQLite: ``sqlgh.fetches``, ``owner_scan``) runs its first release
+    there, and the rest concurrently once the reader's thread resumes it (a read thread
+    runs everything sequentially).
     """
     owner, repo = key["owner"], key["repo"]
     facts = api.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
     pages = listing(api, url, f"repository {owner}/{repo}")
     assets_of = partial(_assets_of, api, facts, owner, repo)
-    for batches in api.client.parallel_map(assets_of, _releases(facts, owner, repo, pages)):
+    releases = _releases(facts, owner, repo, pages)
+    if in_worker():
+        first = next(releases, None)
+        if first is None:
+            return
+        yield from assets_of(first)
+    for batches in api.client.parallel_map(assets_of, releases, _whole_embedded):
         yield from batches
+
+
+def _whole_embedded(listed: tuple[Listing, Any]) -> bool:
+    """Whether a listed release's embedded asset array is its whole asset list, with no
+    request to check it (fewer than 100 assets)."""
+    embedded = embedded_asset_array(listed[1])
+    return embedded is not None and len(embedded) < EMBEDDED_ASSETS_TRUSTED_BELOW
 
 
 def _releases(
     facts: StatementFacts, owner: str, repo: str, pages: Iterator[list[Any]]
 ) -> Iterator[tuple[Listing, Any]]:
     """Each release of the pages, with its page as the statement holds it."""
-    for page in pages:
-        listed = facts.releases_listed(owner, repo, page)
+    for listed in facts.release_pages(owner, repo, pages):
         for release in listed:
             yield listed, release
 
@@ -435,9 +450,11 @@ TABLE = Table(
             "by_tag",
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
-            "as for releases by_tag (1 for a published release; none when the statement holds "
-            "a listing of it), +1 for a release of 100 or more assets (the check of its "
-            "embedded assets, as for by_release)",
+            "as for releases by_tag within the statement (1 for a published release; none "
+            "when the statement holds a listing of it, or the whole release list), +1 for a "
+            "release of 100 or more assets (the check of its embedded assets, as for "
+            "by_release); never from an earlier statement's listing: assets change more "
+            "often than releases",
             cost=2,
             rows=50,
         ),

@@ -84,13 +84,11 @@ def _write_columns() -> tuple[Column, ...]:
     )
 
 
-def _remembered(
-    api: Api, facts: StatementFacts, owner: str, repo: str, releases: list[Any]
-) -> tuple[dict[str, str], Listing]:
+def _remembered(api: Api, owner: str, repo: str, releases: Listing) -> Batch:
     for release in releases:
         api.memo.remember_release(owner, repo, release)
     spelling = dict(zip(("owner", "repo"), spelled(owner, repo, releases), strict=True))
-    return spelling, facts.releases_listed(owner, repo, releases)
+    return spelling, releases
 
 
 def known_release(
@@ -98,41 +96,53 @@ def known_release(
 ) -> Listing:
     """A release another table read by id, known to the statement (as ``fetch_by_id``
     makes it known) while the returned page of one is held, and to the connection."""
-    return _remembered(api, facts, owner, repo, [release])[1]
+    held = facts.releases_listed(owner, repo, [release])
+    _remembered(api, owner, repo, held)
+    return held
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:
     facts = api.statement  # taken before the request
     release = api.client.get_json_or_none(url)
     if release is not None:
-        yield _remembered(api, facts, key["owner"], key["repo"], [release])
+        owner, repo = key["owner"], key["repo"]
+        yield _remembered(api, owner, repo, facts.releases_listed(owner, repo, [release]))
 
 
 def fetch_by_id(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
-    """The release from a listing the statement holds; else GET it by id."""
-    listed = api.statement.release(key["owner"], key["repo"], key["id"])
+    """The release from a listing the statement holds, or a recent one of the connection
+    (``sqlgh.tables.recent_listings``); else GET it by id."""
+    listed = api.statement.release(key["owner"], key["repo"], key["id"], recent=True)
     if listed is not None:
-        return [_listed_batch(key, listed)]  # finished
+        return [_listed_batch(key, [listed])]  # finished
     url = api.client.url(RELEASE, owner=key["owner"], repo=key["repo"], release_id=key["id"])
     return _one(api, key, url)
 
 
-def _listed_batch(key: Mapping[str, Any], release: dict[str, Any]) -> Batch:
-    owner, repo = spelled(key["owner"], key["repo"], [release])
-    return {"owner": owner, "repo": repo}, [release]
+def _listed_batch(key: Mapping[str, Any], releases: list[dict[str, Any]]) -> Batch:
+    owner, repo = spelled(key["owner"], key["repo"], releases)
+    return {"owner": owner, "repo": repo}, releases
 
 
 def fetch_by_tag(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
-    """The published release of a tag, from a listing the statement holds, else by GET;
-    failing that, look for a draft in the list.
+    """The releases of a tag as ``find_by_tag`` finds them, with the connection's recent
+    listings too (``sqlgh.tables.recent_listings``)."""
+    return find_by_tag(api, key, recent=True)
+
+
+def find_by_tag(api: Api, key: Mapping[str, Any], recent: bool = False) -> Iterable[Batch]:
+    """The published release of a tag, else its drafts: from a listing the statement holds
+    (any tag, once it holds the whole list; with ``recent``, a release of the tag a recent
+    listing of the connection holds), else by GET; failing that, look for drafts in the
+    list.
 
     GitHub's by-tag endpoint serves published releases only (a tag has at most one).
     Drafts are visible to a token with push access, and only through the list, so with a
     token a miss pages it.
     """
-    listed = api.statement.published_release(key["owner"], key["repo"], key["tag_name"])
+    listed = api.statement.releases_of_tag(key["owner"], key["repo"], key["tag_name"], recent)
     if listed is not None:
-        return [_listed_batch(key, listed)]
+        return [_listed_batch(key, listed)] if listed else []  # finished
     url = api.client.url(
         RELEASE_BY_TAG, owner=key["owner"], repo=key["repo"], tag=key["tag_name"]
     )
@@ -147,7 +157,7 @@ def releases_of_tag(api: Api, owner: str, repo: str, tag: str) -> list[dict[str,
     one (1 GET), else, with a token that may see drafts, the drafts of that tag (a 404,
     then 1 request per 100 releases). For other tables that look a release up by tag."""
     key = {"owner": owner, "repo": repo, "tag_name": tag}
-    return [dict(release) for _, batch in fetch_by_tag(api, key) for release in batch]
+    return [dict(release) for _, batch in find_by_tag(api, key) for release in batch]
 
 
 def _drafts(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
@@ -161,12 +171,14 @@ def fetch_latest(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
 
 
 def fetch_by_repo(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """The repository's release list, newest first, 100 a page."""
+    """The repository's release list, newest first, 100 a page (kept, whole, for the
+    connection's later lookups while fresh: ``sqlgh.tables.recent_listings``)."""
     owner, repo = key["owner"], key["repo"]
     facts = api.statement  # taken before the first request
     url = api.client.url(RELEASES, owner=owner, repo=repo)
-    for page in listing(api, url, f"repository {owner}/{repo}"):
-        yield _remembered(api, facts, owner, repo, page)
+    pages = listing(api, url, f"repository {owner}/{repo}")
+    for page in facts.release_pages(owner, repo, pages, keep=True):
+        yield _remembered(api, owner, repo, page)
 
 
 TABLE = Table(
@@ -179,7 +191,9 @@ TABLE = Table(
             ("owner", "repo", "id"),
             fetch_by_id,
             "1; none when the statement holds a listing of the release (a join from "
-            "release_assets or releases of the repository)",
+            "release_assets or releases of the repository), or an earlier statement read "
+            "the repository's whole release list less than 60 s ago and the connection wrote "
+            "nothing since (reuse_listings)",
             cost=1,
             rows=1,
             unique=True,
@@ -188,9 +202,12 @@ TABLE = Table(
             "by_tag",
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
-            "1 for a published release (which alone is returned then; none when the statement "
-            "holds a listing of it); else, with a token, 1 per 100 releases (the drafts of the "
-            "tag: there may be several)",
+            "1 for a published release (which alone is returned then); else, with a token, 1 "
+            "per 100 releases (the drafts of the tag: there may be several). None when the "
+            "statement holds the repository's whole release list, or a listing of the "
+            "published release; none either when an earlier statement's whole list, less than "
+            "60 s old with no write of the connection since, holds a release of the tag "
+            "(reuse_listings)",
             cost=1,
             rows=1,
         ),

@@ -35,8 +35,9 @@ COLUMNS = (
 
 
 def fetch_by_name(api: Api, key: Mapping[str, Any]) -> Iterable[Batch]:
-    """The repository from a listing the statement holds; else GET it."""
-    listed = api.statement.repository(key["owner"], key["name"])
+    """The repository from a listing the statement holds, or a recent one of the
+    connection (``sqlgh.tables.recent_listings``); else GET it."""
+    listed = api.statement.repository(key["owner"], key["name"], recent=True)
     if listed is not None:
         return [({"owner": spelled_owner(key["owner"], [listed])}, [listed])]  # finished
     return _get(api, key)
@@ -57,10 +58,11 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     facts = api.statement  # taken before the first request
     yielded = False
     try:
-        for page in listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"}):
+        pages = listing(api, api.client.url(ORG_REPOS, owner=owner), "", {"type": "all"})
+        for page in facts.repository_pages(owner, pages, keep=True):
             yielded = True
             api.memo.remember_repositories(page)
-            yield {"owner": spelled_owner(owner, page)}, facts.repositories_listed(owner, page)
+            yield {"owner": spelled_owner(owner, page)}, page
         return
     except RemoteError:
         if yielded:
@@ -69,9 +71,9 @@ def fetch_by_owner(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
     url, params = api.client.url(USER_REPOS, owner=owner), None
     if _is_token_owner(api, owner):
         url, params = api.client.url(MY_REPOS), {"affiliation": "owner"}
-    for page in listing(api, url, f"owner {owner}", params):
+    for page in facts.repository_pages(owner, listing(api, url, f"owner {owner}", params), True):
         api.memo.remember_repositories(page)
-        yield {"owner": spelled_owner(owner, page)}, facts.repositories_listed(owner, page)
+        yield {"owner": spelled_owner(owner, page)}, page
 
 
 def _is_token_owner(api: Api, owner: str) -> bool:
@@ -99,7 +101,9 @@ TABLE = Table(
             "by_name",
             ("owner", "name"),
             fetch_by_name,
-            "1; none when the statement holds a listing of the owner's repositories",
+            "1; none when the statement holds a listing of the owner's repositories, or an "
+            "earlier statement read their whole list less than 60 s ago and the connection "
+            "wrote nothing since (reuse_listings)",
             cost=1,
             rows=1,
             unique=True,
