@@ -6,8 +6,9 @@ x 40) and prints the requests made beside the minimum GitHub allows. Part two me
 rows/s from decoded JSON to rows returned by ``SELECT *`` (no HTTP: the access path yields
 decoded assets from memory), beside a plain ``sqlite3`` table scan of the same rows. Part
 three reads one release of 5,000 assets by ``release_id`` as sqlgh ships (default options,
-a first run: an empty cache file; and ``cache=False``), beside a sequential ``requests`` +
-``json`` loop over the same ``/assets`` pages (shape ``big``, no added latency), runs
+a first run: an empty cache file; and ``cache=False``: the release, with its assets
+embedded, and the check of that array), beside a sequential ``requests`` + ``json`` loop
+over the release's ``/assets`` pages (shape ``big``, no added latency), runs
 alternating; it prints wall time and the client process's CPU time (``process_time``, all
 its threads; the emulator runs in its own process), which stays meaningful on a loaded host.
 """

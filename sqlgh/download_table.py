@@ -99,7 +99,8 @@ SPEC = SpecTable(
             "by_release",
             ("owner", "repo", "release_id", "destination"),
             fetch_by_release,
-            f"1 per 100 assets of each release (its asset list), {DOWNLOADS}",
+            "as release_assets by_release (1 per release under 100 assets, 2 at 100 or more), "
+            f"{DOWNLOADS}",
             cost=1,
             rows=100,
         ),

@@ -18,6 +18,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _release_with_assets(emu: Emulator, count: int) -> int:
+    """A release of ``count`` assets, whose JSON embeds 100 of them at most: read by id,
+    its asset list is paged from page 1 (the check of the embedded array)."""
+    emu.embedded_assets_cap = 100
     emu.add_org("acme")
     emu.add_repo("acme", "tool")
     release = emu.add_release("acme", "tool", "v1")["id"]

@@ -220,21 +220,18 @@ def _stores_per_transaction(statements: list[str]) -> list[int]:
 
 
 def _first_run(emulator: Emulator, tmp_path: Path, pages: int):
-    """A first run over a release of ``pages`` pages of one asset, with the statements of
-    the cache's writer connection traced: (connection, release id, statements)."""
-    release = seed_one_asset(emulator)
+    """A first run over a release list of ``pages`` pages of one release, with the
+    statements of the cache's writer connection traced: (connection, statements, sql)."""
+    seed_one_asset(emulator)
     for n in range(pages - 1):
-        emulator.add_asset("acme", "tool", release["id"], f"more-{n}.bin", content=b"x")
+        emulator.add_release("acme", "tool", f"v2.{n}")
     db = connect_to(emulator, cache_path=tmp_path / "c.sqlite", per_page=1, max_concurrency=1)
     statements: list[str] = []
     with db.sqlgh.client.cache.responses.connection() as connection:
         connection.set_trace_callback(statements.append)
-    sql = (
-        "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' "
-        "AND release_id = ?"
-    )
-    assert len(db.execute(sql, (release["id"],)).fetchall()) == pages
-    return db, release["id"], statements, sql
+    sql = "SELECT tag_name FROM releases WHERE owner = 'acme' AND repo = 'tool'"
+    assert len(db.execute(sql).fetchall()) == pages
+    return db, statements, sql
 
 
 def test_a_first_run_stores_its_pages_in_one_transaction(
@@ -244,7 +241,7 @@ def test_a_first_run_stores_its_pages_in_one_transaction(
     every page of a first run is stored, in one transaction when the connection closes
     (before: a transaction for every page or two as they came)."""
     monkeypatch.setattr(cache, "LINGER", 60.0, raising=False)
-    db, _, statements, _ = _first_run(emulator, tmp_path, pages=12)
+    db, statements, _ = _first_run(emulator, tmp_path, pages=12)
     within(10, db.close)
     assert _stores_per_transaction(statements) == [12]
     with sqlite3.connect(tmp_path / "c.sqlite") as con:
@@ -257,11 +254,11 @@ def test_a_lookup_of_a_page_waiting_to_be_stored_starts_the_writer(
     """A second query right after the first finds its pages stored: its lookups wake the
     lingering writer, and every page is revalidated."""
     monkeypatch.setattr(cache, "LINGER", 60.0, raising=False)
-    db, release, statements, sql = _first_run(emulator, tmp_path, pages=5)
+    db, statements, sql = _first_run(emulator, tmp_path, pages=5)
     emulator.clear_log()
-    assert len(within(10, lambda: db.execute(sql, (release,)).fetchall())) == 5
+    assert len(within(10, lambda: db.execute(sql).fetchall())) == 5
     # the last page is full: the next one is asked for too (see client._confirm_last)
-    assert [status for status, _ in _sent(emulator, "/assets")][:5] == [304] * 5
+    assert [status for status, _ in _sent(emulator)][:5] == [304] * 5
     within(10, db.close)
     assert sum(_stores_per_transaction(statements)) == 6  # the five, and the empty sixth
 
@@ -271,7 +268,7 @@ def test_a_full_batch_starts_the_writer(emulator: Emulator, tmp_path: Path, monk
     stored when the connection closes."""
     monkeypatch.setattr(cache, "LINGER", 60.0, raising=False)
     monkeypatch.setattr(cache, "BATCH", 4, raising=False)
-    db, _, statements, _ = _first_run(emulator, tmp_path, pages=12)
+    db, statements, _ = _first_run(emulator, tmp_path, pages=12)
     within(10, db.close)
     stored = _stores_per_transaction(statements)
     assert sum(stored) == 12 and len(stored) >= 2, stored
@@ -285,7 +282,7 @@ def test_queued_bodies_of_a_batch_are_bounded_in_bytes(
     a transaction however few responses they are."""
     monkeypatch.setattr(cache, "LINGER", 60.0, raising=False)
     monkeypatch.setattr(cache, "BATCH_BYTES", 1, raising=False)
-    db, _, statements, _ = _first_run(emulator, tmp_path, pages=6)
+    db, statements, _ = _first_run(emulator, tmp_path, pages=6)
     backend = db.sqlgh.client.cache
     within(10, lambda: [stored.result() for stored in list(backend._pending.values())])
     assert sum(_stores_per_transaction(statements)) == 6

@@ -28,7 +28,7 @@ def test_an_option_reaches_the_connection_and_its_error_says_how_to_set_it(
     """read_timeout=0.2 (default 30) against a server silent for 3 s: the shell gives up
     at once, and the error tells the shell user the -o to wait longer."""
     release = seed_one_asset(emulator)
-    emulator.add_fault(Fault("slow", method="GET", path=r"/assets$", delay=3, times=-1))
+    emulator.add_fault(Fault("slow", method="GET", path=r"/releases/\d+$", delay=3, times=-1))
     result = sqlgh(
         "-o", "read_timeout=0.2", "--option", "retries=0", "-c", ONE.format(release["id"]),
         api_url=emulator.api_url, uploads_url=emulator.uploads_url, timeout=30,
@@ -124,7 +124,7 @@ def _run_failing(emulator: Emulator, *args: str) -> str:
 
 def test_statement_timeout_error_says_how_to_set_it(emulator: Emulator) -> None:
     release = seed_one_asset(emulator)
-    emulator.add_fault(Fault("slow", method="GET", path=r"/assets$", delay=3, times=-1))
+    emulator.add_fault(Fault("slow", method="GET", path=r"/releases/\d+$", delay=3, times=-1))
     err = _run_failing(emulator, "-o", "statement_timeout=0.5", "-c", ONE.format(release["id"]))
     assert (
         "ran past statement_timeout (0.5 s) and was stopped during GET "
@@ -138,7 +138,7 @@ def test_statement_timeout_error_says_how_to_set_it(emulator: Emulator) -> None:
 def test_low_speed_error_says_how_to_set_it(emulator: Emulator) -> None:
     release = seed_one_asset(emulator)
     emulator.add_fault(
-        Fault("trickle_body", method="GET", path=r"/assets$", delay=0.05, times=-1)
+        Fault("trickle_body", method="GET", path=r"/releases/\d+$", delay=0.05, times=-1)
     )
     err = _run_failing(
         emulator, "-o", "low_speed_time=0.5", "-o", "low_speed_limit=100000", "-o", "retries=0",

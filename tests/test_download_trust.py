@@ -170,8 +170,8 @@ def test_download_on_a_row_uses_its_metadata(acme: Acme, db, tmp_path: Path) -> 
     ).fetchall()
     assert len(rows) == 2 and files(tmp_path) == {"notes.txt": NOTES, "tool-1.1.0.tar.gz": TAR}
     api = [f"{r.path} {r.status}" for r in acme.emu.log if r.origin == "api"]
-    assert api == [  # the list, then per file: the API's redirect (and storage), no GET
-        f"/repos/acme/tool/releases/{acme.new}/assets 200",
+    assert api == [  # the release, then per file: the API's redirect (and storage), no GET
+        f"/repos/acme/tool/releases/{acme.new} 200",
         f"/repos/acme/tool/releases/assets/{acme.tar['id']} 302",
         f"/repos/acme/tool/releases/assets/{acme.notes['id']} 302",
     ]
@@ -196,7 +196,7 @@ def test_download_assets_costs_two_requests_a_file(acme: Acme, db, tmp_path: Pat
     api = [f"{r.method} {r.path} {r.status}" for r in acme.emu.log if r.origin == "api"]
     assert sorted(api) == sorted(
         [
-            f"GET /repos/acme/tool/releases/{acme.new}/assets 200",  # names, sizes, digests
+            f"GET /repos/acme/tool/releases/{acme.new} 200",  # names, sizes, digests
             f"GET /repos/acme/tool/releases/assets/{acme.tar['id']} 302",
             f"GET /repos/acme/tool/releases/assets/{acme.notes['id']} 302",
         ]
@@ -402,10 +402,12 @@ def test_a_file_that_appears_during_a_skip_download_is_reported_skipped(
 def test_an_asset_name_that_climbs_out_of_the_directory_is_refused_with_advice(
     acme: Acme, db, tmp_path: Path
 ) -> None:
-    def climbing(assets: list[dict]) -> list[dict]:  # a hostile server's listing
-        return [{**asset, "name": "../escaped.txt"} for asset in assets]
+    def climbing(release: dict) -> dict:  # a hostile server's release, its assets embedded
+        return {**release, "assets": [{**a, "name": "../escaped.txt"} for a in release["assets"]]}
 
-    acme.emu.add_fault(Fault("rewrite_json", method="GET", path="/assets", rewrite=climbing))
+    acme.emu.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases/\d+$", rewrite=climbing)
+    )
     inside = tmp_path / "inside"
     inside.mkdir()
     with pytest.raises(RemoteError) as caught:

@@ -6,6 +6,7 @@ and nothing sent twice that should not be (POSTs are counted in the emulator's l
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -22,7 +23,7 @@ from sqlgh.github.adapter import GitHubAdapter
 from sqlgh.github.client import Client
 from sqlgh.github.retry import IDEMPOTENT
 
-ASSETS = r"/releases/\d+/assets$"
+RELEASE = r"/releases/\d+$"  # a release's assets are read with the release (embedded)
 FAST = {"retry_backoff": 0, "secondary_rate_limit_wait": 0.05}
 
 
@@ -44,41 +45,42 @@ def names(db: sqlgh.Connection, release_id: int) -> list[str]:
 
 
 def requests_to(emu: Emulator, method: str, pattern: str = "") -> list:
-    return [r for r in emu.log if r.method == method and pattern in r.path]
+    return [r for r in emu.log if r.method == method and re.search(pattern, r.path)]
 
 
 # --- reads: retried, and the result is whole ----------------------------------------------
 @pytest.mark.parametrize("kind", ["status", "drop", "truncated", "non_json", "overlong"])
-def test_list_recovers_from_transient_faults(emulator: Emulator, kind: str) -> None:
+def test_a_read_recovers_from_transient_faults(emulator: Emulator, kind: str) -> None:
     release_id = seed(emulator)
-    emulator.add_fault(Fault(kind, method="GET", path=ASSETS, times=2))
+    emulator.add_fault(Fault(kind, method="GET", path=RELEASE, times=2))
     db = connect_to(emulator, **FAST)
     assert names(db, release_id) == ["a0.txt", "a1.txt", "a2.txt"]
-    assert len(requests_to(emulator, "GET", "/assets")) == 3
+    assert len(requests_to(emulator, "GET", RELEASE)) == 3
     assert emulator.unknown == []
 
 
 def test_5xx_burst_longer_than_retries_fails_clearly(emulator: Emulator) -> None:
     release_id = seed(emulator)
-    emulator.add_fault(Fault("status", status=503, method="GET", path=ASSETS, times=-1))
+    emulator.add_fault(Fault("status", status=503, method="GET", path=RELEASE, times=-1))
     db = connect_to(emulator, retries=2, **FAST)
     with pytest.raises(SqlghError, match=r"release_assets: .*503"):
         names(db, release_id)
-    assert len(requests_to(emulator, "GET", "/assets")) == 3
+    assert len(requests_to(emulator, "GET", RELEASE)) == 3
 
 
-def test_dropped_connection_mid_page_two(emulator: Emulator) -> None:
-    release_id = seed(emulator, assets=5)
+def test_dropped_connection_on_a_list_page_is_retried(emulator: Emulator) -> None:
+    emulator.embedded_assets_cap = 100  # the release's 250 assets are then paged
+    release_id = seed(emulator, assets=250)
     emulator.add_fault(Fault("drop", method="GET", path=r"/assets$", times=1))
-    db = connect_to(emulator, per_page=2, **FAST)
+    db = connect_to(emulator, **FAST)
     emulator.clear_log()
-    assert len(names(db, release_id)) == 5  # the first page's drop is retried
-    assert len(requests_to(emulator, "GET", "/assets")) == 4  # 3 pages + 1 retry
+    assert len(names(db, release_id)) == 250  # the first page's drop is retried
+    assert len(requests_to(emulator, "GET", "/assets$")) == 4  # 3 pages + 1 retry
 
 
 def test_slow_server_beyond_read_timeout_fails_quickly(emulator: Emulator) -> None:
     release_id = seed(emulator)
-    emulator.add_fault(Fault("slow", method="GET", path=ASSETS, delay=3, times=-1))
+    emulator.add_fault(Fault("slow", method="GET", path=RELEASE, delay=3, times=-1))
     db = connect_to(emulator, read_timeout=0.2, retries=1, **FAST)
     started = time.monotonic()
     shown = (
@@ -129,7 +131,7 @@ def test_download_that_keeps_failing_leaves_no_file(emulator: Emulator, tmp_path
 # --- rate limits ---------------------------------------------------------------------------
 def test_primary_rate_limit_waits_for_the_reset(emulator: Emulator, capsys) -> None:
     release_id = seed(emulator)
-    emulator.add_fault(Fault("primary_rate_limit", method="GET", path=ASSETS, retry_after=1))
+    emulator.add_fault(Fault("primary_rate_limit", method="GET", path=RELEASE, retry_after=1))
     db = connect_to(emulator, **FAST)
     started = time.monotonic()
     assert len(names(db, release_id)) == 3
@@ -151,12 +153,13 @@ def test_primary_rate_limit_beyond_max_wait_fails_with_reset_time(
     expected = time.strftime("%H:%M", time.localtime(time.time() + 3600))
     assert f"resets at {expected}" in str(raised.value)
     assert "not finished" in str(raised.value)
-    assert len(requests_to(emulator, "GET", "/assets")) == 1
+    assert len(requests_to(emulator, "GET", RELEASE)) == 1
 
 
 def test_primary_rate_limit_mid_list_says_how_many_pages_were_left(
     emulator: Emulator,
 ) -> None:
+    emulator.embedded_assets_cap = 100  # the release's 250 assets are then paged
     release_id = seed(emulator, assets=250)  # 3 pages of 100
     # Pages 2 and 3 are GitHub's /repositories/{id}/... next links; page 2 hits the limit.
     emulator.add_fault(
@@ -171,7 +174,7 @@ def test_primary_rate_limit_mid_list_says_how_many_pages_were_left(
 
 def test_secondary_rate_limit_backs_off_and_says_so_once(emulator: Emulator, capsys) -> None:
     release_id = seed(emulator)
-    emulator.add_fault(Fault("secondary_rate_limit", method="GET", path=ASSETS, times=3))
+    emulator.add_fault(Fault("secondary_rate_limit", method="GET", path=RELEASE, times=3))
     db = connect_to(emulator, **FAST)
     started = time.monotonic()
     assert len(names(db, release_id)) == 3
@@ -182,7 +185,7 @@ def test_secondary_rate_limit_backs_off_and_says_so_once(emulator: Emulator, cap
 def test_secondary_rate_limit_honours_retry_after(emulator: Emulator) -> None:
     release_id = seed(emulator)
     emulator.add_fault(
-        Fault("secondary_rate_limit", status=429, method="GET", path=ASSETS, retry_after=1)
+        Fault("secondary_rate_limit", status=429, method="GET", path=RELEASE, retry_after=1)
     )
     db = connect_to(emulator, **FAST)
     started = time.monotonic()

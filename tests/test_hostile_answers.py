@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ import sqlgh
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import InputError, RemoteError, SqlghError, WriteError
 
-ASSETS = r"/releases/\d+/assets$"
+RELEASE = r"/releases/\d+$"  # a release's assets are read with the release (embedded)
 FAST = {"retry_backoff": 0, "secondary_rate_limit_wait": 0.05, "cache": False}
 SELECT = "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND release_id = ?"
 INSERT_DATA = (
@@ -40,6 +40,11 @@ def seed(emu: Emulator) -> int:
     return int(release["id"])
 
 
+def embedded(rewrite: Callable[[list], list]) -> Callable[[dict], dict]:
+    """A rewrite of a release's embedded assets, for a fault on the release."""
+    return lambda release: {**release, "assets": rewrite(release["assets"])}
+
+
 def posts(emu: Emulator) -> int:
     return sum(1 for r in emu.log if r.method == "POST")
 
@@ -49,7 +54,7 @@ def posts(emu: Emulator) -> int:
 def test_unusable_retry_after_is_ignored(emulator: Emulator, capsys, retry_after: str) -> None:
     release_id = seed(emulator)
     headers = {"Retry-After": retry_after}
-    emulator.add_fault(Fault("secondary_rate_limit", method="GET", path=ASSETS, headers=headers))
+    emulator.add_fault(Fault("secondary_rate_limit", method="GET", path=RELEASE, headers=headers))
     db = connect_to(emulator, **FAST)
     assert db.execute(SELECT, (release_id,)).fetchall() == [("a.txt",)]
     # secondary_rate_limit_wait (0.05 s) instead of the header's value
@@ -60,7 +65,7 @@ def test_unusable_retry_after_is_ignored(emulator: Emulator, capsys, retry_after
 def test_unusable_reset_is_reported_not_invented(emulator: Emulator, reset: str) -> None:
     release_id = seed(emulator)
     headers = {"X-RateLimit-Reset": reset}
-    emulator.add_fault(Fault("primary_rate_limit", method="GET", path=ASSETS, headers=headers))
+    emulator.add_fault(Fault("primary_rate_limit", method="GET", path=RELEASE, headers=headers))
     db = connect_to(emulator, max_rate_limit_wait=5, **FAST)
     with pytest.raises(RemoteError) as failure:
         db.execute(SELECT, (release_id,)).fetchall()
@@ -76,7 +81,7 @@ def test_unusable_reset_on_a_success_does_not_pace(emulator: Emulator, reset: st
     spread the requests over, so the next one is sent without a wait."""
     release_id = seed(emulator)
     headers = {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset": reset}
-    emulator.add_fault(Fault("headers", method="GET", path=ASSETS, headers=headers))
+    emulator.add_fault(Fault("headers", method="GET", path=RELEASE, headers=headers))
     db = connect_to(emulator, max_concurrency=1, **FAST)
     for _ in range(2):
         assert db.execute(SELECT, (release_id,)).fetchall() == [("a.txt",)]
@@ -86,7 +91,7 @@ def test_negative_remaining_is_a_rate_limit_not_a_permission(emulator: Emulator)
     release_id = seed(emulator)
     headers = {"X-RateLimit-Remaining": "-3"}
     emulator.add_fault(
-        Fault("primary_rate_limit", method="GET", path=ASSETS, retry_after=3600, headers=headers)
+        Fault("primary_rate_limit", method="GET", path=RELEASE, retry_after=3600, headers=headers)
     )
     db = connect_to(emulator, max_rate_limit_wait=5, **FAST)
     with pytest.raises(RemoteError, match="rate limit is reached; it resets at") as failure:
@@ -144,7 +149,7 @@ def test_asset_name_that_is_an_object_names_the_column(emulator: Emulator) -> No
         return [{**asset, "name": {"evil": True}} for asset in page]
 
     emulator.add_fault(
-        Fault("rewrite_json", method="GET", path=ASSETS, rewrite=object_names, times=2)
+        Fault("rewrite_json", method="GET", path=RELEASE, rewrite=embedded(object_names), times=2)
     )
     db = connect_to(emulator, **FAST)
     with pytest.raises(RemoteError) as failure:
@@ -167,7 +172,9 @@ def test_array_in_a_nested_column_names_the_column(emulator: Emulator) -> None:
     def array_login(page: list) -> list:
         return [{**asset, "uploader": {"login": ["a", "b"]}} for asset in page]
 
-    emulator.add_fault(Fault("rewrite_json", method="GET", path=ASSETS, rewrite=array_login))
+    emulator.add_fault(
+        Fault("rewrite_json", method="GET", path=RELEASE, rewrite=embedded(array_login))
+    )
     db = connect_to(emulator, **FAST)
     query = SELECT.replace("SELECT name", "SELECT uploader_login")
     with pytest.raises(RemoteError, match=r"^release_assets\.uploader_login: .* an array where"):
@@ -283,8 +290,8 @@ def test_an_asset_id_that_is_no_rowid_is_a_sqlgh_error(emulator: Emulator, bad_i
     """An asset list whose ids are null, past 2**63, text or fractional: a RemoteError
     naming the column (it was TypeError / OverflowError from Rowid)."""
     release_id = seed(emulator)
-    emulator.add_fault(Fault("rewrite_json", path=ASSETS, times=-1,
-                             rewrite=lambda page: [{**a, "id": bad_id} for a in page]))
+    emulator.add_fault(Fault("rewrite_json", path=RELEASE, times=-1,
+                             rewrite=embedded(lambda page: [{**a, "id": bad_id} for a in page])))
     db = connect_to(emulator, **FAST)
     with pytest.raises(RemoteError) as failure:
         db.execute(

@@ -23,7 +23,7 @@ from sqlgh.errors import SqlghError, WriteError
 from sqlgh.github.configure import make_client
 from sqlgh.github.watchdog import Limits, MeteredSocket, TransferStopped
 
-ASSETS = r"/releases/\d+/assets$"
+RELEASE = r"/releases/\d+$"  # a release's assets are read with the release (embedded)
 # Stop a transfer under 200 bytes/s over 0.4 s; one retry, no backoff.
 QUICK = {"low_speed_limit": 200, "low_speed_time": 0.4, "retries": 1, "retry_backoff": 0}
 TOO_SLOW = "less than low_speed_limit (200 bytes/s) for low_speed_time (0.4 s)"
@@ -53,7 +53,7 @@ def test_a_trickling_api_answer_is_stopped(emulator: Emulator, kind: str) -> Non
     # trickle: the status line and headers come a byte at a time (http.client reads them
     # byte by byte); trickle_body: the headers at once, then the JSON body.
     release_id, _ = seed(emulator)
-    emulator.add_fault(Fault(kind, method="GET", path=ASSETS, times=-1))
+    emulator.add_fault(Fault(kind, method="GET", path=RELEASE, times=-1))
     db = connect_to(emulator, **QUICK)
     error, seconds = timed(lambda: db.execute(LIST, (release_id,)).fetchall())
     assert error is not None and error.args[0].startswith("release_assets: could not complete GET")
@@ -135,7 +135,7 @@ def test_a_slow_link_that_moves_data_lives(emulator: Emulator) -> None:
 
 def test_a_silent_server_costs_two_read_timeouts_not_five(emulator: Emulator) -> None:
     release_id, _ = seed(emulator)
-    emulator.add_fault(Fault("slow", method="GET", path=ASSETS, delay=2, times=-1))
+    emulator.add_fault(Fault("slow", method="GET", path=RELEASE, delay=2, times=-1))
     db = connect_to(emulator, read_timeout=0.3, retry_backoff=0)  # retries: the default 4
     error, seconds = timed(lambda: db.execute(LIST, (release_id,)).fetchall())
     shown = "sqlgh.connect(read_timeout=0.6) in Python); gave up after 2 attempts"
@@ -145,7 +145,7 @@ def test_a_silent_server_costs_two_read_timeouts_not_five(emulator: Emulator) ->
 
 def test_quick_faults_keep_all_their_retries(emulator: Emulator) -> None:
     release_id, _ = seed(emulator)
-    emulator.add_fault(Fault("status", status=502, method="GET", path=ASSETS, times=4))
+    emulator.add_fault(Fault("status", status=502, method="GET", path=RELEASE, times=4))
     db = connect_to(emulator, retry_backoff=0)
     assert db.execute(LIST, (release_id,)).fetchall() == [("a.bin",)]
 
@@ -160,13 +160,14 @@ def test_defaults_a_person_at_a_shell_accepts() -> None:
 
 # --- statement_timeout ------------------------------------------------------------------
 def test_statement_timeout_cuts_a_read_and_sends_nothing_more(emulator: Emulator) -> None:
+    emulator.embedded_assets_cap = 100  # the release's 250 assets are then paged
     release_id, _ = seed(emulator)
-    for n in range(4):
+    for n in range(249):
         emulator.add_asset("acme", "tool", release_id, f"more{n}.bin", content=b"m")
-    emulator.add_fault(Fault("slow", method="GET", path=ASSETS, delay=3, after=1, times=-1))
-    db = connect_to(
-        emulator, per_page=1, max_concurrency=1, statement_timeout=0.5, retry_backoff=0
+    emulator.add_fault(
+        Fault("slow", method="GET", path=r"/assets$", delay=3, after=1, times=-1)
     )
+    db = connect_to(emulator, max_concurrency=1, statement_timeout=0.5, retry_backoff=0)
     error, seconds = timed(lambda: db.execute(LIST, (release_id,)).fetchall())
     assert error is not None and "ran past statement_timeout (0.5 s)" in str(error)
     assert "statement_timeout option" in str(error)
@@ -202,7 +203,7 @@ def test_statement_timeout_lets_a_begun_write_finish_and_starts_no_other(
 def test_statement_timeout_does_not_wait_past_itself(emulator: Emulator) -> None:
     release_id, _ = seed(emulator)
     emulator.add_fault(
-        Fault("secondary_rate_limit", status=429, path=ASSETS, retry_after=30, times=1)
+        Fault("secondary_rate_limit", status=429, path=RELEASE, retry_after=30, times=1)
     )
     db = connect_to(emulator, statement_timeout=2)
     error, seconds = timed(lambda: db.execute(LIST, (release_id,)).fetchall())

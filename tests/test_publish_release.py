@@ -73,13 +73,15 @@ def test_a_mismatch_stops_the_script_before_publishing(emulator: Emulator, tmp_p
     emulator.add_repo("acme", "rocket")
     files = dist(tmp_path, 3)
 
-    def tampered(assets: list[dict]) -> list[dict]:
-        for asset in assets:
+    def tampered(release: dict) -> dict:  # the draft, read with its assets embedded
+        for asset in release["assets"]:
             if asset["name"] == "rocket-1.tar.gz":
                 asset["digest"] = "sha256:" + "0" * 64
-        return assets
+        return release
 
-    emulator.add_fault(Fault("rewrite_json", method="GET", path=r"/assets$", rewrite=tampered))
+    emulator.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases/\d+$", rewrite=tampered)
+    )
     result = publish(emulator, tmp_path, files)
     assert result.returncode == 1
     assert (
@@ -197,10 +199,12 @@ def test_an_asset_without_a_digest_is_named_as_such(emulator: Emulator, tmp_path
     emulator.add_repo("acme", "rocket")
     files = dist(tmp_path, 2)
 
-    def undigested(assets: list[dict]) -> list[dict]:
-        return [{**asset, "digest": None} for asset in assets]
+    def undigested(release: dict) -> dict:  # the draft, read with its assets embedded
+        return {**release, "assets": [{**a, "digest": None} for a in release["assets"]]}
 
-    emulator.add_fault(Fault("rewrite_json", method="GET", path=r"/assets$", rewrite=undigested))
+    emulator.add_fault(
+        Fault("rewrite_json", method="GET", path=r"/releases/\d+$", rewrite=undigested)
+    )
     result = publish(emulator, tmp_path, files)
     assert result.returncode == 1
     assert "publish_release.sql: rocket-0.tar.gz: GitHub gave asset" in result.stderr

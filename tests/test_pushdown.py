@@ -56,20 +56,54 @@ def filters(monkeypatch) -> list[tuple]:
 # pagination -----------------------------------------------------------------------------
 
 
-def test_250_assets_take_three_pages(acme: Acme, big: int, db: apsw.Connection) -> None:
+def test_250_assets_are_the_release_and_one_check(
+    acme: Acme, big: int, db: apsw.Connection
+) -> None:
     rows = db.execute(ASSETS.format(cols="name") + " AND release_id = ?", (big,))
     assert [n for (n,) in rows] == [f"file-{n:03}.bin" for n in range(250)]
-    assert len(acme.emu.log) == 3
-    pages = [r.query.get("page") for r in acme.emu.log]
-    # Pages 2 and 3 are fetched concurrently once the first names the last page.
-    assert pages[0] is None and sorted(pages[1:]) == [["2"], ["3"]]
+    # The release embeds all 250; page 3 of its asset list holds the last 50 and no page
+    # follows, so the embedded array serves (before: pages 1, 2 and 3 of the list).
+    assert paths(acme.emu) == [
+        f"GET /repos/acme/tool/releases/{big}",
+        f"GET /repos/acme/tool/releases/{big}/assets",
+    ]
+    assert acme.emu.log[1].query == {"per_page": ["100"], "page": ["3"]}
     assert acme.emu.unknown == []
 
 
-def test_limit_stops_after_first_page(acme: Acme, big: int, db: apsw.Connection) -> None:
+def test_a_cut_array_is_paged_concurrently_from_the_check() -> None:
+    with Emulator(embedded_assets_cap=100) as emu:
+        seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 250)
+        rows = connect_to(emu).execute(
+            ASSETS.format(cols="name") + " AND release_id = ?", (release["id"],)
+        )
+        assert [n for (n,) in rows] == [f"file-{n:03}.bin" for n in range(250)]
+        # The release, then page 1 (the check: a next page follows), then pages 2 and 3
+        # at once, as the check's page names the last.
+        pages = [r.query.get("page") for r in emu.log]
+        assert emu.log[0].path == f"/repos/acme/tool/releases/{release['id']}"
+        assert pages[1] is None and sorted(pages[2:]) == [["2"], ["3"]]
+
+
+def test_limit_on_a_long_release_reads_the_release_and_its_check(
+    acme: Acme, big: int, db: apsw.Connection
+) -> None:
+    # The trade-off of reading the release: its whole body, where paging read one page.
     sql = ASSETS.format(cols="name") + " AND release_id = ? LIMIT 5"
     assert len(db.execute(sql, (big,)).fetchall()) == 5
-    assert len(acme.emu.log) == 1
+    assert len(acme.emu.log) == 2
+
+
+def test_limit_stops_paging_a_cut_array_after_its_first_page() -> None:
+    with Emulator(embedded_assets_cap=100) as emu:
+        seed_acme(emu)
+        release = emu.add_release("acme", "tool", "v3.0.0", created_at="2024-06-01T00:00:00Z")
+        add_assets(emu, release["id"], 250)
+        sql = ASSETS.format(cols="name") + " AND release_id = ? LIMIT 5"
+        assert len(connect_to(emu).execute(sql, (release["id"],)).fetchall()) == 5
+        assert len(emu.log) == 2  # the release and page 1 (the check)
 
 
 def test_repo_scan_checks_a_long_embedded_asset_array_with_one_request(
@@ -170,7 +204,7 @@ def test_in_on_release_id_reaches_one_filter(acme: Acme, db: apsw.Connection, fi
     ]
     assert len(filters) == 1 and {acme.old, acme.new} in filters[0]
     assert sorted(paths(acme.emu)) == sorted(
-        f"GET /repos/acme/tool/releases/{r}/assets" for r in (acme.old, acme.new)
+        f"GET /repos/acme/tool/releases/{r}" for r in (acme.old, acme.new)
     )
 
 

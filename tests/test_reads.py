@@ -191,7 +191,7 @@ def test_timestamps_are_iso_text_sqlite_reads(acme: Acme, db: apsw.Connection) -
     assert row == ("text", "2024-02-01")
 
 
-def test_assets_by_release_is_one_list_call(acme: Acme, db: apsw.Connection) -> None:
+def test_assets_by_release_is_one_get_of_the_release(acme: Acme, db: apsw.Connection) -> None:
     rows = db.execute(
         ASSETS.format(cols="release_id, name, state") + " AND release_id = ? ORDER BY name",
         (acme.new,),
@@ -203,7 +203,7 @@ def test_assets_by_release_is_one_list_call(acme: Acme, db: apsw.Connection) -> 
     ]
     log = acme.emu.log
     assert [(r.method, r.path, r.query) for r in log] == [
-        ("GET", f"/repos/acme/tool/releases/{acme.new}/assets", {"per_page": ["100"]})
+        ("GET", f"/repos/acme/tool/releases/{acme.new}", {})
     ]
 
 

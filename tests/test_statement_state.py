@@ -47,12 +47,12 @@ def _end_second_row(emu: Emulator, release_id: int, how: str) -> None:
     """Make a dry-run rename's second row end its statement as ``how`` says: "done" (no
     fault), "failed" (GitHub answers 500 to the row's read of the release's assets) or
     "interrupted" (Ctrl-C, as SIGINT reaches the main thread, while GitHub holds it)."""
-    assets = f"/releases/{release_id}/assets"
+    assets = f"/releases/{release_id}/assets"  # each row's; the scan reads the release
     if how == "failed":
-        emu.add_fault(Fault("status", method="GET", path=assets, after=2, times=-1))
+        emu.add_fault(Fault("status", method="GET", path=assets, after=1, times=-1))
     elif how == "interrupted":
         emu.add_fault(
-            Fault("meanwhile", method="GET", path=assets, after=2, call=_thread.interrupt_main)
+            Fault("meanwhile", method="GET", path=assets, after=1, call=_thread.interrupt_main)
         )
 
 

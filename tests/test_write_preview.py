@@ -211,12 +211,12 @@ def test_yes_to_the_question_deletes_and_summarizes(acme: Acme, many: int) -> No
 def test_an_asset_added_between_the_count_and_the_real_run_is_not_deleted(
     acme: Acme, many: int
 ) -> None:
-    # Another writer adds an asset while the real run lists the release (its second list).
+    # Another writer adds an asset while the real run reads the release (its second read).
     added: list[dict] = []
     sneak = Fault(
         kind="meanwhile",
         method="GET",
-        path=f"/releases/{many}/assets",
+        path=f"/releases/{many}$",
         after=1,
         call=lambda: added.append(
             acme.emu.add_asset("acme", "tool", many, "late.bin", content=b"late")

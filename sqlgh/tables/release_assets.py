@@ -22,7 +22,8 @@ from sqlgh.tables.memo import (
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.releases import fetch_by_repo as release_list
 from sqlgh.tables.releases import find_by_tag as release_by_tag
-from sqlgh.tables.remote import Page, list_page, listing
+from sqlgh.tables.releases import known_release
+from sqlgh.tables.remote import Page, get_object, list_page, listing
 from sqlgh.tables.spec import AccessPath, Api, Batch, Column, Deferred, Table
 from sqlgh.tables.spelling import spelled
 
@@ -50,7 +51,8 @@ COLUMNS = (
         hidden=True,  # named when wanted: SELECT * stays as wide as it was
         validate=keys.tag_name,
         doc="Tag of the release the asset belongs to (a draft's intended tag; drafts are "
-        "seen with push access). Read for free from a release list or a by-tag lookup; "
+        "seen with push access). Read for free from a release list, a by-tag lookup or a "
+        "read by release_id; "
         "otherwise it costs one GET of the release per statement when a query reads it "
         "(a draft's asset read by id: its release is found in the release list first). "
         "Hidden: name it (SELECT *, tag_name ...).",
@@ -226,24 +228,54 @@ def _download_tag(url: Any) -> str | None:
 
 
 def fetch_by_release(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """The release's asset list, 100 a page; in a statement that listed the release, its
-    embedded asset array, checked once when it is long (see ``_whole``)."""
+    """The release's embedded asset array, from a listing the statement holds, else by
+    one GET of the release (as ``releases`` reads it by id; the statement then knows the
+    release, so a join to it costs nothing more): trusted under 100 assets, checked once
+    at 100 or more, paged when it is cut short (see ``_checked``)."""
     owner, repo, release_id = key["owner"], key["repo"], key["release_id"]
-    release = api.statement.release(owner, repo, release_id)
-    tag: str | Deferred | None
-    if release is not None:
-        tag = release.get("tag_name")
-    else:
+    facts = api.statement  # taken before the first request
+    release, held = _release(api, facts, owner, repo, release_id)
+    if release is None:  # not a release object: page its asset list
         tag = Deferred(partial(_tag_of_release, api, owner, repo, release_id))
-    whole, first = _checked(api, api.statement, owner, repo, release_id, release)
+        yield from _release_assets(api, owner, repo, release_id, tag)
+        return
+    tag = release.get("tag_name")
+    whole, first = _checked(api, facts, owner, repo, release_id, release)
     if whole is None:
-        yield from _release_assets(api, owner, repo, release_id, tag, first)
+        yield from _release_assets(api, owner, repo, release_id, tag, first, held)
     else:
-        yield _context(owner, repo, release_id, tag, whole), whole
+        yield from _in_pages(_context(owner, repo, release_id, tag, whole, held), whole)
+
+
+def _release(
+    api: Api, facts: StatementFacts, owner: str, repo: str, release_id: int
+) -> tuple[dict[str, Any] | None, Listing | None]:
+    """The release, from a listing the statement holds, else by GET (GitHub serves a
+    draft by id to a token that may push, as it lists it: fluxerapp/fluxer#2050); with
+    the page of one that keeps a fetched release known to the statement while its rows
+    are read. A 404 names the missing release, as the asset list's 404 did. None for an
+    answer that is not this release."""
+    listed = facts.release(owner, repo, release_id)
+    if listed is not None:
+        return listed, None
+    url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
+    release = get_object(api, url, _parent(owner, repo, release_id))
+    if not isinstance(release, dict) or release.get("id") != release_id:
+        return None, None
+    held = known_release(api, facts, owner, repo, release)
+    return held[0], held
+
+
+def _in_pages(context: Mapping[str, Any], assets: list[dict[str, Any]]) -> Iterator[Batch]:
+    """An embedded asset array in batches of at most 100, as its pages would come: a
+    cursor holds one batch at a time."""
+    for start in range(0, len(assets), MAX_PER_PAGE):
+        yield context, assets[start : start + MAX_PER_PAGE]
 
 
 def fetch_by_release_and_id(api: Api, key: Mapping[str, Any]) -> Iterator[Batch]:
-    """The release's asset list, keeping the one asset asked for."""
+    """The release's assets (as ``fetch_by_release`` reads them), keeping the one asked
+    for."""
     for context, assets in fetch_by_release(api, key):
         for asset in assets:
             if asset.get("id") == key["id"]:
@@ -312,7 +344,7 @@ def _assets_of(
     whole, first = _checked(api, facts, owner, repo, release_id, release)
     if whole is None:
         return head_start(_release_assets(api, owner, repo, release_id, tag, first, page))
-    return iter([(_context(owner, repo, release_id, tag, whole, page), whole)])
+    return _in_pages(_context(owner, repo, release_id, tag, whole, page), whole)
 
 
 def _checked(
@@ -396,9 +428,9 @@ TABLE = Table(
             "by_release_and_id",
             ("owner", "repo", "release_id", "id"),
             fetch_by_release_and_id,
-            "as for by_release, up to the page of the one asked for (and up to "
-            "max_concurrency pages fetched ahead), once per statement: the ids of one release "
-            "share its list (a long embedded array is checked once for all ids)",
+            "as for by_release, once per statement: the ids of one release share its read "
+            "(and the check of a long embedded array); when the array is cut short, paging "
+            "stops at the page of the one asked for (up to max_concurrency pages ahead)",
             cost=2,
             rows=1,
             within="by_release",
@@ -407,9 +439,10 @@ TABLE = Table(
             "by_release",
             ("owner", "repo", "release_id"),
             fetch_by_release,
-            "1 per 100 assets of the release; in a statement that listed the release, its "
-            "embedded assets serve: none under 100 assets, else 1 to check they are all there "
-            "(paging follows when they are not)",
+            "1 (the release, with its embedded assets; none when the statement holds a "
+            "listing of it) under 100 assets, 2 at 100 or more (1 to check the embedded "
+            "assets are all there; when they are not, 1 per 100 assets), whatever a LIMIT: "
+            "the whole release is read (about 1.4 KB an asset)",
             cost=2,
             rows=50,
         ),
@@ -418,9 +451,10 @@ TABLE = Table(
             ("owner", "repo", "tag_name"),
             fetch_by_tag,
             "as for releases by_tag within the statement (1 for a published release; none "
-            "when the statement holds a listing of it, or the whole release list), +1 per 100 "
-            "assets for a release of 100 or more (as for by_release); never from an earlier "
-            "statement's listing: assets change more often than releases",
+            "when the statement holds a listing of it, or the whole release list), +1 for a "
+            "release of 100 or more assets (the check of its embedded assets, as for "
+            "by_release); never from an earlier statement's listing: assets change more "
+            "often than releases",
             cost=2,
             rows=50,
         ),

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlgh.tables import keys
 from sqlgh.tables.endpoints import LATEST_RELEASE, RELEASE, RELEASE_BY_TAG, RELEASES
-from sqlgh.tables.memo import Listing
+from sqlgh.tables.memo import Listing, StatementFacts
 from sqlgh.tables.owner_scan import per_repository
 from sqlgh.tables.release_writes import ReleaseWriter
 from sqlgh.tables.remote import listing
@@ -89,6 +89,16 @@ def _remembered(api: Api, owner: str, repo: str, releases: Listing) -> Batch:
         api.memo.remember_release(owner, repo, release)
     spelling = dict(zip(("owner", "repo"), spelled(owner, repo, releases), strict=True))
     return spelling, releases
+
+
+def known_release(
+    api: Api, facts: StatementFacts, owner: str, repo: str, release: dict[str, Any]
+) -> Listing:
+    """A release another table read by id, known to the statement (as ``fetch_by_id``
+    makes it known) while the returned page of one is held, and to the connection."""
+    held = facts.releases_listed(owner, repo, [release])
+    _remembered(api, owner, repo, held)
+    return held
 
 
 def _one(api: Api, key: Mapping[str, Any], url: str) -> Iterator[Batch]:

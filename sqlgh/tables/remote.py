@@ -49,6 +49,12 @@ def listing(
         yield from api.client.pages(url, params, first)
 
 
+def get_object(api: Api, url: str, parent: str) -> Any:
+    """One object, such as a release by id; a 404 as for ``listing``."""
+    with _parent_must_exist(api, parent):
+        return api.client.get_json(url)
+
+
 def list_page(api: Api, url: str, parent: str, params: Mapping[str, Any] | None = None) -> Page:
     """One page of a list endpoint and its ``Link`` relations (a 404 as for ``listing``)."""
     with _parent_must_exist(api, parent):
