@@ -114,11 +114,11 @@ def test_bodies_queued_for_a_writer_held_up_are_bounded(big: str, tmp_path: Path
 
 
 def test_nothing_opens_the_file_again_after_close(emulator: Emulator, tmp_path: Path, capsys):
-    """A response forgotten, or the cache counted, after the connection closed (a read
-    thread finishing late) leaves the file alone: no SQLite connection is opened again,
-    and a cache file removed meanwhile is not created anew (before: requests-cache
-    reopened its connections and left them open; on a removed file, it created an empty
-    one and the cache said it had failed)."""
+    """A lookup, a response forgotten, or the cache counted or cleared, after the
+    connection closed (a read thread finishing late) leaves the file alone: no SQLite
+    connection is opened again, and a cache file removed meanwhile is not created anew
+    (before: requests-cache reopened its connections and left them open; on a removed
+    file, it created an empty one and the cache said it had failed)."""
     seed_one_asset(emulator)
     path = tmp_path / "c.sqlite"
     backend = open_backend(path)
@@ -130,6 +130,7 @@ def test_nothing_opens_the_file_again_after_close(emulator: Emulator, tmp_path: 
     assert response.cache_key
     backend.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite"]
+    assert backend.get_response(response.cache_key) is None  # a lookup: a miss
     forget(response)
     assert backend.count() == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite"]  # no -wal: no connection
