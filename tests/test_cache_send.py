@@ -8,12 +8,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from conftest import TOKEN, connect_to
-from helpers import seed_one_asset, within
+from helpers import seed_one_asset, serve, within
 
 from sqlgh.emulator import Emulator
 from sqlgh.github import cache
@@ -125,12 +125,8 @@ class _Chain(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def chain() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Chain)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(_Chain) as url:
+        yield url
 
 
 def test_redirect_aliases_are_stored_and_found_again(chain: str, tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 Every GET is revalidated (``If-None-Match`` with the stored ETag), so data is always
 current; GitHub answers 304 for unchanged data and does not count it against the rate
-limit. Only GET responses of 200 that carry a validator are stored; downloads (streamed
-bytes) and writes bypass the cache. The token itself is never stored or used in a name:
-the file is named after a hash of it, and the serializer leaves credential headers
+limit. A 304 naming another version than the stored one (its ETag, or Last-Modified,
+differs) is not answered with the stored body: the GET is sent again without validators.
+Only GET responses of 200 that carry a validator are stored; downloads (streamed bytes)
+and writes bypass the cache. The token itself is never stored or used in a name: the file
+is named after a hash of it, and the serializer leaves credential headers
 (``Authorization`` and the others requests-cache names, in any case) out of the stored
 requests.
 
@@ -26,7 +28,9 @@ What keeps the cache cheap (see docs/performance.md, "First-run cache costs"):
   still on its way waits for it; ``delete``, ``clear`` and ``close`` wait for them all).
   The writer lingers up to ``LINGER`` seconds for more responses and stores them all in
   one transaction: pages arrive one by one, and on a fast link it otherwise committed
-  every page or two (22-38 transactions for 50 pages, 4-5 now). It writes the request
+  every page or two (22-38 transactions for 50 pages, 4-5 now). While it is held up
+  (another process's write lock), at most ``MAX_QUEUED_BYTES`` of bodies wait for it;
+  later responses go unstored. It writes the request
   thread's snapshot itself (requests-cache's ``save_response`` would copy it once more),
   and leaves requests-cache's ``redact_response``, which rewrites every URL and header of
   it, to a response whose URL names a credential parameter (the serializer drops
@@ -114,6 +118,10 @@ ZSTD_LEVEL = 1
 LINGER = 0.05
 BATCH = 32
 BATCH_BYTES = 2_000_000
+# Bodies queued while the writer is held up (another process's write lock, up to
+# ``lock_timeout``): past this many bytes a response is not stored (it costs a 200 instead
+# of a 304 next time) rather than held in memory.
+MAX_QUEUED_BYTES = 4 * BATCH_BYTES
 # One compressor per writer thread: making one costs about as much as compressing a page.
 _PACKERS = threading.local()
 # How a stored body is unpacked, by the field it is stored under (zlib: earlier builds).
@@ -345,8 +353,8 @@ class ResponseCache(requests_cache.SQLiteCache):
         expires: datetime | None = None,
     ) -> None:
         """Queue a response for storing, unless it is a stored one GitHub just revalidated
-        (same body and ETag: only Date and the rate-limit headers changed) or the file
-        failed."""
+        (same body and ETag: only Date and the rate-limit headers changed), the file
+        failed, or ``MAX_QUEUED_BYTES`` of bodies already wait for a writer held up."""
         if getattr(response, "revalidated", False) or self.failure is not None:
             return
         key = cache_key or self.create_key(response.request)
@@ -355,7 +363,11 @@ class ResponseCache(requests_cache.SQLiteCache):
         aliases = [self.create_key(earlier.request) for earlier in response.history]
         if aliases:
             self._aliases = True
+        size = len(snapshot.content or b"")
         with self._guard:
+            if self._queued and self._queued_bytes + size > MAX_QUEUED_BYTES:
+                log.debug("sqlgh: the cache's writer is held up; a response goes unstored")
+                return
             stored = self._drain
             if stored is None:
                 # a read thread finishing after close(): not worth reopening
@@ -363,7 +375,7 @@ class ResponseCache(requests_cache.SQLiteCache):
                 if stored is None:
                     return
             self._queued.append(_Queued(key, snapshot, aliases))
-            self._queued_bytes += len(snapshot.content or b"")
+            self._queued_bytes += size
             self._pending[key] = stored
             if self._batch_full():
                 self._more.notify_all()
@@ -414,19 +426,26 @@ class ResponseCache(requests_cache.SQLiteCache):
                 self._hurry -= 1
 
     def delete(self, *keys: str, **kwargs: Any) -> None:
-        """Delete responses (after the stores queued before)."""
+        """Delete responses (after the stores queued before); nothing once closed."""
         self.flush()
-        self._guarded(partial(super().delete, *keys, **kwargs), None)
+        self._while_open(partial(super().delete, *keys, **kwargs), None)
 
     def clear(self) -> None:
         """Empty the cache (after the stores queued before). requests-cache's own fallback,
         deleting the file alone, is skipped: it would leave the old WAL to be replayed."""
         self.flush()
-        self._guarded(partial(BaseCache.clear, self), None)
+        self._while_open(partial(BaseCache.clear, self), None)
 
     def count(self, expired: bool = True) -> int:
-        """How many responses are stored (0 once the file failed)."""
-        return self._guarded(partial(super().count, expired), 0)
+        """How many responses are stored (0 once the file failed or the cache closed)."""
+        return self._while_open(partial(super().count, expired), 0)
+
+    def _while_open(self, operation: Callable[[], T], default: T) -> T:
+        """``operation()`` as ``_guarded`` runs it, or ``default`` once closed:
+        requests-cache would open its SQLite connections again (for a read thread that
+        forgets a response after the connection closed) and leave them open, or create an
+        empty file where the cache was removed."""
+        return default if self._closed else self._guarded(operation, default)
 
     def close(self) -> None:
         """Store what is queued, stop the writer thread, close the SQLite connections; then
@@ -697,6 +716,14 @@ class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
         if stored is not None:
             request.headers.update(_validators(stored.headers))
         response = requests.Session.send(self, request, **kwargs)
+        if stored is not None and response.status_code == 304 and not _selects(response, stored):
+            # A 304 naming another version than the one stored selects no stored response
+            # (RFC 9111, section 4.3.4): ask once more, unconditionally.
+            response.close()
+            for name in _validators(stored.headers):
+                del request.headers[name]
+            stored = None
+            response = requests.Session.send(self, request, **kwargs)
         if stored is not None and response.status_code == 304:
             response = actions.update_revalidated_response(response, stored)
         else:
@@ -710,6 +737,18 @@ class CachedSession(EnvironmentOnce, requests_cache.CachedSession):
 
 # No Cache-Control in sqlgh's requests: no directives (read only by a 304's update).
 _NO_DIRECTIVES = CacheDirectives()
+
+
+def _selects(answer: requests.Response, stored: CachedResponse) -> bool:
+    """Whether a 304 is about the stored response: the validators both carry agree
+    (ETags by the weak comparison of RFC 9110, section 8.8.3.2). A 304 without one is."""
+    etag, stored_etag = answer.headers.get("ETag"), stored.headers.get("ETag")
+    if etag and stored_etag:
+        return etag.removeprefix("W/") == stored_etag.removeprefix("W/")
+    modified, stored_modified = answer.headers.get("Last-Modified"), stored.headers.get(
+        "Last-Modified"
+    )
+    return not (modified and stored_modified) or modified == stored_modified
 
 
 def _validators(headers: Any) -> dict[str, str]:
