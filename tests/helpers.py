@@ -114,3 +114,14 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def stores_per_transaction(statements: list[str]) -> list[int]:
+    """How many responses each write transaction of a traced cache connection stored."""
+    counts: list[int] = []
+    for statement in statements:
+        if statement == "BEGIN IMMEDIATE":
+            counts.append(0)
+        elif statement.startswith("INSERT OR REPLACE INTO responses"):
+            counts[-1] += 1
+    return [count for count in counts if count]

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import zstandard
 from conftest import TOKEN, connect_to
-from helpers import seed_one_asset
+from helpers import seed_one_asset, stores_per_transaction
 
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.github.cache import SERIALIZER, cache_file, cached_session, open_backend
@@ -258,16 +258,6 @@ def test_storing_is_off_the_query_path(emulator: Emulator, tmp_path: Path, monke
     assert len(_stored(tmp_path / "c.sqlite")) == 1  # the release list, stored once
 
 
-def _stores_per_transaction(statements: list[str]) -> list[int]:
-    """How many responses each write transaction of a traced cache connection stored."""
-    counts: list[int] = []
-    for statement in statements:
-        if statement == "BEGIN IMMEDIATE":
-            counts.append(0)
-        elif statement.startswith("INSERT OR REPLACE INTO responses"):
-            counts[-1] += 1
-    return [count for count in counts if count]
-
 
 def test_pages_queued_behind_a_store_are_stored_in_one_transaction(
     emulator: Emulator, tmp_path: Path, monkeypatch
@@ -297,7 +287,7 @@ def test_pages_queued_behind_a_store_are_stored_in_one_transaction(
     db.close()
     # The first page alone (or with the second, had it come before the writer started),
     # the rest together: at most 2 transactions for 4 pages.
-    stored = _stores_per_transaction(statements)
+    stored = stores_per_transaction(statements)
     assert sum(stored) == 4 and len(stored) <= 2, stored
     assert len(_stored(tmp_path / "c.sqlite")) == 4
 

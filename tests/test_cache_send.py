@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TOKEN, connect_to
-from helpers import seed_one_asset, serve, within
+from helpers import seed_one_asset, serve, stores_per_transaction, within
 
 from sqlgh.emulator import Emulator
 from sqlgh.github import cache
@@ -205,15 +205,6 @@ def test_a_lookup_does_not_wait_for_the_writers_transaction(
     db.close()
 
 
-def _stores_per_transaction(statements: list[str]) -> list[int]:
-    counts: list[int] = []
-    for statement in statements:
-        if statement == "BEGIN IMMEDIATE":
-            counts.append(0)
-        elif statement.startswith("INSERT OR REPLACE INTO responses"):
-            counts[-1] += 1
-    return [count for count in counts if count]
-
 
 def _first_run(emulator: Emulator, tmp_path: Path, pages: int):
     """A first run over a release list of ``pages`` pages of one release, with the
@@ -239,7 +230,7 @@ def test_a_first_run_stores_its_pages_in_one_transaction(
     monkeypatch.setattr(cache, "LINGER", 60.0, raising=False)
     db, statements, _ = _first_run(emulator, tmp_path, pages=12)
     within(10, db.close)
-    assert _stores_per_transaction(statements) == [12]
+    assert stores_per_transaction(statements) == [12]
     with sqlite3.connect(tmp_path / "c.sqlite") as con:
         assert con.execute("SELECT count(*) FROM responses").fetchone() == (12,)
 
@@ -256,7 +247,7 @@ def test_a_lookup_of_a_page_waiting_to_be_stored_starts_the_writer(
     # the last page is full: the next one is asked for too (see client._confirm_last)
     assert [status for status, _ in _sent(emulator)][:5] == [304] * 5
     within(10, db.close)
-    assert sum(_stores_per_transaction(statements)) == 6  # the five, and the empty sixth
+    assert sum(stores_per_transaction(statements)) == 6  # the five, and the empty sixth
 
 
 def test_a_full_batch_starts_the_writer(emulator: Emulator, tmp_path: Path, monkeypatch) -> None:
@@ -266,7 +257,7 @@ def test_a_full_batch_starts_the_writer(emulator: Emulator, tmp_path: Path, monk
     monkeypatch.setattr(cache, "BATCH", 4, raising=False)
     db, statements, _ = _first_run(emulator, tmp_path, pages=12)
     within(10, db.close)
-    stored = _stores_per_transaction(statements)
+    stored = stores_per_transaction(statements)
     assert sum(stored) == 12 and len(stored) >= 2, stored
     assert all(count >= 4 for count in stored[:-1]), stored
 
@@ -281,5 +272,5 @@ def test_queued_bodies_of_a_batch_are_bounded_in_bytes(
     db, statements, _ = _first_run(emulator, tmp_path, pages=6)
     backend = db.sqlgh.client.cache
     within(10, lambda: [stored.result() for stored in list(backend._pending.values())])
-    assert sum(_stores_per_transaction(statements)) == 6
+    assert sum(stores_per_transaction(statements)) == 6
     within(10, db.close)
