@@ -211,6 +211,19 @@ def test_releases_whose_embedded_assets_need_no_request_stay_on_the_readers_thre
     assert held.peak >= 2
 
 
+def test_a_join_starts_as_many_fetches_ahead_as_max_concurrency(emulator: Emulator) -> None:
+    # The key SQLite asks for next has most often been fetched ahead already: a window of
+    # max_concurrency - 1 left one request slot idle while SQLite read its rows.
+    _wide_org(emulator, 30)
+    for concurrency, window in ((4, 4), (2, 2), (1, 0)):
+        db = connect_to(emulator, max_concurrency=concurrency, cache=False)
+        rows = db.execute(JOIN_WIDE)
+        assert next(rows)[1] == "a.bin"
+        assert len(db.sqlgh.statement.fetches._ahead) == window, concurrency
+        rows.close()
+        db.close()
+
+
 def test_a_limit_wastes_at_most_max_concurrency_requests(emulator: Emulator) -> None:
     _wide_org(emulator, 30)
     db = connect_to(emulator, max_concurrency=4, cache=False)
