@@ -204,5 +204,32 @@ def test_an_answer_that_is_not_the_release_falls_back_to_its_asset_list(
     ]
 
 
+def test_an_answer_naming_another_release_lends_it_no_tag_or_upload_url(
+    acme: Acme, db: apsw.Connection
+) -> None:
+    # Every GET of release `new` answers release `old` (its id, tag and upload URL kept).
+    def old_release(release: dict) -> dict:
+        return {**release, "id": acme.old, "tag_name": "v1.0.0"}
+
+    acme.emu.add_fault(
+        Fault(
+            "rewrite_json", path=rf"/releases/{acme.new}$", rewrite=old_release, times=-1
+        )
+    )
+    sql = BY_RELEASE.format(cols="tag_name, name") + " ORDER BY name"
+    rows = db.execute(sql, (acme.new,)).fetchall()
+    # before: ('v1.0.0', ...), the tag of the release the answer named
+    assert rows == [(None, "broken.bin"), (None, "notes.txt"), (None, "tool-1.1.0.tar.gz")]
+    acme.emu.clear_faults()
+    db.execute(
+        "INSERT INTO release_assets (owner, repo, release_id, name, data) "
+        "VALUES ('acme', 'tool', ?, 'late.bin', x'01')",
+        (acme.old,),
+    )
+    # before: uploaded to release `new`, whose upload URL was kept for release `old`
+    assert "late.bin" in names(acme.emu, acme.old)
+    assert "late.bin" not in names(acme.emu, acme.new)
+
+
 def _other_id(release: dict) -> dict:
     return {**release, "id": release["id"] + 1, "assets": []}

@@ -59,6 +59,20 @@ def test_a_read_recovers_from_transient_faults(emulator: Emulator, kind: str) ->
     assert emulator.unknown == []
 
 
+@pytest.mark.parametrize("kind", ["status", "drop", "truncated", "non_json", "overlong"])
+def test_a_list_page_mid_paging_recovers_from_transient_faults(
+    emulator: Emulator, kind: str
+) -> None:
+    emulator.embedded_assets_cap = 100  # the release's 250 assets are then paged
+    release_id = seed(emulator, assets=250)
+    # page 1 (the check of the embedded array) passes; the next page faults twice
+    emulator.add_fault(Fault(kind, method="GET", path=r"/assets$", after=1, times=2))
+    db = connect_to(emulator, **FAST)
+    assert names(db, release_id) == [f"a{n}.txt" for n in range(250)]
+    assert len(requests_to(emulator, "GET", r"/assets$")) == 5  # 3 pages + 2 retries
+    assert emulator.unknown == []
+
+
 def test_5xx_burst_longer_than_retries_fails_clearly(emulator: Emulator) -> None:
     release_id = seed(emulator)
     emulator.add_fault(Fault("status", status=503, method="GET", path=RELEASE, times=-1))

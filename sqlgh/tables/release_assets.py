@@ -206,11 +206,11 @@ def _tag_of_asset(
 
 
 def _tag_of_release(api: Api, owner: str, repo: str, release_id: int) -> str | None:
-    """A release's tag, by one GET of the release."""
+    """A release's tag, by one GET of the release (None for an answer that is not it)."""
     url = api.client.url(RELEASE, owner=owner, repo=repo, release_id=release_id)
     release = api.client.get_json_or_none(url)
-    if not isinstance(release, dict):
-        return None
+    if not isinstance(release, dict) or release.get("id") != release_id:
+        return None  # another release's tag (and upload URL) must not be taken for its own
     api.memo.remember_release(owner, repo, release)
     tag = release.get("tag_name")
     return tag if isinstance(tag, str) else None
