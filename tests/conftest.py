@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from helpers import Acme, seed_acme
 
 import sqlgh
 from sqlgh.emulator import Emulator
@@ -17,6 +18,12 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SQLGH_CACHE_DIR", str(tmp_path_factory.mktemp("sqlgh-cache")))
         yield
+
+
+@pytest.fixture
+def acme(emulator: Emulator) -> Acme:
+    """The emulator seeded with acme/tool (``helpers.seed_acme``)."""
+    return seed_acme(emulator)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import apsw
 import pytest
 from conftest import connect_to
-from helpers import Acme, paths, seed_acme
+from helpers import Acme, paths
 
 from sqlgh import vtab
-from sqlgh.emulator import Emulator
 from sqlgh.errors import InputError
 
 BY_TAG = "SELECT name FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND tag_name = ?"
@@ -19,11 +18,6 @@ TAG_JOIN = (
     "ON a.owner = r.owner AND a.repo = r.repo AND a.tag_name = r.tag_name "
     "WHERE r.owner = 'acme' AND r.repo = 'tool' GROUP BY r.tag_name ORDER BY r.tag_name"
 )
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def test_a_tag_costs_what_the_by_tag_release_lookup_costs(acme: Acme, db: apsw.Connection) -> None:

@@ -22,11 +22,6 @@ ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'too
 BY_RELEASE = ASSETS + " AND release_id = ?"
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def _release_with(emu: Emulator, count: int, **options: object) -> int:
     """A new release v3.0.0 of acme/tool with ``count`` assets file-000.bin ...; the log
     cleared."""

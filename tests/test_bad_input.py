@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import apsw
 import pytest
-from helpers import Acme, seed_acme
+from helpers import Acme
 
-from sqlgh.emulator import Emulator
 from sqlgh.errors import InputError
 
 BAD_NAMES = [
@@ -39,11 +38,6 @@ ID_QUERIES = {
     "AND repo = 'tool' AND release_id = ?",
     ("releases", "id"): "SELECT * FROM releases WHERE owner = 'acme' AND repo = 'tool' AND id = ?",
 }
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def assert_refused(acme: Acme, db: apsw.Connection, sql: str, value: object, where: str) -> None:

@@ -9,18 +9,13 @@ from pathlib import Path
 import apsw
 import pytest
 from conftest import connect_to
-from helpers import Acme, seed_acme
+from helpers import Acme
 
 from sqlgh.emulator import Emulator
 from sqlgh.errors import RemoteError, SqlghError
 from sqlgh.tables.asset_content import KEPT_FOR_THE_ROW, read_content
 
 KEYED = "FROM release_assets WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def storage_gets(emu: Emulator) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import NOTES, TAR, Acme, seed_acme
+from helpers import NOTES, TAR, Acme
 
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import InputError, MissingKeysError, RemoteError
@@ -31,11 +31,6 @@ BATCH = (
     "SELECT id, name, path, status FROM download_assets "
     "WHERE owner = 'acme' AND repo = 'tool' AND release_id = ? AND destination = ?"
 )
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def storage(emu: Emulator) -> list:
@@ -86,7 +81,6 @@ def test_a_missing_directory_is_an_error_unless_mkdir(acme: Acme, db, tmp_path: 
     assert not typo.exists() and storage(acme.emu) == []
     path = db.execute(DOWNLOAD, (acme.tar["id"], f"{typo}/", "mkdir")).fetchone()[0]
     assert path == f"{typo}/tool-1.1.0.tar.gz" and files(typo) == {"tool-1.1.0.tar.gz": TAR}
-
 
 
 def test_download_assets_names_a_missing_directory_in_a_sentence(

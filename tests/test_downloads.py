@@ -19,11 +19,6 @@ from sqlgh.github.body import Decoded
 KEYED = "WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def storage_requests(emu: Emulator) -> list:
     return [r for r in emu.log if r.origin == "storage"]
 

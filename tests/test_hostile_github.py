@@ -73,11 +73,6 @@ def other_host() -> Iterator[Recorder]:
     recorder.stop()
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def _origin(url: str) -> str:
     return url.split("/", 3)[2]
 

@@ -13,7 +13,7 @@ from typing import Any
 import apsw
 import pytest
 from conftest import connect_to
-from helpers import Acme, seed_acme
+from helpers import Acme
 
 from sqlgh.emulator import Emulator
 from sqlgh.errors import InputError, WriteError
@@ -24,11 +24,6 @@ INSERT_PATH = (
     "INSERT INTO release_assets(owner, repo, release_id, path) VALUES ('acme', 'tool', ?, ?)"
 )
 KINDS = {"fifo": "a FIFO (named pipe)", "device": "a character device", "directory": "a directory"}
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def not_regular(kind: str, tmp_path: Path) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import connect_to
-from helpers import TAR, Acme, seed_acme
+from helpers import TAR, Acme
 
 import sqlgh
 from sqlgh.emulator import Emulator
@@ -24,11 +24,6 @@ DOWNLOAD = "SELECT download('acme', 'tool', ?, ?)"
 INSERT_PATH = (
     "INSERT INTO release_assets(owner, repo, release_id, path) VALUES ('acme', 'tool', ?, ?)"
 )
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 @pytest.fixture

@@ -9,17 +9,11 @@ import io
 
 import pytest
 from conftest import connect_to
-from helpers import Acme, seed_acme
+from helpers import Acme
 
-from sqlgh.emulator import Emulator
 from tests.cli_helpers import sqlgh
 
 NOT_FOUND = ": not found, or it is not visible to this token (it needs Contents: read)\n"
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def _run(acme: Acme, *sql: str) -> tuple[int, str, str]:

@@ -11,11 +11,6 @@ from helpers import Acme, paths, seed_acme
 from sqlgh.emulator import Emulator
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def test_asset_rows_carry_github_spelling_so_group_by_does_not_split(
     acme: Acme, db: apsw.Connection
 ) -> None:

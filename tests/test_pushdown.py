@@ -20,11 +20,6 @@ from sqlgh.tables import release_assets
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def add_assets(emu: Emulator, release_id: int, count: int) -> None:
     for n in range(count):
         emu.add_asset("acme", "tool", release_id, f"file-{n:03}.bin", content=b"x" * n)

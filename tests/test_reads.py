@@ -19,11 +19,6 @@ from sqlgh.errors import RemoteError, SqlghError
 ASSETS = "SELECT {cols} FROM release_assets WHERE owner = 'acme' AND repo = 'tool'"
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 # release_assets -------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 import requests
-from helpers import Acme, seed_acme
+from helpers import Acme
 
 import sqlgh
 from sqlgh.emulator import Emulator
@@ -24,11 +24,6 @@ RENAME = (
     "UPDATE release_assets SET name = {name} WHERE owner = 'acme' AND repo = 'tool' "
     "AND {where}"
 )
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def _probe(db: sqlgh.Connection) -> list[StatementState]:

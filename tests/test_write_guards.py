@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import apsw
 import pytest
-from helpers import Acme, seed_acme
+from helpers import Acme
 
-from sqlgh.emulator import Emulator
 from sqlgh.errors import InputError, SqlghError, WriteError
 
 INSERT = "INSERT INTO release_assets(owner, repo, release_id, name, {col}) VALUES "
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def test_empty_blob_is_refused_before_any_request(acme: Acme, db: apsw.Connection) -> None:
@@ -75,7 +69,6 @@ def test_write_to_a_repository_listed_as_archived_is_refused(
     # One GET each confirms the repository is still archived; no write is sent.
     assert {r.method for r in acme.emu.log} == {"GET"}
     assert acme.emu.get_asset(acme.notes["id"]) is not None
-
 
 
 def test_release_writes_to_a_repository_listed_as_archived_are_refused(

@@ -10,7 +10,7 @@ from pathlib import Path
 import apsw
 import pytest
 import requests
-from helpers import Acme, seed_acme
+from helpers import Acme
 
 from sqlgh.emulator import Emulator
 from sqlgh.emulator.faults import Fault
@@ -23,11 +23,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BATCH = 12  # assets of the release `many`: more than the default of 10
 # Without GitHub's second between writes (mutation_interval), which costs BATCH seconds
 NO_SPACING = ("-o", "mutation_interval=0")
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 @pytest.fixture

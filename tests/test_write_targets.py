@@ -7,16 +7,10 @@ from __future__ import annotations
 import apsw
 import pytest
 
-from sqlgh.emulator import Emulator
 from sqlgh.errors import SqlghError
-from tests.helpers import Acme, seed_acme
+from tests.helpers import Acme
 
 MISSING = 2**40  # above every id the emulator hands out
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 @pytest.fixture

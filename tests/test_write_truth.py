@@ -15,7 +15,7 @@ import apsw
 import pytest
 import requests
 from conftest import TOKEN, connect_to
-from helpers import Acme, seed_acme
+from helpers import Acme
 
 from sqlgh.emulator import Emulator, Fault
 from sqlgh.errors import SqlghError, WriteError
@@ -29,11 +29,6 @@ OUTAGE = Fault("status", status=503, times=-1)  # every request from then on
 EXOTIC = "a5_ð_æ_©_ŋ.txt"  # stored as a5_d_ae_._ng.txt (travis-ci/dpl#821)
 STORED = "a5_d_ae_._ng.txt"
 HOP = r"^/repositories/"  # where a write to a renamed repository is sent again (307)
-
-
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
 
 
 def insert(db: apsw.Connection, release_id: int, name: str, data: bytes, mode: str = "") -> int:

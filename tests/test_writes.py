@@ -20,11 +20,6 @@ INSERT = (
 KEYED = "WHERE owner = 'acme' AND repo = 'tool' AND id = ?"
 
 
-@pytest.fixture
-def acme(emulator: Emulator) -> Acme:
-    return seed_acme(emulator)
-
-
 def insert_data(
     db: apsw.Connection, release_id: int, name: str, data: bytes, mode: str = ""
 ) -> int:
